@@ -1,0 +1,256 @@
+"""The algorithm registry: which JWS algorithms exist here, what keys fit them, verify and sign.
+
+Only asymmetric algorithms are registered (RFC 7518 §3.3-3.5, RFC 8037 §3.1, RFC 9864 §2.2).
+``none`` and the HMAC family are not just missing: they are named in :data:`FORBIDDEN` so that an
+allowlist naming them is a configuration error, and a token using them is refused before any
+key is looked at, whatever the allowlist says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHMS",
+    "FORBIDDEN",
+    "Algorithm",
+    "PrivateKey",
+    "PublicKey",
+    "check_allowlist",
+    "is_forbidden",
+]
+
+PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+Kty = Literal["RSA", "EC", "OKP"]
+
+# Case-insensitive: "None", "NONE", "hs256" ... are all refused with the same clear error.
+FORBIDDEN = frozenset({"none", "hs256", "hs384", "hs512"})
+
+
+def is_forbidden(alg: str) -> bool:
+    """Return whether *alg* is ``none`` or HMAC in any casing."""
+    return alg.lower() in FORBIDDEN or alg.upper().startswith("HS")
+
+
+@dataclass(frozen=True, slots=True)
+class Algorithm:
+    """One JWS algorithm and the key it needs.
+
+    Attributes:
+        name: The ``alg`` value, case-sensitive.
+        kty: The JWK key type that can verify it.
+        crv: For EC and OKP, the one curve that fits (the curve is part of the algorithm).
+        verify: ``verify(key, signature, signing_input) -> bool``; never raises for a bad
+            signature and returns ``False`` for a key of the wrong type.
+        sign: ``sign(private_key, signing_input) -> signature`` in JWS form.
+    """
+
+    name: str
+    kty: Kty
+    crv: str | None
+    verify: Callable[[PublicKey, bytes, bytes], bool]
+    sign: Callable[[PrivateKey, bytes], bytes]
+
+
+# --- RSA -----------------------------------------------------------------------------------------
+# Padding and hash objects are immutable; build them once rather than per verification.
+_PKCS1 = padding.PKCS1v15()
+
+
+def _rsa_pkcs1(
+    hash_alg: hashes.HashAlgorithm,
+) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+    def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+        if not isinstance(key, rsa.RSAPublicKey):  # fail closed on a key of the wrong type
+            return False
+        # RSA signatures have exactly the modulus length (RFC 8017 §8.2.2 step 1).
+        if len(signature) != (key.key_size + 7) // 8:
+            return False
+        try:
+            key.verify(signature, data, _PKCS1, hash_alg)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def sign(key: PrivateKey, data: bytes) -> bytes:
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ConfigurationError("RS* algorithms need an RSA private key")
+        return key.sign(data, _PKCS1, hash_alg)
+
+    return verify, sign
+
+
+def _rsa_pss(
+    hash_alg: hashes.HashAlgorithm,
+) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+    # RFC 7518 §3.5: MGF1 with the same hash, salt length equal to the hash output.
+    pss = padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
+
+    def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+        if not isinstance(key, rsa.RSAPublicKey):  # fail closed on a key of the wrong type
+            return False
+        if len(signature) != (key.key_size + 7) // 8:
+            return False
+        try:
+            key.verify(signature, data, pss, hash_alg)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def sign(key: PrivateKey, data: bytes) -> bytes:
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ConfigurationError("PS* algorithms need an RSA private key")
+        return key.sign(data, pss, hash_alg)
+
+    return verify, sign
+
+
+# --- ECDSA ---------------------------------------------------------------------------------------
+# curve name → (curve, coordinate size in octets, group order n)
+_CURVES: dict[str, tuple[ec.EllipticCurve, int, int]] = {
+    "P-256": (
+        ec.SECP256R1(),
+        32,
+        0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+    ),
+    "P-384": (
+        ec.SECP384R1(),
+        48,
+        0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973,
+    ),
+    "P-521": (
+        ec.SECP521R1(),
+        66,
+        0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409,
+    ),
+}
+
+
+def curve_info(crv: str) -> tuple[ec.EllipticCurve, int] | None:
+    """Return the ``cryptography`` curve and coordinate size for a JWK ``crv``, if supported."""
+    info = _CURVES.get(crv)
+    return None if info is None else (info[0], info[1])
+
+
+def _ecdsa(
+    crv: str, hash_alg: hashes.HashAlgorithm
+) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+    curve, size, order = _CURVES[crv]
+    ecdsa = ec.ECDSA(hash_alg)
+
+    def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve.name:
+            return False  # fail closed on a key of the wrong type or curve
+        # RFC 7518 §3.4: exactly R || S, each the full coordinate size; DER is not accepted.
+        if len(signature) != 2 * size:
+            return False
+        r = int.from_bytes(signature[:size], "big")
+        s = int.from_bytes(signature[size:], "big")
+        # 0 < r, s < n: rules out the "psychic signature" r = s = 0 (CVE-2022-21449) and its
+        # relatives explicitly rather than trusting the backend to.
+        if not (0 < r < order and 0 < s < order):
+            return False
+        try:
+            key.verify(encode_dss_signature(r, s), data, ecdsa)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def sign(key: PrivateKey, data: bytes) -> bytes:
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != curve.name:
+            raise ConfigurationError(f"ES* with {crv} needs an EC private key on {crv}")
+        r, s = decode_dss_signature(key.sign(data, ecdsa))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+    return verify, sign
+
+
+# --- EdDSA ---------------------------------------------------------------------------------------
+def _ed25519_verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+    if not isinstance(key, ed25519.Ed25519PublicKey):  # fail closed on a key of the wrong type
+        return False
+    if len(signature) != 64:
+        return False
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _ed25519_sign(key: PrivateKey, data: bytes) -> bytes:
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ConfigurationError("EdDSA needs an Ed25519 private key")
+    return key.sign(data)
+
+
+def _build() -> dict[str, Algorithm]:
+    table: dict[str, Algorithm] = {}
+    for bits, hash_alg in (
+        ("256", hashes.SHA256()),
+        ("384", hashes.SHA384()),
+        ("512", hashes.SHA512()),
+    ):
+        table["RS" + bits] = Algorithm("RS" + bits, "RSA", None, *_rsa_pkcs1(hash_alg))
+        table["PS" + bits] = Algorithm("PS" + bits, "RSA", None, *_rsa_pss(hash_alg))
+    for name, crv, hash_alg in (
+        ("ES256", "P-256", hashes.SHA256()),
+        ("ES384", "P-384", hashes.SHA384()),
+        ("ES512", "P-521", hashes.SHA512()),
+    ):
+        table[name] = Algorithm(name, "EC", crv, *_ecdsa(crv, hash_alg))
+    # "EdDSA" (RFC 8037) and its fully specified successor "Ed25519" (RFC 9864); Ed448 is not
+    # supported.
+    for name in ("EdDSA", "Ed25519"):
+        table[name] = Algorithm(name, "OKP", "Ed25519", _ed25519_verify, _ed25519_sign)
+    return table
+
+
+ALGORITHMS: dict[str, Algorithm] = _build()
+"""Every supported algorithm by its case-sensitive ``alg`` name."""
+
+DEFAULT_ALGORITHMS: frozenset[str] = frozenset(ALGORITHMS)
+"""The allowlist a verifier uses when none is given: every supported asymmetric algorithm."""
+
+
+def check_allowlist(algorithms: Iterable[str]) -> frozenset[str]:
+    """Validate a verifier's allowlist.
+
+    Raises:
+        ConfigurationError: The list is empty, is a bare string, names ``none``/HMAC, or names
+            an algorithm this library does not implement.
+    """
+    if isinstance(algorithms, str | bytes):
+        raise ConfigurationError("algorithms must be a collection of names, not a single string")
+    allowed = frozenset(algorithms)
+    if not allowed:
+        raise ConfigurationError("algorithms must name at least one algorithm")
+    for alg in sorted(allowed, key=str):
+        if not isinstance(alg, str):
+            raise ConfigurationError(f"algorithm names must be strings, found {alg!r}")
+        if is_forbidden(alg):
+            raise ConfigurationError(
+                f"algorithm {alg!r} can never be used to verify with public keys"
+            )
+        if alg not in ALGORITHMS:
+            raise ConfigurationError(
+                f"unsupported algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
+            )
+    return allowed

@@ -1,0 +1,139 @@
+"""``Claims``: the verified payload as a read-only mapping with typed helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = ["Claims"]
+
+
+def _timestamp(value: object) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None  # a valid NumericDate beyond what datetime can represent
+    return None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+class Claims(Mapping[str, Any]):
+    """The claims of a verified token: a read-only mapping of the JWT payload.
+
+    Index it like a dict (``claims["email"]``) or use the typed helpers for the common
+    fields; a helper returns ``None`` (or an empty collection) when its claim is absent or has
+    an unexpected type. The verified JOSE header is available as :attr:`header`.
+    """
+
+    __slots__ = ("_data", "_header")
+
+    def __init__(self, payload: Mapping[str, Any], header: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(payload)
+        self._header: dict[str, Any] = dict(header or {})
+
+    # Mapping protocol -------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __repr__(self) -> str:
+        return f"Claims({self._data!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a shallow copy of the payload as a plain ``dict``."""
+        return dict(self._data)
+
+    # Helpers ----------------------------------------------------------------------------------
+    @property
+    def header(self) -> Mapping[str, Any]:
+        """The verified JOSE header (``alg``, ``kid`` ...)."""
+        return self._header
+
+    @property
+    def sub(self) -> str | None:
+        """The subject (``sub``): the user or client the token speaks for."""
+        return _str(self._data.get("sub"))
+
+    @property
+    def issuer(self) -> str | None:
+        """The issuer (``iss``)."""
+        return _str(self._data.get("iss"))
+
+    @property
+    def audience(self) -> tuple[str, ...]:
+        """The audience (``aud``) as a tuple, whether the claim is a string or a list."""
+        return _str_tuple(self._data.get("aud"))
+
+    @property
+    def client_id(self) -> str | None:
+        """The OAuth client: ``client_id`` (Cognito access tokens), else ``azp``."""
+        return _str(self._data.get("client_id")) or _str(self._data.get("azp"))
+
+    @property
+    def token_use(self) -> str | None:
+        """Cognito's ``token_use``: ``"id"`` or ``"access"``."""
+        return _str(self._data.get("token_use"))
+
+    @property
+    def username(self) -> str | None:
+        """The user name: ``username`` (Cognito access tokens) or ``cognito:username`` (ID)."""
+        return _str(self._data.get("username")) or _str(self._data.get("cognito:username"))
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The granted scopes from the space-separated ``scope`` claim (or an ``scp`` list)."""
+        scope = self._data.get("scope")
+        if isinstance(scope, str):
+            return frozenset(scope.split())
+        return frozenset(_str_tuple(self._data.get("scp")))
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Cognito user pool groups (``cognito:groups``)."""
+        return _str_tuple(self._data.get("cognito:groups"))
+
+    @property
+    def jti(self) -> str | None:
+        """The token's unique id (``jti``)."""
+        return _str(self._data.get("jti"))
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """``exp`` as an aware UTC ``datetime``."""
+        return _timestamp(self._data.get("exp"))
+
+    @property
+    def issued_at(self) -> datetime | None:
+        """``iat`` as an aware UTC ``datetime``."""
+        return _timestamp(self._data.get("iat"))
+
+    @property
+    def not_before(self) -> datetime | None:
+        """``nbf`` as an aware UTC ``datetime``."""
+        return _timestamp(self._data.get("nbf"))
+
+    @property
+    def auth_time(self) -> datetime | None:
+        """``auth_time`` (when the user authenticated) as an aware UTC ``datetime``."""
+        return _timestamp(self._data.get("auth_time"))

@@ -1,0 +1,215 @@
+"""The exception tree: every failure of this library is a ``JwtError``.
+
+```
+JwtError                                  ERR_JWT
+├── ConfigurationError (also ValueError)  ERR_CONFIGURATION
+├── MalformedTokenError                   ERR_MALFORMED_TOKEN
+│   └── UnsupportedCriticalHeaderError    ERR_CRIT_UNSUPPORTED
+├── AlgorithmNotAllowedError              ERR_ALG_NOT_ALLOWED
+├── KeyNotFoundError                      ERR_KEY_NOT_FOUND
+│   └── KeyAlgorithmMismatchError         ERR_KEY_ALG_MISMATCH
+├── InvalidSignatureError                 ERR_INVALID_SIGNATURE
+├── ClaimError                            ERR_CLAIM_INVALID
+│   ├── ExpiredTokenError                 ERR_TOKEN_EXPIRED
+│   ├── NotYetValidError                  ERR_TOKEN_NOT_YET_VALID
+│   ├── MissingClaimError                 ERR_CLAIM_MISSING
+│   ├── IssuerMismatchError               ERR_ISSUER_MISMATCH
+│   ├── AudienceMismatchError             ERR_AUDIENCE_MISMATCH
+│   ├── TokenUseMismatchError             ERR_TOKEN_USE_MISMATCH
+│   ├── InsufficientScopeError            ERR_SCOPE_MISSING
+│   ├── MissingGroupError                 ERR_GROUP_MISSING
+│   └── CustomCheckError                  ERR_CUSTOM_CHECK_FAILED
+└── KeySetUnavailableError                ERR_JWKS_UNAVAILABLE
+    └── InvalidJwksError                  ERR_JWKS_INVALID
+```
+
+In words: a configuration error is the caller's bug; malformed, algorithm, key and signature
+errors mean the token is not authentic; claim errors mean it is authentic but not acceptable
+here; key-set errors mean *we* could not get usable keys, which is not the token's fault (an
+HTTP adapter answers 503, not 401).
+
+```
+
+Every class has a stable string ``code`` a caller can log, count or branch on. Messages say what
+was expected and what was found; they never contain the token, a key's private parts or a
+secret. When the token could be parsed, its header and (for claim errors) its claims ride on the
+error as ``unverified_header`` / ``unverified_claims``: data an attacker may have written, to be
+logged with care and never trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlgorithmNotAllowedError",
+    "AudienceMismatchError",
+    "ClaimError",
+    "ConfigurationError",
+    "CustomCheckError",
+    "ExpiredTokenError",
+    "InsufficientScopeError",
+    "InvalidJwksError",
+    "InvalidSignatureError",
+    "IssuerMismatchError",
+    "JwtError",
+    "KeyAlgorithmMismatchError",
+    "KeyNotFoundError",
+    "KeySetUnavailableError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "MissingGroupError",
+    "NotYetValidError",
+    "TokenUseMismatchError",
+    "UnsupportedCriticalHeaderError",
+]
+
+
+class JwtError(Exception):
+    """Base class of every error this library raises.
+
+    Attributes:
+        code: A stable identifier of the failure (``"ERR_TOKEN_EXPIRED"`` ...), the same for
+            every instance of a class.
+        unverified_header: The token's JOSE header when it could be decoded, else ``None``.
+            Attacker-controlled: log it with care, never trust it.
+        unverified_claims: The token's payload when the failure happened after it was decoded
+            (claim errors), else ``None``. The signature may have verified, but the claims were
+            rejected: do not act on them.
+    """
+
+    code: ClassVar[str] = "ERR_JWT"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unverified_header: Mapping[str, Any] | None = None,
+        unverified_claims: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unverified_header = unverified_header
+        self.unverified_claims = unverified_claims
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        # The unverified context stays out of repr() so it can't slip into logs by accident.
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ConfigurationError(JwtError, ValueError):
+    """A verifier or key set was configured with values that cannot work."""
+
+    code = "ERR_CONFIGURATION"
+
+
+class MalformedTokenError(JwtError):
+    """The input is not a well-formed compact JWS carrying a JSON claims set."""
+
+    code = "ERR_MALFORMED_TOKEN"
+
+
+class UnsupportedCriticalHeaderError(MalformedTokenError):
+    """The header's ``crit`` list names an extension this library does not implement."""
+
+    code = "ERR_CRIT_UNSUPPORTED"
+
+
+class AlgorithmNotAllowedError(JwtError):
+    """The token's ``alg`` is ``none``, HMAC, unknown, or not in the verifier's allowlist."""
+
+    code = "ERR_ALG_NOT_ALLOWED"
+
+
+class KeyNotFoundError(JwtError):
+    """The key set has no key for the token's ``kid`` (or, lacking ``kid``, no single fit)."""
+
+    code = "ERR_KEY_NOT_FOUND"
+
+
+class KeyAlgorithmMismatchError(KeyNotFoundError):
+    """The ``kid`` names a key whose type, curve or pinned ``alg`` cannot verify this ``alg``."""
+
+    code = "ERR_KEY_ALG_MISMATCH"
+
+
+class InvalidSignatureError(JwtError):
+    """The signature does not verify with the selected key."""
+
+    code = "ERR_INVALID_SIGNATURE"
+
+
+class ClaimError(JwtError):
+    """The signature verified but a claim has the wrong type or value."""
+
+    code = "ERR_CLAIM_INVALID"
+
+
+class ExpiredTokenError(ClaimError):
+    """The token's ``exp`` has passed (after leeway)."""
+
+    code = "ERR_TOKEN_EXPIRED"
+
+
+class NotYetValidError(ClaimError):
+    """The token's ``nbf`` or ``iat`` lies in the future (after leeway)."""
+
+    code = "ERR_TOKEN_NOT_YET_VALID"
+
+
+class MissingClaimError(ClaimError):
+    """A required claim is absent."""
+
+    code = "ERR_CLAIM_MISSING"
+
+
+class IssuerMismatchError(ClaimError):
+    """The ``iss`` claim is not one of the expected issuers."""
+
+    code = "ERR_ISSUER_MISMATCH"
+
+
+class AudienceMismatchError(ClaimError):
+    """The ``aud`` claim (or a Cognito access token's ``client_id``) is not an expected value."""
+
+    code = "ERR_AUDIENCE_MISMATCH"
+
+
+class TokenUseMismatchError(ClaimError):
+    """The Cognito ``token_use`` claim is not the expected ``id`` or ``access``."""
+
+    code = "ERR_TOKEN_USE_MISMATCH"
+
+
+class InsufficientScopeError(ClaimError):
+    """The token carries none of the required scopes."""
+
+    code = "ERR_SCOPE_MISSING"
+
+
+class MissingGroupError(ClaimError):
+    """The token's ``cognito:groups`` holds none of the required groups."""
+
+    code = "ERR_GROUP_MISSING"
+
+
+class CustomCheckError(ClaimError):
+    """The caller's ``custom_check`` rejected the claims."""
+
+    code = "ERR_CUSTOM_CHECK_FAILED"
+
+
+class KeySetUnavailableError(JwtError):
+    """No usable key set could be obtained: the issuer's problem or ours, not the token's."""
+
+    code = "ERR_JWKS_UNAVAILABLE"
+
+
+class InvalidJwksError(KeySetUnavailableError):
+    """A JWKS document is not a JSON object with a ``keys`` array holding a usable key."""
+
+    code = "ERR_JWKS_INVALID"

@@ -1,0 +1,207 @@
+"""Compact JWS → unverified parts, with size caps and strict JSON (RFC 7515 §3.1, §4, §5.2).
+
+Nothing here trusts the token: the result is what the token *claims* to be, checked only for
+shape. Signature verification and claim checks come later in the pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ._b64 import b64url_decode
+from ._errors import MalformedTokenError, UnsupportedCriticalHeaderError
+from ._json import loads_object
+
+__all__ = ["ParsedToken", "TokenLimits", "decode_payload", "loads_json_object", "parse_token"]
+
+# Three base64url segments; the signature may be empty so that `alg: none` tokens reach the
+# algorithm check and get the error that names the real problem.
+_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLimits:
+    """Size caps applied before any decoding, in characters of the compact serialization.
+
+    The defaults fit real Cognito ID tokens with hundreds of groups and 8192-bit RSA signatures
+    while keeping the work an attacker can cause per call small and bounded.
+
+    Attributes:
+        max_token_length: Whole token.
+        max_header_length: Encoded protected header.
+        max_signature_length: Encoded signature.
+    """
+
+    max_token_length: int = 64 * 1024
+    max_header_length: int = 8 * 1024
+    max_signature_length: int = 2 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("max_token_length", "max_header_length", "max_signature_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 16:
+                raise ValueError(f"TokenLimits.{name} must be an int >= 16, got {value!r}")
+
+
+DEFAULT_LIMITS = TokenLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedToken:
+    """The unverified parts of a compact JWS.
+
+    Attributes:
+        header: The decoded JOSE header (a JSON object).
+        alg: ``header["alg"]``, always a string.
+        kid: ``header["kid"]`` when present, else ``None``.
+        signing_input: ``ASCII(BASE64URL(header) || '.' || BASE64URL(payload))``.
+        signature: The decoded signature (may be empty).
+        payload_b64: The encoded payload, decoded only after the signature verified.
+    """
+
+    header: dict[str, Any]
+    alg: str
+    kid: str | None
+    signing_input: bytes
+    signature: bytes
+    payload_b64: str
+
+
+def loads_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Decode *raw* as a strict JSON object (see :mod:`._json`).
+
+    Raises:
+        MalformedTokenError: *raw* is not such a document; *what* names it in the message.
+    """
+    try:
+        return loads_object(raw)
+    except ValueError as exc:
+        raise MalformedTokenError(f"{what} is not a JSON object: {exc}") from None
+
+
+def _segment(text: str, what: str) -> bytes:
+    try:
+        return b64url_decode(text)
+    except ValueError:
+        raise MalformedTokenError(f"{what} is not canonical base64url") from None
+
+
+def parse_token(
+    token: object,
+    limits: TokenLimits = DEFAULT_LIMITS,
+    understood_crit: frozenset[str] = frozenset(),
+) -> ParsedToken:
+    """Split and decode a compact JWS without verifying anything.
+
+    Args:
+        token: The token as ``str`` or ASCII ``bytes``; anything else is malformed.
+        limits: Size caps checked before decoding.
+        understood_crit: Header parameter names this caller implements and so accepts in
+            ``crit``. By default none: any ``crit`` entry is refused (RFC 7515 §4.1.11).
+
+    Raises:
+        MalformedTokenError: Wrong type, too large, not three canonical base64url segments,
+            header not a JSON object, ``alg`` missing or not a string, ``kid`` not a string.
+        UnsupportedCriticalHeaderError: ``crit`` names something not understood, or the
+            header asks for an unencoded payload (``b64: false``, RFC 7797).
+    """
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedTokenError("token is not ASCII") from None
+    if not isinstance(token, str):
+        raise MalformedTokenError(f"token must be str or bytes, found {type(token).__name__}")
+    if len(token) > limits.max_token_length:
+        raise MalformedTokenError(
+            f"token is {len(token)} characters, above the limit of {limits.max_token_length}"
+        )
+    match = _COMPACT.fullmatch(token)
+    if match is None:
+        raise MalformedTokenError(
+            "token is not a compact JWS (three base64url segments separated by '.')"
+        )
+    header_b64, payload_b64, signature_b64 = match.groups()
+    if len(header_b64) > limits.max_header_length:
+        raise MalformedTokenError(
+            f"header is {len(header_b64)} characters, above the limit of {limits.max_header_length}"
+        )
+    if len(signature_b64) > limits.max_signature_length:
+        raise MalformedTokenError(
+            f"signature is {len(signature_b64)} characters, above the limit of "
+            f"{limits.max_signature_length}"
+        )
+    header = loads_json_object(_segment(header_b64, "header"), "header")
+    signature = _segment(signature_b64, "signature")
+
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise MalformedTokenError(
+            "header 'alg' is required and must be a string"
+            + ("" if alg is None else f", found {type(alg).__name__}"),
+            unverified_header=header,
+        )
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise MalformedTokenError(
+            f"header 'kid' must be a string, found {type(kid).__name__}", unverified_header=header
+        )
+    if "crit" in header:
+        _check_crit(header, understood_crit)
+    if "b64" in header and header["b64"] is not True:
+        raise UnsupportedCriticalHeaderError(
+            "unencoded payloads (header 'b64' other than true, RFC 7797) are not supported",
+            unverified_header=header,
+        )
+    # jku, x5u, jwk and x5c are deliberately never read: keys come only from the verifier's
+    # configured key set, never from the token that is being verified.
+    return ParsedToken(
+        header=header,
+        alg=alg,
+        kid=kid,
+        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+        signature=signature,
+        payload_b64=payload_b64,
+    )
+
+
+def _check_crit(header: dict[str, Any], understood: frozenset[str]) -> None:
+    crit = header["crit"]
+    if (
+        not isinstance(crit, list)
+        or not crit
+        or not all(isinstance(name, str) and name for name in crit)
+        or len(set(crit)) != len(crit)
+    ):
+        raise MalformedTokenError(
+            "header 'crit' must be a non-empty list of distinct non-empty strings",
+            unverified_header=header,
+        )
+    unknown = [name for name in crit if name not in understood]
+    if unknown:
+        shown = ", ".join(repr(name[:64]) for name in unknown[:5])
+        raise UnsupportedCriticalHeaderError(
+            f"header 'crit' lists extensions this verifier does not implement: {shown}",
+            unverified_header=header,
+        )
+    missing = [name for name in crit if name not in header]
+    if missing:
+        raise MalformedTokenError(
+            "header 'crit' lists parameters absent from the header", unverified_header=header
+        )
+
+
+def decode_payload(parsed: ParsedToken) -> dict[str, Any]:
+    """Decode the payload of *parsed* as a JSON object (the JWT claims set).
+
+    Raises:
+        MalformedTokenError: The payload is not canonical base64url or not a JSON object.
+    """
+    raw = _segment(parsed.payload_b64, "payload")
+    try:
+        return loads_json_object(raw, "payload")
+    except MalformedTokenError as exc:
+        exc.unverified_header = parsed.header
+        raise

@@ -1,0 +1,340 @@
+"""``JwtVerifier`` and ``MultiIssuerVerifier``: one verification pipeline, sync and async.
+
+The pipeline, in order: parse (size caps, header rules) → algorithm allowlist → key lookup
+(the only step that may do I/O, and the only one that differs between ``verify`` and
+``verify_async``) → signature → payload → time claims → issuer → audience and other claim
+rules → custom check → :class:`Claims`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
+from ._claims import Claims
+from ._errors import (
+    AlgorithmNotAllowedError,
+    ConfigurationError,
+    InvalidSignatureError,
+    IssuerMismatchError,
+    JwtError,
+)
+from ._keysource import JwksInput, KeySource, static_key_source
+from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
+from ._validate import (
+    check_any_scope,
+    check_audience,
+    check_custom,
+    check_issuer,
+    check_required,
+    check_times,
+    string_set,
+)
+
+if TYPE_CHECKING:
+    from ._jwk import PreparedKey
+
+__all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier"]
+
+Clock = Callable[[], float]
+CustomCheck = Callable[[Claims], object]
+
+
+def _check_leeway(leeway: float) -> float:
+    if (
+        isinstance(leeway, bool)
+        or not isinstance(leeway, int | float)
+        or not math.isfinite(leeway)
+        or leeway < 0
+    ):
+        raise ConfigurationError(f"leeway must be a non-negative number of seconds, got {leeway!r}")
+    return float(leeway)
+
+
+class BaseVerifier:
+    """The shared pipeline. Use :class:`JwtVerifier` or :class:`CognitoVerifier`."""
+
+    __slots__ = (
+        "_algorithms",
+        "_clock",
+        "_custom_check",
+        "_issuers",
+        "_keys",
+        "_leeway",
+        "_limits",
+        "_required",
+    )
+
+    def __init__(
+        self,
+        *,
+        issuers: frozenset[str] | None,
+        keys: KeySource,
+        algorithms: Iterable[str],
+        leeway: float,
+        clock: Clock | None,
+        required_claims: Iterable[str],
+        custom_check: CustomCheck | None,
+        limits: TokenLimits | None,
+    ) -> None:
+        self._issuers = issuers
+        self._keys = keys
+        self._algorithms = check_allowlist(algorithms)
+        self._leeway = _check_leeway(leeway)
+        if clock is not None and not callable(clock):
+            raise ConfigurationError("clock must be a callable returning epoch seconds")
+        self._clock: Clock = clock or time.time
+        if isinstance(required_claims, str):
+            raise ConfigurationError("required_claims must be a collection of claim names")
+        self._required = tuple(required_claims)
+        if custom_check is not None and not callable(custom_check):
+            raise ConfigurationError("custom_check must be callable")
+        self._custom_check = custom_check
+        if limits is not None and not isinstance(limits, TokenLimits):
+            raise ConfigurationError("limits must be a TokenLimits")
+        self._limits = limits or DEFAULT_LIMITS
+
+    @property
+    def issuers(self) -> frozenset[str] | None:
+        """The issuers this verifier accepts, or ``None`` when ``iss`` is not checked."""
+        return self._issuers
+
+    @property
+    def algorithms(self) -> frozenset[str]:
+        """The algorithm allowlist."""
+        return self._algorithms
+
+    # The pipeline -------------------------------------------------------------------------------
+    def verify(self, token: str | bytes) -> Claims:
+        """Verify *token* and return its claims.
+
+        Raises:
+            JwtError: A subclass naming what was wrong; nothing else escapes for bad input.
+        """
+        parsed = self._parse(token)
+        return self._finish(parsed, self._find(parsed), None)
+
+    async def verify_async(self, token: str | bytes) -> Claims:
+        """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
+
+        Raises:
+            JwtError: A subclass naming what was wrong.
+        """
+        parsed = self._parse(token)
+        return self._finish(parsed, await self._find_async(parsed), None)
+
+    def hydrate(self) -> None:
+        """Load the key set now, e.g. in a Lambda function's init phase."""
+        self._keys.hydrate()
+
+    async def hydrate_async(self) -> None:
+        """Load the key set now without blocking the event loop."""
+        await self._keys.hydrate_async()
+
+    def _parse(self, token: object) -> ParsedToken:
+        parsed = parse_token(token, self._limits)
+        self._check_alg(parsed)
+        return parsed
+
+    def _find(self, parsed: ParsedToken) -> PreparedKey:
+        try:
+            return self._keys.find(parsed.kid, parsed.alg)
+        except JwtError as exc:
+            exc.unverified_header = parsed.header
+            raise
+
+    async def _find_async(self, parsed: ParsedToken) -> PreparedKey:
+        try:
+            return await self._keys.find_async(parsed.kid, parsed.alg)
+        except JwtError as exc:
+            exc.unverified_header = parsed.header
+            raise
+
+    def _check_alg(self, parsed: ParsedToken) -> None:
+        alg = parsed.alg
+        if alg not in self._algorithms:
+            if is_forbidden(alg):
+                reason = "is never accepted by a public-key verifier"
+            elif alg in ALGORITHMS:
+                reason = f"is not allowed here (allowed: {', '.join(sorted(self._algorithms))})"
+            else:
+                reason = "is not supported"
+            raise AlgorithmNotAllowedError(
+                f"algorithm {alg[:32]!r} {reason}", unverified_header=parsed.header
+            )
+
+    def _finish(
+        self, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any] | None
+    ) -> Claims:
+        if not ALGORITHMS[parsed.alg].verify(key.key, parsed.signature, parsed.signing_input):
+            raise InvalidSignatureError(
+                "signature does not verify with the selected key", unverified_header=parsed.header
+            )
+        if payload is None:
+            payload = decode_payload(parsed)
+        claims = Claims(payload, parsed.header)
+        try:
+            self._check_claims(payload)
+            if self._custom_check is not None:
+                check_custom(self._custom_check, claims)
+        except JwtError as exc:
+            exc.unverified_header = parsed.header
+            exc.unverified_claims = payload
+            raise
+        return claims
+
+    def _check_claims(self, payload: dict[str, Any]) -> None:
+        check_times(payload, self._clock(), self._leeway)
+        if self._issuers is not None:
+            check_issuer(payload, self._issuers)
+        if self._required:
+            check_required(payload, self._required)
+
+
+class JwtVerifier(BaseVerifier):
+    """Verify JWTs from an OpenID Connect / OAuth 2.0 issuer.
+
+    ``issuer`` and ``audience`` have no defaults on purpose: write ``None`` to skip a check,
+    so that skipping it is a visible decision. Omitting one is a ``TypeError``.
+
+    Args:
+        issuer: The expected ``iss`` (exact string match), a collection of accepted issuers,
+            or ``None`` to not check ``iss``.
+        audience: Accepted ``aud`` value(s) (any-of), or ``None`` to not check ``aud``.
+        jwks: The issuer's key set in memory: a JWKS mapping, its JSON text or a ``KeySet``.
+        algorithms: Allowlist of JWS algorithms; default every supported asymmetric one.
+            ``none`` and HMAC are refused whatever this says.
+        leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        clock: Returns the current time in epoch seconds (default ``time.time``).
+        scopes: If given, the ``scope`` claim must hold at least one of these.
+        required_claims: Claims that must be present (``exp`` always is).
+        custom_check: Called with the :class:`Claims` after every other check; return
+            ``True``/``None`` to accept, anything else (or raise) to reject.
+        limits: Token size caps.
+
+    Raises:
+        ConfigurationError: An argument has an unusable value.
+        InvalidJwksError: *jwks* holds no usable key.
+    """
+
+    __slots__ = ("_audiences", "_scopes")
+
+    def __init__(
+        self,
+        *,
+        issuer: str | Sequence[str] | None,
+        audience: str | Sequence[str] | None,
+        jwks: JwksInput | None = None,
+        algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+        leeway: float = 0,
+        clock: Clock | None = None,
+        scopes: str | Sequence[str] | None = None,
+        required_claims: Iterable[str] = (),
+        custom_check: CustomCheck | None = None,
+        limits: TokenLimits | None = None,
+    ) -> None:
+        if jwks is None:
+            raise ConfigurationError("JwtVerifier needs a key set: pass jwks=")
+        super().__init__(
+            issuers=string_set(issuer, "issuer"),
+            keys=static_key_source(jwks),
+            algorithms=algorithms,
+            leeway=leeway,
+            clock=clock,
+            required_claims=required_claims,
+            custom_check=custom_check,
+            limits=limits,
+        )
+        self._audiences = string_set(audience, "audience")
+        self._scopes = string_set(scopes, "scopes")
+
+    def _check_claims(self, payload: dict[str, Any]) -> None:
+        super()._check_claims(payload)
+        if self._audiences is not None:
+            check_audience(payload, self._audiences)
+        if self._scopes is not None:
+            check_any_scope(payload, self._scopes)
+
+
+class MultiIssuerVerifier:
+    """Route each token to the verifier for its issuer: several pools, tenants or providers.
+
+    The token's ``iss`` is read unverified only to choose a verifier; that verifier then runs
+    the whole pipeline, including the exact issuer check.
+
+    Args:
+        verifiers: Verifiers with distinct, explicit issuers (none may have ``issuer=None``).
+        limits: Size caps for the routing parse.
+
+    Raises:
+        ConfigurationError: No verifiers, a verifier without issuer, or an issuer claimed twice.
+    """
+
+    __slots__ = ("_by_issuer", "_limits", "_verifiers")
+
+    def __init__(self, verifiers: Iterable[BaseVerifier], *, limits: TokenLimits | None = None):
+        self._verifiers = tuple(verifiers)
+        if not self._verifiers:
+            raise ConfigurationError("MultiIssuerVerifier needs at least one verifier")
+        self._by_issuer: dict[str, BaseVerifier] = {}
+        for verifier in self._verifiers:
+            if not isinstance(verifier, BaseVerifier):
+                raise ConfigurationError(f"not a verifier: {type(verifier).__name__}")
+            if verifier.issuers is None:
+                raise ConfigurationError("every verifier in a MultiIssuerVerifier needs an issuer")
+            for issuer in verifier.issuers:
+                if issuer in self._by_issuer:
+                    raise ConfigurationError(f"issuer {issuer!r} is handled by two verifiers")
+                self._by_issuer[issuer] = verifier
+        self._limits = limits or DEFAULT_LIMITS
+
+    @property
+    def issuers(self) -> frozenset[str]:
+        """Every accepted issuer."""
+        return frozenset(self._by_issuer)
+
+    def _route(self, token: object) -> tuple[BaseVerifier, ParsedToken, dict[str, Any]]:
+        parsed = parse_token(token, self._limits)
+        payload = decode_payload(parsed)
+        iss = payload.get("iss")
+        verifier = self._by_issuer.get(iss) if isinstance(iss, str) else None
+        if verifier is None:
+            raise IssuerMismatchError(
+                "token issuer is not one this verifier accepts",
+                unverified_header=parsed.header,
+                unverified_claims=payload,
+            )
+        verifier._check_alg(parsed)  # noqa: SLF001 - same pipeline, routed
+        return verifier, parsed, payload
+
+    def verify(self, token: str | bytes) -> Claims:
+        """Verify *token* with the verifier for its issuer.
+
+        Raises:
+            JwtError: A subclass naming what was wrong.
+        """
+        verifier, parsed, payload = self._route(token)
+        return verifier._finish(parsed, verifier._find(parsed), payload)  # noqa: SLF001
+
+    async def verify_async(self, token: str | bytes) -> Claims:
+        """Verify *token* like :meth:`verify`, without blocking the event loop.
+
+        Raises:
+            JwtError: A subclass naming what was wrong.
+        """
+        verifier, parsed, payload = self._route(token)
+        key = await verifier._find_async(parsed)  # noqa: SLF001 - same pipeline, routed
+        return verifier._finish(parsed, key, payload)  # noqa: SLF001
+
+    def hydrate(self) -> None:
+        """Load every verifier's key set now."""
+        for verifier in self._verifiers:
+            verifier.hydrate()
+
+    async def hydrate_async(self) -> None:
+        """Load every verifier's key set now without blocking the event loop."""
+        for verifier in self._verifiers:
+            await verifier.hydrate_async()
