@@ -123,7 +123,8 @@ def _rsa_pss(
 
 
 # --- ECDSA ---------------------------------------------------------------------------------------
-# curve name → (curve, coordinate size in octets, group order n)
+# curve name → (curve, coordinate size in octets, group order n); the orders are checked in
+# tests/unit/test_algorithms.py against the curve itself: (n - 1)·G = -G.
 _CURVES: dict[str, tuple[ec.EllipticCurve, int, int]] = {
     "P-256": (
         ec.SECP256R1(),
@@ -138,15 +139,24 @@ _CURVES: dict[str, tuple[ec.EllipticCurve, int, int]] = {
     "P-521": (
         ec.SECP521R1(),
         66,
-        0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409,
+        0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409,
     ),
 }
 
 
-def curve_info(crv: str) -> tuple[ec.EllipticCurve, int] | None:
-    """Return the ``cryptography`` curve and coordinate size for a JWK ``crv``, if supported."""
+# The field primes (FIPS 186-5 / SEC 2): a JWK coordinate must be below p. cryptography reduces
+# x + p to x silently, which would give one key many encodings.
+_FIELD_PRIMES = {
+    "P-256": 2**256 - 2**224 + 2**192 + 2**96 - 1,
+    "P-384": 2**384 - 2**128 - 2**96 + 2**32 - 1,
+    "P-521": 2**521 - 1,
+}
+
+
+def curve_info(crv: str) -> tuple[ec.EllipticCurve, int, int] | None:
+    """Return the ``cryptography`` curve, coordinate size and field prime of a JWK ``crv``."""
     info = _CURVES.get(crv)
-    return None if info is None else (info[0], info[1])
+    return None if info is None else (info[0], info[1], _FIELD_PRIMES[crv])
 
 
 def _ecdsa(
@@ -239,7 +249,10 @@ def check_allowlist(algorithms: Iterable[str]) -> frozenset[str]:
     """
     if isinstance(algorithms, str | bytes):
         raise ConfigurationError("algorithms must be a collection of names, not a single string")
-    allowed = frozenset(algorithms)
+    try:
+        allowed = frozenset(algorithms)
+    except TypeError:
+        raise ConfigurationError("algorithms must be a collection of algorithm names") from None
     if not allowed:
         raise ConfigurationError("algorithms must name at least one algorithm")
     for alg in sorted(allowed, key=str):

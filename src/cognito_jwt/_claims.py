@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["Claims"]
@@ -42,7 +43,18 @@ class Claims(Mapping[str, Any]):
 
     def __init__(self, payload: Mapping[str, Any], header: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(payload)
-        self._header: dict[str, Any] = dict(header or {})
+        self._header: Mapping[str, Any] = MappingProxyType(dict(header or {}))
+
+    @classmethod
+    def _adopt(cls, payload: dict[str, Any], header: Mapping[str, Any]) -> Claims:
+        """Wrap a freshly decoded payload without copying it (the verifier's hot path).
+
+        The caller hands over *payload* (nobody else holds it) and a read-only *header*.
+        """
+        claims = cls.__new__(cls)
+        claims._data = payload  # noqa: SLF001 - initialising our own instance
+        claims._header = header  # noqa: SLF001
+        return claims
 
     # Mapping protocol -------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -102,11 +114,13 @@ class Claims(Mapping[str, Any]):
 
     @property
     def scopes(self) -> frozenset[str]:
-        """The granted scopes from the space-separated ``scope`` claim (or an ``scp`` list)."""
+        """The granted scopes: ``scope`` (space-separated), else ``scp`` (a list or a string)."""
         scope = self._data.get("scope")
+        if not isinstance(scope, str):
+            scope = self._data.get("scp")
         if isinstance(scope, str):
             return frozenset(scope.split())
-        return frozenset(_str_tuple(self._data.get("scp")))
+        return frozenset(_str_tuple(scope))
 
     @property
     def groups(self) -> tuple[str, ...]:

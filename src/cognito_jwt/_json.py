@@ -1,12 +1,14 @@
 """Strict JSON for data an attacker may have written (token segments, JWKS documents).
 
-Duplicate member names, ``NaN``/``Infinity``, invalid UTF-8, a byte-order mark and nesting deep
-enough to exhaust the stack are all rejected; the top level must be an object.
+Duplicate member names, ``NaN``/``Infinity`` (and numbers that overflow to it), invalid UTF-8,
+a byte-order mark and nesting deep enough to exhaust the stack are all rejected; the top level
+must be an object.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NoReturn
 
 __all__ = ["loads_object"]
@@ -25,7 +27,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e400 overflows to inf: the same smuggled infinity as the Infinity constant.
+        raise ValueError("number out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+)
 
 
 def loads_object(raw: bytes | str) -> dict[str, Any]:

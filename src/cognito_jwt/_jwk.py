@@ -128,15 +128,16 @@ def _ec_key(jwk: Mapping[str, Any]) -> tuple[ec.EllipticCurvePublicKey, str]:
     crv = jwk.get("crv")
     info = curve_info(crv) if isinstance(crv, str) else None
     if info is None:
-        raise _SkipKeyError(f"EC curve {crv!r} is not supported (P-256, P-384, P-521)")
-    curve, size = info
-    x, y = _b64_member(jwk, "x"), _b64_member(jwk, "y")
-    if len(x) != size or len(y) != size:
+        raise _SkipKeyError(f"EC curve {_show(crv)} is not supported (P-256, P-384, P-521)")
+    curve, size, prime = info
+    x_raw, y_raw = _b64_member(jwk, "x"), _b64_member(jwk, "y")
+    if len(x_raw) != size or len(y_raw) != size:
         raise _SkipKeyError(f"EC coordinates for {crv} must be {size} octets each")
+    x, y = int.from_bytes(x_raw, "big"), int.from_bytes(y_raw, "big")
+    if x >= prime or y >= prime:
+        raise _SkipKeyError(f"EC coordinate is not reduced modulo the {crv} field prime")
     try:
-        key = ec.EllipticCurvePublicNumbers(
-            int.from_bytes(x, "big"), int.from_bytes(y, "big"), curve
-        ).public_key()
+        key = ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
     except ValueError:
         raise _SkipKeyError(f"EC point is not on curve {crv}") from None
     assert isinstance(crv, str)  # noqa: S101 - narrowed by curve_info above
@@ -146,7 +147,7 @@ def _ec_key(jwk: Mapping[str, Any]) -> tuple[ec.EllipticCurvePublicKey, str]:
 def _okp_key(jwk: Mapping[str, Any]) -> ed25519.Ed25519PublicKey:
     crv = jwk.get("crv")
     if crv != "Ed25519":
-        raise _SkipKeyError(f"OKP curve {crv!r} is not supported (Ed25519)")
+        raise _SkipKeyError(f"OKP curve {_show(crv)} is not supported (Ed25519)")
     x = _b64_member(jwk, "x")
     if len(x) != 32:
         raise _SkipKeyError("Ed25519 'x' must be 32 octets")
@@ -173,7 +174,7 @@ def parse_jwk(jwk: object) -> PreparedKey:
         raise _SkipKeyError(f"private or secret key members present ({', '.join(private)})")
     use = jwk.get("use")
     if use is not None and use != "sig":
-        raise _SkipKeyError(f"'use' is {use!r}, not 'sig'")
+        raise _SkipKeyError(f"'use' is {_show(use)}, not 'sig'")
     key_ops = jwk.get("key_ops")
     if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
         raise _SkipKeyError("'key_ops' does not allow 'verify'")
@@ -192,12 +193,12 @@ def parse_jwk(jwk: object) -> PreparedKey:
     elif kty == "oct":
         raise _SkipKeyError("symmetric ('oct') keys are never used for verification")
     else:
-        raise _SkipKeyError(f"key type {kty!r} is not supported (RSA, EC, OKP)")
+        raise _SkipKeyError(f"key type {_show(kty)} is not supported (RSA, EC, OKP)")
 
     alg = jwk.get("alg")
     if alg is not None:
         if not isinstance(alg, str) or alg not in algs:
-            raise _SkipKeyError(f"'alg' {alg!r} is not a supported algorithm for this key")
+            raise _SkipKeyError(f"'alg' {_show(alg)} is not a supported algorithm for this key")
         algs = (alg,)
     public = {k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS}
     return PreparedKey(kid=kid, kty=kty, algorithms=frozenset(algs), key=key, jwk=public)
@@ -271,6 +272,12 @@ class KeySet:
 
 def _short(kid: str) -> str:
     return repr(kid if len(kid) <= 64 else kid[:61] + "...")
+
+
+def _show(value: object) -> str:
+    """Quote a JWKS value in a message, bounded: the document came from the network."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_jwks(document: object, *, max_keys: int = DEFAULT_MAX_KEYS) -> KeySet:

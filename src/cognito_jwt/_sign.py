@@ -18,7 +18,11 @@ __all__ = ["encode_compact"]
 
 
 def _json(obj: Mapping[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    try:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise ConfigurationError(f"cannot serialise the token as JSON: {exc}") from None
 
 
 def encode_compact(

@@ -7,10 +7,12 @@ shape. Signature verification and claim checks come later in the pipeline.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from ._b64 import b64url_decode
+from ._b64 import decode_checked_alphabet
 from ._errors import MalformedTokenError, UnsupportedCriticalHeaderError
 from ._json import loads_object
 
@@ -53,7 +55,7 @@ class ParsedToken:
     """The unverified parts of a compact JWS.
 
     Attributes:
-        header: The decoded JOSE header (a JSON object).
+        header: The decoded JOSE header (a JSON object), read-only.
         alg: ``header["alg"]``, always a string.
         kid: ``header["kid"]`` when present, else ``None``.
         signing_input: ``ASCII(BASE64URL(header) || '.' || BASE64URL(payload))``.
@@ -61,7 +63,7 @@ class ParsedToken:
         payload_b64: The encoded payload, decoded only after the signature verified.
     """
 
-    header: dict[str, Any]
+    header: Mapping[str, Any]
     alg: str
     kid: str | None
     signing_input: bytes
@@ -81,11 +83,14 @@ def loads_json_object(raw: bytes, what: str) -> dict[str, Any]:
         raise MalformedTokenError(f"{what} is not a JSON object: {exc}") from None
 
 
-def _segment(text: str, what: str) -> bytes:
+def _segment(text: str, what: str, header: Mapping[str, Any] | None = None) -> bytes:
+    # Only called on segments the compact-token regex has matched: the alphabet is known good.
     try:
-        return b64url_decode(text)
+        return decode_checked_alphabet(text)
     except ValueError:
-        raise MalformedTokenError(f"{what} is not canonical base64url") from None
+        raise MalformedTokenError(
+            f"{what} is not canonical base64url", unverified_header=header
+        ) from None
 
 
 def parse_token(
@@ -133,30 +138,20 @@ def parse_token(
             f"signature is {len(signature_b64)} characters, above the limit of "
             f"{limits.max_signature_length}"
         )
-    header = loads_json_object(_segment(header_b64, "header"), "header")
-    signature = _segment(signature_b64, "signature")
-
-    alg = header.get("alg")
-    if not isinstance(alg, str):
-        raise MalformedTokenError(
-            "header 'alg' is required and must be a string"
-            + ("" if alg is None else f", found {type(alg).__name__}"),
-            unverified_header=header,
-        )
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise MalformedTokenError(
-            f"header 'kid' must be a string, found {type(kid).__name__}", unverified_header=header
-        )
-    if "crit" in header:
-        _check_crit(header, understood_crit)
-    if "b64" in header and header["b64"] is not True:
-        raise UnsupportedCriticalHeaderError(
-            "unencoded payloads (header 'b64' other than true, RFC 7797) are not supported",
-            unverified_header=header,
-        )
-    # jku, x5u, jwk and x5c are deliberately never read: keys come only from the verifier's
-    # configured key set, never from the token that is being verified.
+    if understood_crit:
+        header, alg, kid = _parse_header(header_b64, understood_crit)
+    else:
+        cached = _HEADER_CACHE.get(header_b64)
+        if cached is None:
+            cached = _parse_header(header_b64, understood_crit)
+            # Only flat headers are shared between calls: a nested list or object (x5c, jwk)
+            # could be mutated by one caller and change what the next one sees.
+            if all(type(v) in _SCALARS for v in cached[0].values()):
+                if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+                    _HEADER_CACHE.clear()
+                _HEADER_CACHE[header_b64] = cached
+        header, alg, kid = cached
+    signature = _segment(signature_b64, "signature", header)
     return ParsedToken(
         header=header,
         alg=alg,
@@ -167,7 +162,47 @@ def parse_token(
     )
 
 
-def _check_crit(header: dict[str, Any], understood: frozenset[str]) -> None:
+# Tokens of one issuer share a handful of headers (one per kid and alg): keep the validated,
+# read-only result of the last few, keyed by the encoded header. Only headers that passed every
+# check are stored, so the cache can't change an outcome; the size bound keeps a flood of
+# distinct headers from growing memory (it is simply emptied when full).
+_HEADER_CACHE: dict[str, tuple[Mapping[str, Any], str, str | None]] = {}
+_HEADER_CACHE_SIZE = 64
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _parse_header(
+    header_b64: str, understood_crit: frozenset[str]
+) -> tuple[Mapping[str, Any], str, str | None]:
+    decoded = loads_json_object(_segment(header_b64, "header"), "header")
+    header = MappingProxyType(decoded)
+    alg = decoded.get("alg")
+    if not isinstance(alg, str):
+        raise MalformedTokenError(
+            "header 'alg' is required and must be a string"
+            + ("" if alg is None else f", found {type(alg).__name__}"),
+            unverified_header=header,
+        )
+    if not alg:
+        raise MalformedTokenError("header 'alg' must not be empty", unverified_header=header)
+    kid = decoded.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise MalformedTokenError(
+            f"header 'kid' must be a string, found {type(kid).__name__}", unverified_header=header
+        )
+    if "crit" in decoded:
+        _check_crit(header, understood_crit)
+    if "b64" in decoded and decoded["b64"] is not True:
+        raise UnsupportedCriticalHeaderError(
+            "unencoded payloads (header 'b64' other than true, RFC 7797) are not supported",
+            unverified_header=header,
+        )
+    # jku, x5u, jwk and x5c are deliberately never read: keys come only from the verifier's
+    # configured key set, never from the token that is being verified.
+    return header, alg, kid
+
+
+def _check_crit(header: Mapping[str, Any], understood: frozenset[str]) -> None:
     crit = header["crit"]
     if (
         not isinstance(crit, list)
@@ -199,7 +234,7 @@ def decode_payload(parsed: ParsedToken) -> dict[str, Any]:
     Raises:
         MalformedTokenError: The payload is not canonical base64url or not a JSON object.
     """
-    raw = _segment(parsed.payload_b64, "payload")
+    raw = _segment(parsed.payload_b64, "payload", parsed.header)
     try:
         return loads_json_object(raw, "payload")
     except MalformedTokenError as exc:

@@ -50,10 +50,16 @@ def string_set(value: object, name: str) -> frozenset[str] | None:
         value = (value,)
     if isinstance(value, bytes) or not isinstance(value, Iterable):
         raise ConfigurationError(f"{name} must be a string or a collection of strings")
-    result = frozenset(value)
+    try:
+        result = frozenset(value)
+    except TypeError:
+        raise ConfigurationError(f"{name} must be a string or a collection of strings") from None
     if not result or not all(isinstance(v, str) and v for v in result):
         raise ConfigurationError(f"{name} must be a non-empty string or collection of them")
     return cast("frozenset[str]", result)
+
+
+_FLOAT_SAFE = 2**1000
 
 
 def numeric_date(payload: dict[str, Any], name: str) -> float | None:
@@ -65,8 +71,14 @@ def numeric_date(payload: dict[str, Any], name: str) -> float | None:
     value = payload.get(name)
     if value is None and name not in payload:
         return None
-    if type(value) is int or (type(value) is float and math.isfinite(value)):
-        return cast("float", value)
+    if type(value) is int:
+        if -_FLOAT_SAFE < value < _FLOAT_SAFE:
+            return value
+        # JSON allows integers beyond float range (comparing them with a float clock would
+        # overflow); they are dates beyond any real clock.
+        return math.inf if value > 0 else -math.inf
+    if type(value) is float and math.isfinite(value):
+        return value
     raise ClaimError(
         f"claim {name!r} must be a NumericDate (a number), found {type(value).__name__}"
     )

@@ -8,7 +8,6 @@ rules → custom check → :class:`Claims`.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -43,15 +42,18 @@ Clock = Callable[[], float]
 CustomCheck = Callable[[Claims], object]
 
 
-def _check_leeway(leeway: float) -> float:
-    if (
-        isinstance(leeway, bool)
-        or not isinstance(leeway, int | float)
-        or not math.isfinite(leeway)
-        or leeway < 0
-    ):
-        raise ConfigurationError(f"leeway must be a non-negative number of seconds, got {leeway!r}")
+def _check_leeway(leeway: object) -> float:
+    if isinstance(leeway, bool) or not isinstance(leeway, int | float):
+        raise ConfigurationError(f"leeway must be a number of seconds, got {type(leeway).__name__}")
+    if not 0 <= leeway <= _MAX_LEEWAY:
+        raise ConfigurationError(
+            f"leeway must be between 0 and {_MAX_LEEWAY} seconds, got {leeway!r:.40}"
+        )
     return float(leeway)
+
+
+# A day: far more than any clock skew; larger values are a unit mistake (ms for s).
+_MAX_LEEWAY = 86_400
 
 
 class BaseVerifier:
@@ -175,7 +177,7 @@ class BaseVerifier:
             )
         if payload is None:
             payload = decode_payload(parsed)
-        claims = Claims(payload, parsed.header)
+        claims = Claims._adopt(payload, parsed.header)  # noqa: SLF001 - same package
         try:
             self._check_claims(payload)
             if self._custom_check is not None:
@@ -307,7 +309,9 @@ class MultiIssuerVerifier:
                 unverified_header=parsed.header,
                 unverified_claims=payload,
             )
-        verifier._check_alg(parsed)  # noqa: SLF001 - same pipeline, routed
+        if verifier._limits != self._limits:  # noqa: SLF001 - same pipeline, routed
+            parsed = parse_token(token, verifier._limits)  # noqa: SLF001 - its own size caps
+        verifier._check_alg(parsed)  # noqa: SLF001
         return verifier, parsed, payload
 
     def verify(self, token: str | bytes) -> Claims:

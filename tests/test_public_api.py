@@ -1,0 +1,98 @@
+"""The public surface: exactly these names, documented, and a light import."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import subprocess
+import sys
+
+import cognito_jwt
+
+PUBLIC = {
+    "AlgorithmNotAllowedError",
+    "AudienceMismatchError",
+    "ClaimError",
+    "Claims",
+    "CognitoVerifier",
+    "ConfigurationError",
+    "CustomCheckError",
+    "ExpiredTokenError",
+    "InsufficientScopeError",
+    "InvalidJwksError",
+    "InvalidSignatureError",
+    "IssuerMismatchError",
+    "JwtError",
+    "JwtVerifier",
+    "KeyAlgorithmMismatchError",
+    "KeyNotFoundError",
+    "KeySet",
+    "KeySetUnavailableError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "MissingGroupError",
+    "MultiIssuerVerifier",
+    "NotYetValidError",
+    "SkippedKey",
+    "TokenLimits",
+    "TokenUseMismatchError",
+    "UnsupportedCriticalHeaderError",
+    "__version__",
+}
+
+
+def test_all_is_the_public_api() -> None:
+    assert set(cognito_jwt.__all__) == PUBLIC
+    assert len(cognito_jwt.__all__) == len(PUBLIC)
+    for name in PUBLIC:
+        assert hasattr(cognito_jwt, name), name
+
+
+def test_public_names_are_documented() -> None:
+    for name in PUBLIC - {"__version__"}:
+        obj = getattr(cognito_jwt, name)
+        assert obj.__doc__, f"{name} has no docstring"
+        assert obj.__doc__.strip(), f"{name} has an empty docstring"
+        assert obj.__module__.startswith("cognito_jwt._"), "public names live in private modules"
+
+
+def test_api_reference_lists_every_public_name() -> None:
+    from .test_docs import ROOT
+
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    for name in PUBLIC - {"__version__"}:
+        assert f"::: cognito_jwt.{name}\n" in reference, name
+
+
+def test_version_matches_metadata() -> None:
+    assert cognito_jwt.__version__ == importlib.metadata.version("cognito-jwt")
+
+
+def test_typed_package_ships_py_typed() -> None:
+    files = importlib.metadata.files("cognito-jwt") or []
+    assert any(str(f).endswith("cognito_jwt/py.typed") for f in files) or (
+        __import__("pathlib").Path(cognito_jwt.__file__).with_name("py.typed").exists()
+    )
+
+
+def test_import_is_light() -> None:
+    """`import cognito_jwt` pulls in no web framework, no HTTP client, no cache library."""
+    code = "import sys, json, cognito_jwt; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    modules = set(json.loads(out))
+    for heavy in (
+        "httpx",
+        "cachetools",
+        "flask",
+        "starlette",
+        "fastapi",
+        "redis",
+        "boto3",
+        "asyncio",
+        "anyio",
+        "requests",
+        "urllib3",
+    ):
+        assert heavy not in modules, f"import cognito_jwt pulled in {heavy}"

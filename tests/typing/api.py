@@ -1,0 +1,52 @@
+"""Type-checked with mypy --strict, never run: the public API as users write it."""
+
+from __future__ import annotations
+
+import datetime
+
+from cognito_jwt import (
+    Claims,
+    CognitoVerifier,
+    JwtError,
+    JwtVerifier,
+    KeySet,
+    MultiIssuerVerifier,
+    TokenLimits,
+)
+
+jwks: dict[str, object] = {"keys": []}
+
+cognito = CognitoVerifier(
+    user_pool_id="eu-west-1_AbCdEf123",
+    client_id=["a", "b"],
+    token_use="access",
+    groups=("admins",),
+    scopes="orders/read",
+    jwks=jwks,
+    leeway=5,
+    clock=lambda: 0.0,
+    custom_check=lambda claims: claims.get("email_verified") is True,
+    limits=TokenLimits(max_token_length=16_384),
+)
+generic = JwtVerifier(
+    issuer="https://login.example.com", audience=None, jwks=KeySet.from_jwks(jwks)
+)
+multi = MultiIssuerVerifier([cognito, generic])
+
+
+def handle(token: str | bytes) -> str | None:
+    try:
+        claims: Claims = multi.verify(token)
+    except JwtError as exc:
+        code: str = exc.code
+        return code
+    expires: datetime.datetime | None = claims.expires_at
+    scopes: frozenset[str] = claims.scopes
+    groups: tuple[str, ...] = claims.groups
+    del expires, scopes, groups
+    return claims.sub
+
+
+async def handle_async(token: str) -> Claims:
+    await cognito.hydrate_async()
+    return await cognito.verify_async(token)

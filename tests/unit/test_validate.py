@@ -1,0 +1,582 @@
+"""The pure claim checks in ``_validate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cognito_jwt import (
+    AudienceMismatchError,
+    ClaimError,
+    ConfigurationError,
+    CustomCheckError,
+    ExpiredTokenError,
+    InsufficientScopeError,
+    InvalidSignatureError,
+    IssuerMismatchError,
+    JwtError,
+    MissingClaimError,
+    MissingGroupError,
+    NotYetValidError,
+    TokenUseMismatchError,
+)
+from cognito_jwt._validate import (
+    check_any_group,
+    check_any_scope,
+    check_audience,
+    check_custom,
+    check_issuer,
+    check_required,
+    check_times,
+    numeric_date,
+    string_set,
+)
+
+EXP = 1_000_000.0
+
+
+# --- numeric_date -----------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [0, 1, -5, 1_800_000_000, 1.5, 0.0, -0.5, 1e300, 10**20])
+def test_numeric_date_accepts_finite_numbers(value):
+    result = numeric_date({"exp": value}, "exp")
+    assert result == value
+    assert type(result) is type(value)
+
+
+def test_numeric_date_absent_is_none():
+    assert numeric_date({}, "exp") is None
+    assert numeric_date({"iat": 5}, "exp") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [
+        (None, "NoneType"),
+        ("1800000000", "str"),
+        ("", "str"),
+        (True, "bool"),
+        (False, "bool"),
+        ([1], "list"),
+        ([], "list"),
+        ({"t": 1}, "dict"),
+        (float("nan"), "float"),
+        (float("inf"), "float"),
+        (float("-inf"), "float"),
+    ],
+    ids=repr,
+)
+def test_numeric_date_rejects_non_numbers(value, type_name):
+    with pytest.raises(ClaimError) as excinfo:
+        numeric_date({"nbf": value}, "nbf")
+    assert type(excinfo.value) is ClaimError
+    assert "'nbf'" in str(excinfo.value)
+    assert "NumericDate" in str(excinfo.value)
+    assert type_name in str(excinfo.value)
+
+
+# --- check_times: exp -------------------------------------------------------------------------
+def test_exp_missing_is_missing_claim():
+    with pytest.raises(MissingClaimError, match="'exp'"):
+        check_times({"iat": EXP - 10}, EXP - 5, 0.0)
+
+
+def test_exp_null_is_a_type_error_not_missing():
+    with pytest.raises(ClaimError) as excinfo:
+        check_times({"exp": None}, EXP - 5, 0.0)
+    assert type(excinfo.value) is ClaimError
+
+
+@pytest.mark.parametrize(
+    ("now", "leeway", "expired"),
+    [
+        (EXP, 0.0, True),
+        (EXP - 0.001, 0.0, False),
+        (EXP + 0.001, 0.0, True),
+        (EXP - 3600, 0.0, False),
+        (EXP + 3600, 0.0, True),
+        (EXP, 5.0, False),
+        (EXP + 4.999, 5.0, False),
+        (EXP + 5, 5.0, True),
+        (EXP + 5.001, 5.0, True),
+        (EXP + 59, 60.0, False),
+        (EXP + 60, 60.0, True),
+    ],
+)
+def test_exp_boundaries(now, leeway, expired):
+    payload = {"exp": EXP}
+    if expired:
+        with pytest.raises(ExpiredTokenError) as excinfo:
+            check_times(payload, now, leeway)
+        assert "expired" in str(excinfo.value)
+    else:
+        assert check_times(payload, now, leeway) is None
+
+
+def test_exp_as_int_boundary():
+    with pytest.raises(ExpiredTokenError):
+        check_times({"exp": 1000}, 1000.0, 0.0)
+    check_times({"exp": 1000}, 999.999, 0.0)
+
+
+@pytest.mark.parametrize(
+    "value", ["1000", True, [1000], {"a": 1}, float("nan"), float("inf"), None], ids=repr
+)
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_time_claims_type_strictness(claim, value):
+    payload: dict[str, Any] = {"exp": EXP}
+    payload[claim] = value
+    with pytest.raises(ClaimError) as excinfo:
+        check_times(payload, EXP - 100, 0.0)
+    assert type(excinfo.value) is ClaimError
+    assert repr(claim) in str(excinfo.value)
+
+
+# --- check_times: nbf -------------------------------------------------------------------------
+NBF = EXP - 1000
+
+
+@pytest.mark.parametrize(
+    ("now", "leeway", "rejected"),
+    [
+        (NBF, 0.0, False),
+        (NBF + 1, 0.0, False),
+        (NBF - 0.001, 0.0, True),
+        (NBF - 1, 0.0, True),
+        (NBF - 10, 10.0, False),  # now + leeway == nbf is ok
+        (NBF - 10.001, 10.0, True),
+        (NBF - 9, 10.0, False),
+        (NBF - 11, 10.0, True),
+    ],
+)
+def test_nbf_boundaries(now, leeway, rejected):
+    payload = {"exp": EXP, "nbf": NBF}
+    if rejected:
+        with pytest.raises(NotYetValidError, match="not valid before"):
+            check_times(payload, now, leeway)
+    else:
+        assert check_times(payload, now, leeway) is None
+
+
+# --- check_times: iat -------------------------------------------------------------------------
+IAT = EXP - 1000
+
+
+@pytest.mark.parametrize(
+    ("now", "leeway", "rejected"),
+    [
+        (IAT, 0.0, False),  # issued right now
+        (IAT + 100, 0.0, False),
+        (IAT - 0.001, 0.0, True),
+        (IAT - 5, 5.0, False),  # iat == now + leeway is ok
+        (IAT - 5.001, 5.0, True),
+        (IAT - 30, 60.0, False),
+    ],
+)
+def test_iat_boundaries(now, leeway, rejected):
+    payload = {"exp": EXP, "iat": IAT}
+    if rejected:
+        with pytest.raises(NotYetValidError, match="issued in the future"):
+            check_times(payload, now, leeway)
+    else:
+        assert check_times(payload, now, leeway) is None
+
+
+def test_expiry_is_checked_before_nbf_and_iat():
+    with pytest.raises(ExpiredTokenError):
+        check_times({"exp": EXP, "nbf": EXP + 10, "iat": "bad"}, EXP + 1, 0.0)
+
+
+def test_nbf_is_checked_before_iat():
+    with pytest.raises(NotYetValidError, match="not valid before"):
+        check_times({"exp": EXP, "nbf": EXP - 10, "iat": EXP - 10}, EXP - 20, 0.0)
+
+
+def test_optional_nbf_and_iat_may_be_absent():
+    assert check_times({"exp": EXP}, EXP - 1, 0.0) is None
+
+
+# Python's JSON parser turns a long digit string into an int too large for a float; such a
+# NumericDate is valid JSON and a signed token may carry it. The check must answer with a
+# JwtError (or accept), never let OverflowError escape the verifier.
+def test_exp_far_beyond_float_range_is_not_expired():
+    assert check_times({"exp": 10**400}, EXP, 0.0) is None
+
+
+def test_nbf_far_beyond_float_range_is_not_yet_valid():
+    with pytest.raises(NotYetValidError):
+        check_times({"exp": EXP, "nbf": 10**400}, EXP - 10, 0.0)
+
+
+def test_iat_far_beyond_float_range_is_in_the_future():
+    with pytest.raises(NotYetValidError):
+        check_times({"exp": EXP, "iat": 10**400}, EXP - 10, 0.0)
+
+
+def test_exp_far_below_float_range_is_expired():
+    with pytest.raises(ExpiredTokenError):
+        check_times({"exp": -(10**400)}, EXP, 0.0)
+
+
+def test_nbf_and_iat_far_below_float_range_are_fine():
+    assert check_times({"exp": EXP, "nbf": -(10**400), "iat": -(10**400)}, EXP - 1, 0.0) is None
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 2**1024, -(2**1024)])
+def test_numeric_date_huge_ints_are_numbers(value):
+    result = numeric_date({"exp": value}, "exp")
+    assert result is not None
+    assert (result > 1e308) if value > 0 else (result < -1e308)
+
+
+# --- check_issuer -----------------------------------------------------------------------------
+ISS = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool"
+
+
+@pytest.mark.parametrize("issuers", [{ISS}, {ISS, "https://other.example"}])
+def test_issuer_exact_match(issuers):
+    assert check_issuer({"iss": ISS}, frozenset(issuers)) is None
+
+
+@pytest.mark.parametrize(
+    "iss",
+    [
+        ISS + "/",
+        ISS.upper(),
+        ISS.replace("https://", "HTTPS://"),
+        ISS.replace("eu-west-1_Pool", "eu-west-1_pool"),
+        " " + ISS,
+        ISS + " ",
+        ISS.replace("https", "http"),
+        ISS + "/.well-known/jwks.json",
+        ISS[:-1],
+        "",
+    ],
+)
+def test_issuer_no_normalisation(iss):
+    with pytest.raises(IssuerMismatchError) as excinfo:
+        check_issuer({"iss": iss}, frozenset({ISS}))
+    assert ISS in str(excinfo.value)
+
+
+@pytest.mark.parametrize("iss", [None, 1, True, [ISS], {"iss": ISS}, b"x"], ids=repr)
+def test_issuer_not_a_string(iss):
+    with pytest.raises(IssuerMismatchError, match="missing or not a string"):
+        check_issuer({"iss": iss}, frozenset({ISS}))
+
+
+def test_issuer_missing():
+    with pytest.raises(IssuerMismatchError, match="missing or not a string"):
+        check_issuer({}, frozenset({ISS}))
+
+
+def test_issuer_error_message_truncates_long_values():
+    with pytest.raises(IssuerMismatchError) as excinfo:
+        check_issuer({"iss": "x" * 10_000}, frozenset({ISS}))
+    assert len(str(excinfo.value)) < 300
+    assert "..." in str(excinfo.value)
+
+
+# --- check_audience ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("aud", "audiences"),
+    [
+        ("api", {"api"}),
+        ("api", {"api", "other"}),
+        (["api"], {"api"}),
+        (["x", "api"], {"api"}),
+        (["x", "api", "y"], {"api", "z"}),
+        (["api", "api"], {"api"}),
+    ],
+)
+def test_audience_accepted(aud, audiences):
+    assert check_audience({"aud": aud}, frozenset(audiences)) is None
+
+
+@pytest.mark.parametrize(
+    "aud",
+    ["API", "api ", "", "other", ["other"], ["x", "y"], ["API"]],
+)
+def test_audience_mismatch(aud):
+    with pytest.raises(AudienceMismatchError) as excinfo:
+        check_audience({"aud": aud}, frozenset({"api"}))
+    assert "'api'" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "aud",
+    [[], ["api", 1], [1], ["api", None], [["api"]], {"api": True}, 5, True, 1.5, ("api",)],
+    ids=repr,
+)
+def test_audience_wrong_type(aud):
+    with pytest.raises(AudienceMismatchError, match="must be a string or a non-empty list"):
+        check_audience({"aud": aud}, frozenset({"api"}))
+
+
+@pytest.mark.parametrize("payload", [{}, {"aud": None}])
+def test_audience_missing(payload):
+    with pytest.raises(AudienceMismatchError, match="missing"):
+        check_audience(payload, frozenset({"api"}))
+
+
+# --- check_required ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("payload", "names"),
+    [
+        ({"a": 1, "b": "x"}, ("a", "b")),
+        ({"a": 0}, ("a",)),
+        ({"a": ""}, ("a",)),
+        ({"a": False}, ("a",)),
+        ({"a": []}, ("a",)),
+        ({"a": {}}, ("a",)),
+        ({}, ()),
+    ],
+    ids=repr,
+)
+def test_required_present(payload, names):
+    assert check_required(payload, names) is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "names", "missing"),
+    [
+        ({}, ("email",), "email"),
+        ({"email": None}, ("email",), "email"),
+        ({"a": 1}, ("a", "b"), "b"),
+        ({"b": 1}, ("a", "b"), "a"),
+    ],
+)
+def test_required_missing(payload, names, missing):
+    with pytest.raises(MissingClaimError) as excinfo:
+        check_required(payload, names)
+    assert repr(missing) in str(excinfo.value)
+
+
+# --- check_any_scope --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("scope", "required"),
+    [
+        ("a", {"a"}),
+        ("a b c", {"c"}),
+        ("a b c", {"x", "b"}),
+        ("  a\tb ", {"b"}),
+        ("orders/read orders/write", {"orders/write", "admin"}),
+    ],
+)
+def test_any_scope_accepted(scope, required):
+    assert check_any_scope({"scope": scope}, frozenset(required)) is None
+
+
+@pytest.mark.parametrize(
+    ("scope", "required"),
+    [
+        ("a b", {"c"}),
+        ("", {"a"}),
+        ("ab", {"a"}),
+        ("A", {"a"}),
+        ("orders/read", {"orders"}),
+        ("a,b", {"a"}),
+    ],
+)
+def test_any_scope_rejected(scope, required):
+    with pytest.raises(InsufficientScopeError, match="none of the scopes"):
+        check_any_scope({"scope": scope}, frozenset(required))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"scope": None}, {"scope": ["a"]}, {"scope": 1}, {"scp": ["a"]}, {"scp": "a"}],
+    ids=repr,
+)
+def test_any_scope_missing_or_wrong_type(payload):
+    with pytest.raises(InsufficientScopeError, match="missing or not a string"):
+        check_any_scope(payload, frozenset({"a"}))
+
+
+# --- check_any_group --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("groups", "required"),
+    [
+        (["admins"], {"admins"}),
+        (["admins", "staff"], {"staff"}),
+        (["admins", "staff"], {"nobody", "admins"}),
+    ],
+)
+def test_any_group_accepted(groups, required):
+    assert check_any_group({"cognito:groups": groups}, frozenset(required)) is None
+
+
+@pytest.mark.parametrize(
+    ("groups", "required"),
+    [
+        ([], {"admins"}),
+        (["staff"], {"admins"}),
+        (["Admins"], {"admins"}),
+        (["admins staff"], {"admins"}),
+    ],
+)
+def test_any_group_rejected(groups, required):
+    with pytest.raises(MissingGroupError, match="none of the groups"):
+        check_any_group({"cognito:groups": groups}, frozenset(required))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"cognito:groups": None},
+        {"cognito:groups": "admins"},
+        {"cognito:groups": ["admins", 1]},
+        {"cognito:groups": {"admins": 1}},
+        {"groups": ["admins"]},
+    ],
+    ids=repr,
+)
+def test_any_group_missing_or_wrong_type(payload):
+    with pytest.raises(MissingGroupError, match="missing or not a list of strings"):
+        check_any_group(payload, frozenset({"admins"}))
+
+
+# --- check_custom -----------------------------------------------------------------------------
+@pytest.mark.parametrize("result", [None, True])
+def test_custom_accepts_none_and_true(result):
+    seen = []
+
+    def check(claims: object) -> object:
+        seen.append(claims)
+        return result
+
+    marker = object()
+    assert check_custom(check, marker) is None
+    assert seen == [marker]
+
+
+@pytest.mark.parametrize(
+    "result", [False, 0, 1, "", "yes", "True", 1.0, [], [True], {}, object()], ids=repr
+)
+def test_custom_rejects_any_other_return_value(result):
+    with pytest.raises(CustomCheckError, match="rejected"):
+        check_custom(lambda _c: result, {})
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CustomCheckError("nope"),
+        ExpiredTokenError("custom expiry"),
+        TokenUseMismatchError("wrong use"),
+        InvalidSignatureError("odd but allowed"),
+        ConfigurationError("config"),
+        JwtError("base"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_custom_jwt_errors_pass_through_unchanged(error):
+    def check(_claims: object) -> object:
+        raise error
+
+    with pytest.raises(JwtError) as excinfo:
+        check_custom(check, {})
+    assert excinfo.value is error
+    assert type(excinfo.value) is type(error)
+    assert excinfo.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("secret-db-row-42"),
+        KeyError("secret-db-row-42"),
+        RuntimeError("secret-db-row-42"),
+        TypeError("secret-db-row-42"),
+        ZeroDivisionError("secret-db-row-42"),
+        LookupError("secret-db-row-42"),
+        OSError("secret-db-row-42"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_custom_other_exceptions_become_custom_check_error(error):
+    def check(_claims: object) -> object:
+        raise error
+
+    with pytest.raises(CustomCheckError) as excinfo:
+        check_custom(check, {})
+    assert type(excinfo.value) is CustomCheckError
+    assert excinfo.value.__cause__ is error
+    assert "secret-db-row-42" not in str(excinfo.value)
+    assert "secret-db-row-42" not in repr(excinfo.value)
+    assert type(error).__name__ in str(excinfo.value)
+
+
+def test_custom_base_exceptions_are_not_swallowed():
+    class Stop(BaseException):
+        pass
+
+    def check(_claims: object) -> object:
+        raise Stop
+
+    with pytest.raises(Stop):
+        check_custom(check, {})
+
+
+# --- string_set -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a", {"a"}),
+        (["a"], {"a"}),
+        (["a", "b"], {"a", "b"}),
+        (["a", "b", "a"], {"a", "b"}),
+        (("a", "b"), {"a", "b"}),
+        ({"a", "b"}, {"a", "b"}),
+        (frozenset({"a"}), {"a"}),
+        ((s for s in ("x", "y")), {"x", "y"}),
+        (" a ", {" a "}),
+    ],
+    ids=repr,
+)
+def test_string_set_normalises(value, expected):
+    result = string_set(value, "audience")
+    assert type(result) is frozenset
+    assert result == frozenset(expected)
+
+
+def test_string_set_none_is_none():
+    assert string_set(None, "audience") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"api",
+        b"",
+        "",
+        [],
+        (),
+        set(),
+        [""],
+        ["a", ""],
+        ["a", 1],
+        [None],
+        [b"a"],
+        1,
+        0,
+        1.5,
+        True,
+        object(),
+    ],
+    ids=repr,
+)
+def test_string_set_configuration_errors(value):
+    with pytest.raises(ConfigurationError) as excinfo:
+        string_set(value, "my_option")
+    assert "my_option" in str(excinfo.value)
+    assert isinstance(excinfo.value, ValueError)
+
+
+@pytest.mark.parametrize("value", [[["a"]], [{"a"}], [{"a": 1}]], ids=repr)
+def test_string_set_unhashable_members_are_configuration_errors(value):
+    # A nested list is a plausible config mistake; it must surface as ConfigurationError,
+    # not as a bare TypeError from building the frozenset.
+    with pytest.raises(ConfigurationError):
+        string_set(value, "my_option")
