@@ -1,0 +1,67 @@
+"""Every check this project runs, and the only way to run them: ``python -m nox``.
+
+``python -m nox`` with no arguments runs the default sessions (lint, typing, docs, tests);
+``.ci/run`` runs exactly that.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = False
+# Tests last, so the test runner's summary is the last thing a CI log shows before nox's own.
+nox.options.sessions = ["lint", "typing", "docs", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite against the installed package."""
+    session.install(".", *_group("test"))
+    env = {"HYPOTHESIS_PROFILE": "ci"} if os.environ.get("CI") else {}
+    session.run("python", "-m", "pytest", *session.posargs, env=env)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict over the package and the type-checked API examples."""
+    session.install("-e", ".", *_group("typing"))
+    session.run("mypy", "--strict", "src", "tests/typing")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (broken links and references fail)."""
+    session.install("-e", ".", *_group("docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", session.create_tmp() + "/site")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Microbenchmarks (not part of the default run): ``python -m nox -s bench``."""
+    session.install(".")
+    session.run("python", "benchmarks/bench_verify.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The README's main job in a clean environment."""
+    session.install(".")
+    session.run("python", "-m", "cognito_jwt", "demo")
