@@ -69,57 +69,37 @@ class Algorithm:
     sign: Callable[[PrivateKey, bytes], bytes]
 
 
-# --- RSA -----------------------------------------------------------------------------------------
-# Padding and hash objects are immutable; build them once rather than per verification.
+# --- RSA ---------------------------------------------------------------------------------------
 _PKCS1 = padding.PKCS1v15()
 
 
-def _rsa_pkcs1(
-    hash_alg: hashes.HashAlgorithm,
+def _rsa(
+    hash_alg: hashes.HashAlgorithm, pad: padding.AsymmetricPadding
 ) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+    # Padding and hash objects are immutable: built once per algorithm, not per verification.
     def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
         if not isinstance(key, rsa.RSAPublicKey):  # fail closed on a key of the wrong type
             return False
-        # RSA signatures have exactly the modulus length (RFC 8017 §8.2.2 step 1).
+        # RSA signatures have exactly the modulus length (RFC 8017 §8.2.2 step 1, §8.1.2).
         if len(signature) != (key.key_size + 7) // 8:
             return False
         try:
-            key.verify(signature, data, _PKCS1, hash_alg)
+            key.verify(signature, data, pad, hash_alg)
         except (InvalidSignature, ValueError):
             return False
         return True
 
     def sign(key: PrivateKey, data: bytes) -> bytes:
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise ConfigurationError("RS* algorithms need an RSA private key")
-        return key.sign(data, _PKCS1, hash_alg)
+            raise ConfigurationError("RS* and PS* algorithms need an RSA private key")
+        return key.sign(data, pad, hash_alg)
 
     return verify, sign
 
 
-def _rsa_pss(
-    hash_alg: hashes.HashAlgorithm,
-) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+def _rsa_pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
     # RFC 7518 §3.5: MGF1 with the same hash, salt length equal to the hash output.
-    pss = padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
-
-    def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, rsa.RSAPublicKey):  # fail closed on a key of the wrong type
-            return False
-        if len(signature) != (key.key_size + 7) // 8:
-            return False
-        try:
-            key.verify(signature, data, pss, hash_alg)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
-    def sign(key: PrivateKey, data: bytes) -> bytes:
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ConfigurationError("PS* algorithms need an RSA private key")
-        return key.sign(data, pss, hash_alg)
-
-    return verify, sign
+    return padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
 
 
 # --- ECDSA ---------------------------------------------------------------------------------------
@@ -218,8 +198,10 @@ def _build() -> dict[str, Algorithm]:
         ("384", hashes.SHA384()),
         ("512", hashes.SHA512()),
     ):
-        table["RS" + bits] = Algorithm("RS" + bits, "RSA", None, *_rsa_pkcs1(hash_alg))
-        table["PS" + bits] = Algorithm("PS" + bits, "RSA", None, *_rsa_pss(hash_alg))
+        table["RS" + bits] = Algorithm("RS" + bits, "RSA", None, *_rsa(hash_alg, _PKCS1))
+        table["PS" + bits] = Algorithm(
+            "PS" + bits, "RSA", None, *_rsa(hash_alg, _rsa_pss(hash_alg))
+        )
     for name, crv, hash_alg in (
         ("ES256", "P-256", hashes.SHA256()),
         ("ES384", "P-384", hashes.SHA384()),
