@@ -18,6 +18,7 @@ from ._errors import (
     ClaimError,
     ConfigurationError,
     CustomCheckError,
+    DiscoveryError,
     ExpiredTokenError,
     InsufficientScopeError,
     InvalidJwksError,
@@ -35,9 +36,12 @@ from ._errors import (
     UnsupportedCriticalHeaderError,
 )
 from ._jwk import KeySet, SkippedKey
+from ._keysource import KeySetStats
+from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
 from ._verifier import JwtVerifier, MultiIssuerVerifier
 from ._version import __version__
+from .stores import FileStore, KeyStore, MemoryStore, StoredKeySet
 
 __all__ = [
     "AlgorithmNotAllowedError",
@@ -47,7 +51,10 @@ __all__ = [
     "CognitoVerifier",
     "ConfigurationError",
     "CustomCheckError",
+    "DiscoveryError",
     "ExpiredTokenError",
+    "FetchOptions",
+    "FileStore",
     "InsufficientScopeError",
     "InvalidJwksError",
     "InvalidSignatureError",
@@ -57,13 +64,18 @@ __all__ = [
     "KeyAlgorithmMismatchError",
     "KeyNotFoundError",
     "KeySet",
+    "KeySetStats",
     "KeySetUnavailableError",
+    "KeyStore",
     "MalformedTokenError",
+    "MemoryStore",
     "MissingClaimError",
     "MissingGroupError",
     "MultiIssuerVerifier",
     "NotYetValidError",
+    "RefreshPolicy",
     "SkippedKey",
+    "StoredKeySet",
     "TokenLimits",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",

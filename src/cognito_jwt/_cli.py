@@ -12,73 +12,117 @@ from typing import TextIO
 __all__ = ["main"]
 
 
-def _demo(out: TextIO) -> int:
-    """Mint Cognito-shaped tokens with a fresh key and verify them; no network, no account."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
+def _demo(out: TextIO) -> int:  # noqa: PLR0915 - a narrated script, step by step
+    """Serve an issuer on 127.0.0.1 and verify its tokens through discovery and the key cache."""
+    import tempfile
 
-    from . import CognitoVerifier, JwtError
+    from . import CognitoVerifier, FileStore, JwtError, JwtVerifier
     from ._b64 import b64url_encode
-    from ._jwk import jwk_from_public_key, jwk_thumbprint
-    from ._sign import encode_compact
+    from .testing import LocalIssuer
+
+    def say(text: str = "") -> None:
+        out.write(text + "\n")
 
     pool_id, client_id = "eu-west-1_DemoPool1", "demo-app-client"
-    issuer = f"https://cognito-idp.eu-west-1.amazonaws.com/{pool_id}"
-
-    out.write("cognito-jwt demo: a local Cognito-shaped issuer, no cloud account needed\n\n")
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_jwk = jwk_from_public_key(private_key.public_key())
-    kid = jwk_thumbprint(public_jwk)
-    jwks = {"keys": [{**public_jwk, "kid": kid, "alg": "RS256", "use": "sig"}]}
-    out.write(f"1. generated an RSA-2048 signing key, kid {kid[:16]}...\n")
-
-    now = int(time.time())
-    claims = {
-        "sub": "6f1c2a7e-0000-4000-8000-00000000d3m0",
-        "iss": issuer,
-        "client_id": client_id,
-        "token_use": "access",
-        "scope": "orders/read orders/write",
-        "cognito:groups": ["admins"],
-        "auth_time": now,
-        "iat": now,
-        "exp": now + 3600,
-        "jti": "d3m0-jti",
-        "username": "demo-user",
-    }
-    token = encode_compact(claims, private_key, alg="RS256", kid=kid)
-    out.write(f"2. minted a Cognito-shaped access token ({len(token)} characters)\n")
-
-    verifier = CognitoVerifier(
-        user_pool_id=pool_id, client_id=client_id, token_use="access", jwks=jwks
-    )
-    verified = verifier.verify(token)
-    out.write("3. verified it with CognitoVerifier; claims:\n")
-    out.write(json.dumps(verified.to_dict(), indent=2, sort_keys=True) + "\n")
-
-    out.write("4. tokens that must be rejected:\n")
-    header_b64, payload_b64, signature_b64 = token.split(".")
-    forged = dict(claims, scope="orders/read orders/write orders/admin")
-    forged_payload = b64url_encode(json.dumps(forged, separators=(",", ":")).encode())
-    none_header = b64url_encode(b'{"alg":"none"}')
-    cases = {
-        "tampered payload (scope widened)": f"{header_b64}.{forged_payload}.{signature_b64}",
-        "expired": encode_compact(
-            dict(claims, iat=now - 7200, exp=now - 3600), private_key, alg="RS256", kid=kid
-        ),
-        "ID token where an access token is expected": encode_compact(
-            dict(claims, token_use="id", aud=client_id), private_key, alg="RS256", kid=kid
-        ),
-        "alg none": f"{none_header}.{payload_b64}.",
-    }
     failures = 0
-    for label, bad in cases.items():
-        try:
-            verifier.verify(bad)
-        except JwtError as exc:  # noqa: PERF203 - a demo, not a hot loop
-            out.write(f"   - {label}: rejected, {exc.code}: {exc}\n")
-        else:  # pragma: no cover - would be a security bug
-            failures += 1
-            out.write(f"   - {label}: ACCEPTED (this is a bug)\n")
+    say("cognito-jwt demo: a local issuer on 127.0.0.1, no cloud account needed\n")
+    with LocalIssuer() as issuer, tempfile.TemporaryDirectory() as cache_dir:
+        say(
+            f"1. issuer {issuer.issuer} publishes discovery and a JWKS (kid {issuer.kids[0][:12]}...)"
+        )
+
+        oidc = JwtVerifier(issuer=issuer.issuer, audience="demo-api", store=FileStore(cache_dir))
+        token = issuer.mint({"sub": "alice", "aud": "demo-api", "scope": "orders:read"})
+        started = time.perf_counter()
+        claims = oidc.verify(token)
+        first_ms = (time.perf_counter() - started) * 1e3
+        say(
+            f"2. JwtVerifier found the keys by OIDC discovery: sub={claims.sub!r}, "
+            f"first verify {first_ms:.1f} ms (discovery + JWKS fetch)"
+        )
+        rounds = 2000
+        started = time.perf_counter()
+        for _ in range(rounds):
+            oidc.verify(token)
+        warm_us = (time.perf_counter() - started) / rounds * 1e6
+        say(f"   warm verify from the in-memory key cache: {warm_us:.0f} us per token")
+
+        cognito = CognitoVerifier(
+            user_pool_id=pool_id,
+            client_id=client_id,
+            token_use="access",
+            jwks_uri=issuer.jwks_uri,
+            store=FileStore(cache_dir),
+        )
+        access = issuer.cognito_access_token(
+            user_pool_id=pool_id,
+            client_id=client_id,
+            scope="orders/read orders/write",
+            **{"cognito:groups": ["admins"]},
+        )
+        verified = cognito.verify(access)
+        say("3. CognitoVerifier (real Cognito issuer string, keys from jwks_uri) verified:")
+        say(json.dumps(verified.to_dict(), indent=2, sort_keys=True))
+
+        new_kid = issuer.rotate()
+        rotated = issuer.mint({"sub": "bob", "aud": "demo-api"})
+        oidc.verify(rotated)
+        say(
+            f"4. the issuer rotated to kid {new_kid[:12]}...: the unknown kid triggered one "
+            f"refresh; refreshes so far {dict(oidc.stats.refreshes)}"
+        )
+
+        say("5. tokens that must be rejected:")
+        header_b64, payload_b64, signature_b64 = access.split(".")
+        forged = b64url_encode(json.dumps({**verified.to_dict(), "scope": "orders/admin"}).encode())
+        none_header = b64url_encode(b'{"alg":"none","typ":"JWT"}')
+        cases = {
+            "tampered payload (scope widened)": f"{header_b64}.{forged}.{signature_b64}",
+            "expired": issuer.cognito_access_token(
+                user_pool_id=pool_id, client_id=client_id, exp=int(time.time()) - 60
+            ),
+            "ID token where an access token is expected": issuer.cognito_access_token(
+                user_pool_id=pool_id, client_id=client_id, token_use="id", aud=client_id
+            ),
+            "another app client": issuer.cognito_access_token(
+                user_pool_id=pool_id, client_id="someone-else"
+            ),
+            "alg none": f"{none_header}.{payload_b64}.",
+        }
+        for label, bad in cases.items():
+            try:
+                cognito.verify(bad)
+            except JwtError as exc:  # noqa: PERF203 - a demo, not a hot loop
+                say(f"   - {label}: rejected, {exc.code}: {exc}")
+            else:  # pragma: no cover - would be a security bug
+                failures += 1
+                say(f"   - {label}: ACCEPTED (this is a bug)")
+
+        before = oidc.stats.fetches
+        rejected = 0
+        flood = [
+            f"{b64url_encode(json.dumps({'alg': 'RS256', 'kid': f'random-{n}'}).encode())}"
+            f".{payload_b64}.{signature_b64}"
+            for n in range(1000)
+        ]
+        for bad in flood:
+            try:
+                oidc.verify(bad)
+            except JwtError:  # noqa: PERF203
+                rejected += 1
+        say(
+            f"6. 1000 tokens with random kids: {rejected} rejected, "
+            f"{oidc.stats.fetches - before} extra fetch(es) (one refresh per cooldown window at "
+            "most, and the rotation above just used this window's)"
+        )
+
+        issuer.stop()
+        cold = JwtVerifier(issuer=issuer.issuer, audience="demo-api", store=FileStore(cache_dir))
+        cold.verify(rotated)
+        say(
+            f"7. issuer stopped; a new verifier (a fresh process) verified from the file store: "
+            f"{cold.stats.fetches} fetches, {cold.stats.l2_loads} store load"
+        )
     return 1 if failures else 0
 
 

@@ -16,11 +16,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from ._discovery import cognito_jwks_uri
 from ._errors import AudienceMismatchError, ConfigurationError, TokenUseMismatchError
-from ._keysource import JwksInput, static_key_source
+from ._keysource import EventHook, JwksInput
+from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
 from ._validate import check_any_group, check_any_scope, string_set
-from ._verifier import BaseVerifier, Clock, CustomCheck
+from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg
 
 __all__ = ["CognitoVerifier", "cognito_issuer", "parse_user_pool_id"]
 
@@ -86,6 +88,10 @@ class CognitoVerifier(BaseVerifier):
         groups: If given, the user must be in at least one of these ``cognito:groups``.
         scopes: If given, the ``scope`` claim must hold at least one of these.
         jwks: The pool's key set in memory: a JWKS mapping, its JSON text or a ``KeySet``.
+            Without it, keys are fetched from ``{issuer}/.well-known/jwks.json`` (no
+            discovery round trip) and cached.
+        jwks_uri: Fetch the keys from here instead, e.g. a local test server, while tokens
+            are still expected to carry the real Cognito issuer.
         algorithms: Allowlist; Cognito signs with RS256 only, so that is the default.
         leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
         clock: Returns the current time in epoch seconds (default ``time.time``).
@@ -93,6 +99,11 @@ class CognitoVerifier(BaseVerifier):
         custom_check: Called with the :class:`Claims` after every other check; return
             ``True``/``None`` to accept, anything else (or raise) to reject.
         limits: Token size caps.
+        fetch: HTTP settings (timeouts, size cap, your own ``httpx`` client).
+        refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
+        store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
+            cache directory, ``/tmp`` on Lambda), your own :class:`KeyStore`, or ``None``.
+        on_event: Called with ``(name, details)`` on fetches, failures and refreshes.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -110,21 +121,32 @@ class CognitoVerifier(BaseVerifier):
         groups: str | Sequence[str] | None = None,
         scopes: str | Sequence[str] | None = None,
         jwks: JwksInput | None = None,
+        jwks_uri: str | None = None,
         algorithms: Iterable[str] = ("RS256",),
         leeway: float = 0,
         clock: Clock | None = None,
         required_claims: Iterable[str] = (),
         custom_check: CustomCheck | None = None,
         limits: TokenLimits | None = None,
+        fetch: FetchOptions | None = None,
+        refresh: RefreshPolicy | None = None,
+        store: StoreArg = "default",
+        on_event: EventHook | None = None,
     ) -> None:
         issuer = cognito_issuer(user_pool_id)
         if token_use not in ("id", "access", None):
             raise ConfigurationError(f"token_use must be 'id', 'access' or None, got {token_use!r}")
-        if jwks is None:
-            raise ConfigurationError("CognitoVerifier needs a key set: pass jwks=")
         super().__init__(
             issuers=frozenset((issuer,)),
-            keys=static_key_source(jwks),
+            keys=KeyConfig(
+                jwks=jwks,
+                jwks_uri=jwks_uri,
+                default_jwks_uri=cognito_jwks_uri(issuer),
+                fetch=fetch,
+                refresh=refresh,
+                store=store,
+                on_event=on_event,
+            ),
             algorithms=algorithms,
             leeway=leeway,
             clock=clock,

@@ -20,7 +20,8 @@ JwtError                                  ERR_JWT
 │   ├── MissingGroupError                 ERR_GROUP_MISSING
 │   └── CustomCheckError                  ERR_CUSTOM_CHECK_FAILED
 └── KeySetUnavailableError                ERR_JWKS_UNAVAILABLE
-    └── InvalidJwksError                  ERR_JWKS_INVALID
+    ├── InvalidJwksError                  ERR_JWKS_INVALID
+    └── DiscoveryError                    ERR_DISCOVERY
 ```
 
 In words: a configuration error is the caller's bug; malformed, algorithm, key and signature
@@ -48,6 +49,7 @@ __all__ = [
     "ClaimError",
     "ConfigurationError",
     "CustomCheckError",
+    "DiscoveryError",
     "ExpiredTokenError",
     "InsufficientScopeError",
     "InvalidJwksError",
@@ -213,3 +215,9 @@ class InvalidJwksError(KeySetUnavailableError):
     """A JWKS document is not a JSON object with a ``keys`` array holding a usable key."""
 
     code = "ERR_JWKS_INVALID"
+
+
+class DiscoveryError(KeySetUnavailableError):
+    """The issuer's metadata is unusable: wrong ``issuer``, no ``jwks_uri``, or a URL refused."""
+
+    code = "ERR_DISCOVERY"

@@ -166,17 +166,18 @@ def parse_jwk(jwk: object) -> PreparedKey:
     """
     if not isinstance(jwk, Mapping):
         raise _SkipKeyError(f"a JWK must be a JSON object, found {type(jwk).__name__}")
+    # A member that is present must be well-typed: `"alg": null` is not "no alg".
     kid = jwk.get("kid")
-    if kid is not None and not isinstance(kid, str):
+    if "kid" in jwk and not isinstance(kid, str):
         raise _SkipKeyError("'kid' must be a string")
     private = [m for m in _PRIVATE_MEMBERS if m in jwk]
     if private:
         raise _SkipKeyError(f"private or secret key members present ({', '.join(private)})")
     use = jwk.get("use")
-    if use is not None and use != "sig":
+    if "use" in jwk and use != "sig":
         raise _SkipKeyError(f"'use' is {_show(use)}, not 'sig'")
     key_ops = jwk.get("key_ops")
-    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+    if "key_ops" in jwk and (not isinstance(key_ops, list) or "verify" not in key_ops):
         raise _SkipKeyError("'key_ops' does not allow 'verify'")
 
     kty = jwk.get("kty")
@@ -196,7 +197,7 @@ def parse_jwk(jwk: object) -> PreparedKey:
         raise _SkipKeyError(f"key type {_show(kty)} is not supported (RSA, EC, OKP)")
 
     alg = jwk.get("alg")
-    if alg is not None:
+    if "alg" in jwk:
         if not isinstance(alg, str) or alg not in algs:
             raise _SkipKeyError(f"'alg' {_show(alg)} is not a supported algorithm for this key")
         algs = (alg,)

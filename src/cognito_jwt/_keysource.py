@@ -3,26 +3,98 @@
 A verifier asks its key source for the key that fits a token's ``kid`` and ``alg``; it never
 knows whether the keys were given in memory, read from a store or fetched. ``verify`` and
 ``verify_async`` differ only in which of the two ``find`` methods they call.
+
+:class:`RemoteKeySource` keeps one key set (one JWKS URI) in two levels:
+
+* L1, a :class:`Snapshot` in memory, replaced whole (atomically) and never by an older fetch;
+* L2, an optional :class:`KeyStore` (a file by default) holding the last good document, which
+  serves a cold start without network and is the fallback when the issuer is down.
+
+and refreshes it on four triggers: age (in the background, blocking only past ``max_stale``),
+an unknown ``kid`` (at most once per cooldown, with a negative cache), a high rate of signature
+failures, and :meth:`RemoteKeySource.refresh`. Concurrent callers that need the same fetch
+share it: one per process for threads, one per event loop for tasks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import itertools
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._jwk import KeySet, parse_jwks
+from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
+from ._discovery import discovery_urls, jwks_uri_from_metadata
+from ._errors import (
+    InvalidJwksError,
+    JwtError,
+    KeyAlgorithmMismatchError,
+    KeyNotFoundError,
+    KeySetUnavailableError,
+)
+from ._json import loads_object
+from ._jwk import DEFAULT_MAX_KEYS, KeySet, parse_jwks
+from ._options import FetchOptions, RefreshPolicy
+from .stores._base import KeyStore, StoredKeySet
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from ._http import Fetched, HttpFetcher
     from ._jwk import PreparedKey
 
-__all__ = ["JwksInput", "KeySource", "StaticKeySource", "static_key_source"]
+__all__ = [
+    "EventHook",
+    "JwksInput",
+    "KeySetStats",
+    "KeySource",
+    "RemoteKeySource",
+    "StaticKeySource",
+    "static_key_source",
+]
+
+logger = logging.getLogger("cognito_jwt")
 
 JwksInput = Mapping[str, Any] | str | bytes | KeySet
 """A key set given in memory: a JWKS mapping, its JSON text, or a parsed :class:`KeySet`."""
 
+EventHook = Callable[[str, Mapping[str, Any]], None]
+"""``on_event(name, details)``: told about fetches, failures, refreshes and rejections."""
+
+
+@dataclass(slots=True)
+class KeySetStats:
+    """Counters of one key source, for metrics and tests. Read them; don't write them.
+
+    Attributes:
+        fetches: Fetch attempts (discovery + JWKS count as one).
+        fetch_failures: Fetch attempts that failed.
+        refreshes: Fetch attempts by reason: ``initial``, ``scheduled``, ``expired``,
+            ``unknown_kid``, ``failure_rate``, ``manual``.
+        l1_hits: Lookups served from the key set in memory.
+        l2_loads: Key sets taken from the persistent store.
+        unknown_kid_rejections: Tokens refused because their ``kid`` stayed unknown.
+        stale_served: Lookups served by keys past their freshness (stale-while-revalidate or
+            stale-if-error).
+    """
+
+    fetches: int = 0
+    fetch_failures: int = 0
+    refreshes: dict[str, int] = field(default_factory=dict)
+    l1_hits: int = 0
+    l2_loads: int = 0
+    unknown_kid_rejections: int = 0
+    stale_served: int = 0
+
 
 class KeySource(Protocol):
     """Supplies prepared keys to a verifier."""
+
+    stats: KeySetStats
 
     def find(self, kid: str | None, alg: str) -> PreparedKey:
         """Return the key for *kid* and *alg*, or raise a :class:`KeyNotFoundError`."""
@@ -30,6 +102,10 @@ class KeySource(Protocol):
 
     async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
         """Like :meth:`find`, without blocking the event loop on I/O."""
+        ...
+
+    def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path
+        """Tell the source whether a signature made with one of its keys verified."""
         ...
 
     def hydrate(self) -> None:
@@ -40,14 +116,23 @@ class KeySource(Protocol):
         """Like :meth:`hydrate`, without blocking the event loop."""
         ...
 
+    def refresh(self) -> None:
+        """Fetch the key set now."""
+        ...
+
+    async def refresh_async(self) -> None:
+        """Like :meth:`refresh`, without blocking the event loop."""
+        ...
+
 
 class StaticKeySource:
     """A fixed key set held in memory; lookups never do I/O."""
 
-    __slots__ = ("keyset",)
+    __slots__ = ("keyset", "stats")
 
     def __init__(self, keyset: KeySet) -> None:
         self.keyset = keyset
+        self.stats = KeySetStats()
 
     def find(self, kid: str | None, alg: str) -> PreparedKey:
         """Select from the fixed key set."""
@@ -57,11 +142,20 @@ class StaticKeySource:
         """Select from the fixed key set."""
         return self.keyset.find(kid, alg)
 
+    def record_signature(self, ok: bool) -> None:  # noqa: FBT001
+        """Nothing to refresh."""
+
     def hydrate(self) -> None:
         """Nothing to load: the keys are in memory."""
 
     async def hydrate_async(self) -> None:
         """Nothing to load: the keys are in memory."""
+
+    def refresh(self) -> None:
+        """Nothing to fetch: the keys are fixed."""
+
+    async def refresh_async(self) -> None:
+        """Nothing to fetch: the keys are fixed."""
 
 
 def static_key_source(jwks: JwksInput) -> StaticKeySource:
@@ -71,3 +165,548 @@ def static_key_source(jwks: JwksInput) -> StaticKeySource:
         InvalidJwksError: The document has no usable key.
     """
     return StaticKeySource(jwks if isinstance(jwks, KeySet) else parse_jwks(jwks))
+
+
+def _clone(exc: JwtError) -> JwtError:
+    """A copy of *exc* for another waiter, so tracebacks of different callers don't mix."""
+    copy = exc.__class__.__new__(exc.__class__)
+    copy.__dict__.update(exc.__dict__)
+    copy.args = exc.args
+    return copy
+
+
+class _Flight:
+    """One fetch that several threads wait for."""
+
+    __slots__ = ("done", "error", "snapshot")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.snapshot: Snapshot | None = None
+        self.error: JwtError | None = None
+
+    def wait(self, timeout: float) -> Snapshot:
+        if not self.done.wait(timeout):
+            raise KeySetUnavailableError(f"timed out after {timeout:g} s waiting for a key fetch")
+        if self.error is not None:
+            raise _clone(self.error)
+        assert self.snapshot is not None  # noqa: S101 - set together with done
+        return self.snapshot
+
+
+class RemoteKeySource:
+    """A key set fetched from the network, cached in memory (L1) and in a store (L2).
+
+    Args:
+        cache_key: Identifies the key set in the store: the JWKS URI, or
+            ``discovery:<issuer>`` when the URI comes from discovery.
+        jwks_uri: Where the keys are, if known; else discovered from *issuer*.
+        issuer: The issuer whose metadata names ``jwks_uri`` (when *jwks_uri* is ``None``).
+        fetch: HTTP settings.
+        policy: Refresh settings.
+        store: The L2 store, or ``None`` for memory only.
+        clock: Epoch seconds; the same clock as the verifier's claim checks.
+        on_event: Optional hook called with ``(name, details)`` for observability.
+        max_keys: Cap on the number of keys in a fetched document.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_key: str,
+        jwks_uri: str | None,
+        issuer: str | None,
+        fetch: FetchOptions,
+        policy: RefreshPolicy,
+        store: KeyStore | None,
+        clock: Callable[[], float],
+        on_event: EventHook | None = None,
+        max_keys: int = DEFAULT_MAX_KEYS,
+    ) -> None:
+        if jwks_uri is None and issuer is None:
+            raise ValueError("RemoteKeySource needs a jwks_uri or an issuer to discover it from")
+        from cachetools import TTLCache  # only a verifier that fetches pays for the import
+
+        self.cache_key = cache_key
+        self.issuer = issuer
+        self.fetch_options = fetch
+        self.policy = policy
+        self.store = store
+        self.stats = KeySetStats()
+        self._configured_uri = jwks_uri
+        self._jwks_uri = jwks_uri
+        self._clock = clock
+        self._on_event = on_event
+        self._max_keys = max_keys
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._gate = FetchGate()
+        self._seq = itertools.count(1)
+        self._flight: _Flight | None = None
+        self._background: threading.Thread | None = None
+        self._async_flights: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Task[Snapshot]
+        ] = weakref.WeakKeyDictionary()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._l2_tried = False
+        self._negative: TTLCache[str, bool] = TTLCache(
+            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
+        )
+        self._window = FailureWindow(policy.failure_window)
+        self._window_lock = threading.Lock()
+        self._http: HttpFetcher | None = None
+        # How long a caller waits for another's fetch: discovery (2 URLs) + JWKS, each with
+        # its retries, plus a margin.
+        self._wait_limit = 3 * fetch.timeout * (fetch.retries + 1) + 5
+
+    def __repr__(self) -> str:
+        return f"RemoteKeySource({self.cache_key!r})"
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The key set in memory, if any."""
+        return self._snapshot
+
+    @property
+    def jwks_uri(self) -> str | None:
+        """The JWKS URI, once known (configured, discovered or read from the store)."""
+        return self._jwks_uri
+
+    # Events and logs ----------------------------------------------------------------------------
+    def _emit(self, name: str, **details: Any) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(name, {"key_set": self.cache_key, **details})
+        except Exception:  # a broken hook must never break verification (logged, not raised)
+            logger.exception("cognito_jwt on_event hook raised for %s", name)
+
+    # Lookups ------------------------------------------------------------------------------------
+    def find(self, kid: str | None, alg: str) -> PreparedKey:
+        """Return the key for *kid*/*alg*, fetching or refreshing as the policy says.
+
+        Raises:
+            KeyNotFoundError: No such key, even after the refresh the policy allows.
+            KeySetUnavailableError: No usable key set could be had.
+        """
+        now = self._clock()
+        snapshot = self._snapshot
+        if snapshot is None or now - snapshot.fetched_at >= snapshot.max_age:
+            snapshot = self._ensure(now)
+        else:
+            self.stats.l1_hits += 1
+        try:
+            return snapshot.keyset.find(kid, alg)
+        except KeyAlgorithmMismatchError:
+            raise
+        except KeyNotFoundError:
+            if not self._may_refresh_for_kid(kid, now):
+                raise
+        snapshot = self._refresh("unknown_kid")
+        return self._find_after_refresh(snapshot, kid, alg)
+
+    async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
+        """Like :meth:`find`, without blocking the event loop."""
+        now = self._clock()
+        snapshot = self._snapshot
+        if snapshot is None or now - snapshot.fetched_at >= snapshot.max_age:
+            snapshot = await self._ensure_async(now)
+        else:
+            self.stats.l1_hits += 1
+        try:
+            return snapshot.keyset.find(kid, alg)
+        except KeyAlgorithmMismatchError:
+            raise
+        except KeyNotFoundError:
+            if not self._may_refresh_for_kid(kid, now):
+                raise
+        snapshot = await self._refresh_async("unknown_kid")
+        return self._find_after_refresh(snapshot, kid, alg)
+
+    def _may_refresh_for_kid(self, kid: str | None, now: float) -> bool:
+        """Decide, under the lock, whether an unknown kid may trigger a fetch (penalty box)."""
+        with self._lock:
+            allowed = (
+                kid is not None
+                and kid not in self._negative
+                and self._gate.may_trigger(now, self.policy.cooldown)
+            )
+            if allowed:
+                self._gate.triggered_at = now
+        if not allowed:
+            self.stats.unknown_kid_rejections += 1
+            self._emit("unknown_kid", refreshed=False)
+        return allowed
+
+    def _find_after_refresh(self, snapshot: Snapshot, kid: str | None, alg: str) -> PreparedKey:
+        try:
+            return snapshot.keyset.find(kid, alg)
+        except KeyAlgorithmMismatchError:
+            raise
+        except KeyNotFoundError:
+            if kid is not None:
+                with self._lock:
+                    self._negative[kid] = True
+            self.stats.unknown_kid_rejections += 1
+            self._emit("unknown_kid", refreshed=True)
+            raise
+
+    # Deciding what to do with the current snapshot ----------------------------------------------
+    def _ensure(self, now: float) -> Snapshot:
+        """Return a snapshot to use now, fetching first if the policy requires it."""
+        snapshot = self._snapshot
+        if snapshot is None and not self._l2_tried:
+            snapshot = self._load_store()
+        if snapshot is None:
+            return self._refresh("initial")
+        state = freshness(snapshot, now, self.policy)
+        if state is Freshness.FRESH:
+            return snapshot
+        self.stats.stale_served += 1
+        if state is Freshness.STALE:
+            self._refresh_in_background(now, "scheduled")
+            return snapshot
+        return self._refresh_expired(snapshot, state, now)
+
+    def _refresh_expired(self, snapshot: Snapshot, state: Freshness, now: float) -> Snapshot:
+        if self._gate.may_fetch(now):
+            try:
+                return self._refresh("expired")
+            except KeySetUnavailableError:
+                if state is Freshness.UNUSABLE:
+                    raise
+                return self._snapshot or snapshot
+        if state is Freshness.UNUSABLE:
+            raise KeySetUnavailableError(
+                "the cached key set is older than stale_if_error and the issuer is unreachable"
+            )
+        return snapshot
+
+    async def _ensure_async(self, now: float) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None and not self._l2_tried:
+            snapshot = await self._load_store_async()
+        if snapshot is None:
+            return await self._refresh_async("initial")
+        state = freshness(snapshot, now, self.policy)
+        if state is Freshness.FRESH:
+            return snapshot
+        self.stats.stale_served += 1
+        if state is Freshness.STALE:
+            self._refresh_in_background_async(now, "scheduled")
+            return snapshot
+        if self._gate.may_fetch(now):
+            try:
+                return await self._refresh_async("expired")
+            except KeySetUnavailableError:
+                if state is Freshness.UNUSABLE:
+                    raise
+                return self._snapshot or snapshot
+        return self._refresh_expired(snapshot, state, now)
+
+    # L2 -----------------------------------------------------------------------------------------
+    def _from_record(self, record: StoredKeySet | None) -> Snapshot | None:
+        """Validate a stored record like a fetched document; install it if usable."""
+        if record is None:
+            return None
+        try:
+            keyset = parse_jwks(record.jwks, max_keys=self._max_keys)
+        except InvalidJwksError as exc:
+            logger.warning(
+                "key store entry for %s is unusable (%s); ignoring it", self.cache_key, exc
+            )
+            return None
+        if self._configured_uri is not None and record.jwks_uri != self._configured_uri:
+            return None
+        snapshot = Snapshot(keyset, record.jwks, record.fetched_at, record.max_age, 0, "store")
+        if freshness(snapshot, self._clock(), self.policy) is Freshness.UNUSABLE:
+            return None
+        with self._lock:
+            if self._snapshot is not None:
+                return self._snapshot
+            self._snapshot = snapshot
+            if self._jwks_uri is None:
+                self._jwks_uri = record.jwks_uri
+        self.stats.l2_loads += 1
+        self._emit("l2_load", kids=sorted(keyset.kids), fetched_at=record.fetched_at)
+        return snapshot
+
+    def _load_store(self) -> Snapshot | None:
+        self._l2_tried = True
+        return None if self.store is None else self._from_record(self.store.load(self.cache_key))
+
+    async def _load_store_async(self) -> Snapshot | None:
+        self._l2_tried = True
+        if self.store is None:
+            return None
+        return self._from_record(await self.store.load_async(self.cache_key))
+
+    # Fetching: shared steps -----------------------------------------------------------------------
+    def _fetcher(self) -> HttpFetcher:
+        if self._http is None:
+            from ._http import HttpFetcher  # httpx is imported on the first fetch, not before
+
+            self._http = HttpFetcher(self.fetch_options)
+        return self._http
+
+    def _begin(self, reason: str) -> None:
+        self.stats.fetches += 1
+        self.stats.refreshes[reason] = self.stats.refreshes.get(reason, 0) + 1
+
+    def _metadata_urls(self) -> tuple[str, str]:
+        assert self.issuer is not None  # noqa: S101 - checked in __init__
+        return discovery_urls(self.issuer)
+
+    def _jwks_uri_from(self, fetched: Fetched) -> str:
+        assert self.issuer is not None  # noqa: S101 - checked in __init__
+        uri = jwks_uri_from_metadata(
+            fetched.body,
+            issuer=self.issuer,
+            allow_insecure_http=self.fetch_options.allow_insecure_http,
+            source=fetched.url,
+        )
+        self._jwks_uri = uri
+        return uri
+
+    def _install(self, seq: int, fetched: Fetched, reason: str) -> Snapshot:
+        """Validate a fetched JWKS and swap it into L1 unless a newer fetch already did."""
+        try:
+            document = loads_object(fetched.body)
+        except ValueError as exc:
+            raise InvalidJwksError(f"JWKS at {fetched.url} is not a JSON object: {exc}") from None
+        keyset = parse_jwks(document, max_keys=self._max_keys)
+        now = self._clock()
+        snapshot = Snapshot(
+            keyset, document, now, self.policy.effective_max_age(fetched.max_age), seq, "fetch"
+        )
+        with self._lock:
+            self._gate.record_success()
+            previous = self._snapshot
+            # An older fetch that finishes late never replaces a newer key set.
+            installed = snapshot if previous is None or previous.seq <= seq else previous
+            self._snapshot = installed
+        with self._window_lock:
+            self._window.reset()
+        for skipped in keyset.skipped:
+            logger.warning(
+                "JWKS at %s: skipped key #%d (kid %r): %s",
+                fetched.url,
+                skipped.index,
+                skipped.kid,
+                skipped.reason,
+            )
+        old_kids = previous.keyset.kids if previous is not None else frozenset()
+        if keyset.kids != old_kids:
+            logger.info(
+                "key set %s: kids added %s, removed %s",
+                self.cache_key,
+                sorted(keyset.kids - old_kids),
+                sorted(old_kids - keyset.kids),
+            )
+        self._emit("fetch", reason=reason, kids=sorted(keyset.kids), skipped=len(keyset.skipped))
+        return installed
+
+    def _record(self, snapshot: Snapshot) -> StoredKeySet:
+        assert self._jwks_uri is not None  # noqa: S101 - a fetch resolved it
+        return StoredKeySet(
+            snapshot.document, snapshot.fetched_at, snapshot.max_age, self._jwks_uri
+        )
+
+    def _failed(self, exc: JwtError, reason: str) -> None:
+        with self._lock:
+            self._gate.record_failure(self._clock(), self.policy)
+            failures = self._gate.failures
+            if self._configured_uri is None:
+                self._jwks_uri = None  # discover again next time: the URI may have moved
+        self.stats.fetch_failures += 1
+        logger.warning(
+            "fetching key set %s failed (%s, attempt %d, reason %s): %s",
+            self.cache_key,
+            exc.code,
+            failures,
+            reason,
+            exc,
+        )
+        self._emit("fetch_failed", reason=reason, code=exc.code, consecutive=failures)
+
+    # Fetching: sync face -------------------------------------------------------------------------
+    def _fetch_sync(self, seq: int, reason: str) -> Snapshot:
+        self._begin(reason)
+        try:
+            http = self._fetcher()
+            uri = self._jwks_uri
+            if uri is None:
+                oidc, oauth = self._metadata_urls()
+                try:
+                    metadata = http.get(oidc)
+                except KeySetUnavailableError as exc:
+                    if not 400 <= getattr(exc, "status", 0) < 500:
+                        raise
+                    metadata = http.get(oauth)
+                uri = self._jwks_uri_from(metadata)
+            snapshot = self._install(seq, http.get(uri), reason)
+        except JwtError as exc:
+            self._failed(exc, reason)
+            raise
+        if self.store is not None and snapshot.seq == seq:
+            self.store.save(self.cache_key, self._record(snapshot))
+        return snapshot
+
+    def _refresh(self, reason: str) -> Snapshot:
+        """Fetch now, or wait for the fetch another thread already started."""
+        with self._lock:
+            flight = self._flight
+            leader = flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+                seq = next(self._seq)
+        if not leader:
+            return flight.wait(self._wait_limit)
+        try:
+            snapshot = self._fetch_sync(seq, reason)
+        except JwtError as exc:
+            flight.error = exc
+            raise
+        else:
+            flight.snapshot = snapshot
+            return snapshot
+        finally:
+            with self._lock:
+                self._flight = None
+            flight.done.set()
+
+    def _refresh_in_background(self, now: float, reason: str) -> None:
+        with self._lock:
+            if (
+                self._flight is not None
+                or (self._background is not None and self._background.is_alive())
+                or not self._gate.may_fetch(now)
+            ):
+                return
+            thread = threading.Thread(
+                target=self._background_refresh,
+                args=(reason,),
+                name="cognito-jwt-refresh",
+                daemon=True,
+            )
+            self._background = thread
+        thread.start()
+
+    def _background_refresh(self, reason: str) -> None:
+        # A failure was logged by _failed; the current keys keep serving.
+        with contextlib.suppress(JwtError):
+            self._refresh(reason)
+
+    def join_background(self, timeout: float | None = None) -> None:
+        """Wait for a background refresh thread, if one runs (for tests and shutdown)."""
+        thread = self._background
+        if thread is not None:
+            thread.join(timeout)
+
+    # Fetching: async face ------------------------------------------------------------------------
+    async def _fetch_async(self, seq: int, reason: str) -> Snapshot:
+        self._begin(reason)
+        try:
+            http = self._fetcher()
+            uri = self._jwks_uri
+            if uri is None:
+                oidc, oauth = self._metadata_urls()
+                try:
+                    metadata = await http.get_async(oidc)
+                except KeySetUnavailableError as exc:
+                    if not 400 <= getattr(exc, "status", 0) < 500:
+                        raise
+                    metadata = await http.get_async(oauth)
+                uri = self._jwks_uri_from(metadata)
+            snapshot = self._install(seq, await http.get_async(uri), reason)
+        except JwtError as exc:
+            self._failed(exc, reason)
+            raise
+        if self.store is not None and snapshot.seq == seq:
+            await self.store.save_async(self.cache_key, self._record(snapshot))
+        return snapshot
+
+    async def _refresh_async(self, reason: str) -> Snapshot:
+        """Fetch now, or await the fetch another task of this event loop already started."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            task = self._async_flights.get(loop)
+            if task is None or task.done():
+                task = loop.create_task(self._fetch_async(next(self._seq), reason))
+                task.add_done_callback(_retrieve)
+                self._async_flights[loop] = task
+        # shield: a caller that gives up (cancelled) must not cancel the fetch others await.
+        return await asyncio.shield(task)
+
+    def _refresh_in_background_async(self, now: float, reason: str) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            running = self._async_flights.get(loop)
+            if (running is not None and not running.done()) or not self._gate.may_fetch(now):
+                return
+        task = loop.create_task(self._refresh_async(reason))
+        task.add_done_callback(_retrieve)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # Failure-rate trigger ------------------------------------------------------------------------
+    def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional
+        """Count a signature check; refresh when too many checks with known keys fail."""
+        now = self._clock()
+        with self._window_lock:
+            self._window.record(ok, now)
+            if ok or not self._window.exceeded(
+                now, self.policy.failure_rate, self.policy.failure_min_samples
+            ):
+                return
+            self._window.reset()
+        with self._lock:
+            allowed = self._gate.may_trigger(now, self.policy.cooldown)
+            if allowed:
+                self._gate.triggered_at = now
+        if not allowed:
+            return
+        self._emit("failure_rate")
+        try:
+            import asyncio
+
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._refresh_in_background(now, "failure_rate")
+        else:
+            self._refresh_in_background_async(now, "failure_rate")
+
+    # Explicit loading ---------------------------------------------------------------------------
+    def hydrate(self) -> None:
+        """Have usable keys in memory now: from L1, else L2, else a fetch.
+
+        Raises:
+            KeySetUnavailableError: No usable key set could be had.
+        """
+        self._ensure(self._clock())
+
+    async def hydrate_async(self) -> None:
+        """Like :meth:`hydrate`, without blocking the event loop."""
+        await self._ensure_async(self._clock())
+
+    def refresh(self) -> None:
+        """Fetch the key set now, whatever its age (backoff and cooldown don't apply).
+
+        Raises:
+            KeySetUnavailableError: The fetch failed (the current keys stay in use).
+        """
+        self._refresh("manual")
+
+    async def refresh_async(self) -> None:
+        """Like :meth:`refresh`, without blocking the event loop."""
+        await self._refresh_async("manual")
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a background task's exception as seen (it was logged when it happened)."""
+    if not task.cancelled():
+        task.exception()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
 from ._claims import Claims
+from ._discovery import check_url
 from ._errors import (
     AlgorithmNotAllowedError,
     ConfigurationError,
@@ -21,7 +23,15 @@ from ._errors import (
     IssuerMismatchError,
     JwtError,
 )
-from ._keysource import JwksInput, KeySource, static_key_source
+from ._keysource import (
+    EventHook,
+    JwksInput,
+    KeySetStats,
+    KeySource,
+    RemoteKeySource,
+    static_key_source,
+)
+from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
 from ._validate import (
     check_any_scope,
@@ -32,6 +42,7 @@ from ._validate import (
     check_times,
     string_set,
 )
+from .stores._base import KeyStore
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey
@@ -40,6 +51,81 @@ __all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier"]
 
 Clock = Callable[[], float]
 CustomCheck = Callable[[Claims], object]
+StoreArg = KeyStore | Literal["default"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyConfig:
+    """Where a verifier's keys come from (internal: gathered from constructor arguments).
+
+    Attributes:
+        jwks: A key set in memory; excludes everything below.
+        jwks_uri: Where to fetch the key set.
+        default_jwks_uri: Used when *jwks_uri* is ``None`` (Cognito's well-known path).
+        discovery_issuer: Issuer to discover ``jwks_uri`` from when neither URI is known.
+        fetch, refresh, store, on_event: See :class:`RemoteKeySource`.
+    """
+
+    jwks: JwksInput | None = None
+    jwks_uri: str | None = None
+    default_jwks_uri: str | None = None
+    discovery_issuer: str | None = None
+    fetch: FetchOptions | None = None
+    refresh: RefreshPolicy | None = None
+    store: StoreArg = "default"
+    on_event: EventHook | None = None
+
+    def build(self, clock: Clock) -> KeySource:
+        """Make the key source this configuration describes."""
+        if self.jwks is not None:
+            if self.jwks_uri is not None:
+                raise ConfigurationError("pass either jwks= or jwks_uri=, not both")
+            if self.fetch is not None or self.refresh is not None:
+                raise ConfigurationError("fetch= and refresh= apply only to fetched key sets")
+            return static_key_source(self.jwks)
+        fetch = self.fetch or FetchOptions()
+        if not isinstance(fetch, FetchOptions):
+            raise ConfigurationError("fetch must be a FetchOptions")
+        policy = self.refresh or RefreshPolicy()
+        if not isinstance(policy, RefreshPolicy):
+            raise ConfigurationError("refresh must be a RefreshPolicy")
+        if self.on_event is not None and not callable(self.on_event):
+            raise ConfigurationError("on_event must be callable")
+        uri = self.jwks_uri or self.default_jwks_uri
+        issuer = None
+        if uri is not None:
+            check_url(uri, allow_insecure_http=fetch.allow_insecure_http, what="jwks_uri")
+            cache_key = uri
+        else:
+            issuer = self.discovery_issuer
+            if issuer is None:
+                raise ConfigurationError(
+                    "no key set: pass jwks= or jwks_uri=, or a single issuer= to discover from"
+                )
+            check_url(issuer, allow_insecure_http=fetch.allow_insecure_http, what="issuer")
+            cache_key = f"discovery:{issuer}"
+        return RemoteKeySource(
+            cache_key=cache_key,
+            jwks_uri=uri,
+            issuer=issuer,
+            fetch=fetch,
+            policy=policy,
+            store=_store(self.store),
+            clock=clock,
+            on_event=self.on_event,
+        )
+
+
+def _store(store: StoreArg) -> KeyStore | None:
+    if store is None:
+        return None
+    if store == "default":
+        from .stores._file import FileStore
+
+        return FileStore()
+    if not isinstance(store, KeyStore):
+        raise ConfigurationError("store must be a KeyStore, 'default' or None")
+    return store
 
 
 def _check_leeway(leeway: object) -> float:
@@ -74,7 +160,7 @@ class BaseVerifier:
         self,
         *,
         issuers: frozenset[str] | None,
-        keys: KeySource,
+        keys: KeyConfig,
         algorithms: Iterable[str],
         leeway: float,
         clock: Clock | None,
@@ -83,12 +169,12 @@ class BaseVerifier:
         limits: TokenLimits | None,
     ) -> None:
         self._issuers = issuers
-        self._keys = keys
         self._algorithms = check_allowlist(algorithms)
         self._leeway = _check_leeway(leeway)
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock must be a callable returning epoch seconds")
         self._clock: Clock = clock or time.time
+        self._keys = keys.build(self._clock)
         if isinstance(required_claims, str):
             raise ConfigurationError("required_claims must be a collection of claim names")
         self._required = tuple(required_claims)
@@ -129,12 +215,41 @@ class BaseVerifier:
         return self._finish(parsed, await self._find_async(parsed), None)
 
     def hydrate(self) -> None:
-        """Load the key set now, e.g. in a Lambda function's init phase."""
+        """Load the key set now (store or network), e.g. in a Lambda function's init phase.
+
+        Raises:
+            KeySetUnavailableError: No usable key set could be had.
+        """
         self._keys.hydrate()
 
     async def hydrate_async(self) -> None:
-        """Load the key set now without blocking the event loop."""
+        """Load the key set now without blocking the event loop.
+
+        Raises:
+            KeySetUnavailableError: No usable key set could be had.
+        """
         await self._keys.hydrate_async()
+
+    def refresh(self) -> None:
+        """Fetch the key set now, e.g. after the issuer announced a rotation.
+
+        Raises:
+            KeySetUnavailableError: The fetch failed; the current keys stay in use.
+        """
+        self._keys.refresh()
+
+    async def refresh_async(self) -> None:
+        """Fetch the key set now without blocking the event loop.
+
+        Raises:
+            KeySetUnavailableError: The fetch failed; the current keys stay in use.
+        """
+        await self._keys.refresh_async()
+
+    @property
+    def stats(self) -> KeySetStats:
+        """Counters of the key set: fetches, failures, refreshes by reason, cache hits."""
+        return self._keys.stats
 
     def _parse(self, token: object) -> ParsedToken:
         parsed = parse_token(token, self._limits)
@@ -171,7 +286,9 @@ class BaseVerifier:
     def _finish(
         self, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any] | None
     ) -> Claims:
-        if not ALGORITHMS[parsed.alg].verify(key.key, parsed.signature, parsed.signing_input):
+        ok = ALGORITHMS[parsed.alg].verify(key.key, parsed.signature, parsed.signing_input)
+        self._keys.record_signature(ok)
+        if not ok:
             raise InvalidSignatureError(
                 "signature does not verify with the selected key", unverified_header=parsed.header
             )
@@ -207,6 +324,9 @@ class JwtVerifier(BaseVerifier):
             or ``None`` to not check ``iss``.
         audience: Accepted ``aud`` value(s) (any-of), or ``None`` to not check ``aud``.
         jwks: The issuer's key set in memory: a JWKS mapping, its JSON text or a ``KeySet``.
+            Without it, keys are fetched from *jwks_uri*, or from the ``jwks_uri`` that OIDC
+            discovery (RFC 8414 as a fallback) finds for *issuer*, and cached.
+        jwks_uri: Where to fetch the key set, skipping discovery.
         algorithms: Allowlist of JWS algorithms; default every supported asymmetric one.
             ``none`` and HMAC are refused whatever this says.
         leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
@@ -216,6 +336,11 @@ class JwtVerifier(BaseVerifier):
         custom_check: Called with the :class:`Claims` after every other check; return
             ``True``/``None`` to accept, anything else (or raise) to reject.
         limits: Token size caps.
+        fetch: HTTP settings for discovery and JWKS (timeouts, size cap, your own client).
+        refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
+        store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
+            cache directory, ``/tmp`` on Lambda), your own :class:`KeyStore`, or ``None``.
+        on_event: Called with ``(name, details)`` on fetches, failures and refreshes.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -230,6 +355,7 @@ class JwtVerifier(BaseVerifier):
         issuer: str | Sequence[str] | None,
         audience: str | Sequence[str] | None,
         jwks: JwksInput | None = None,
+        jwks_uri: str | None = None,
         algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
         leeway: float = 0,
         clock: Clock | None = None,
@@ -237,12 +363,23 @@ class JwtVerifier(BaseVerifier):
         required_claims: Iterable[str] = (),
         custom_check: CustomCheck | None = None,
         limits: TokenLimits | None = None,
+        fetch: FetchOptions | None = None,
+        refresh: RefreshPolicy | None = None,
+        store: StoreArg = "default",
+        on_event: EventHook | None = None,
     ) -> None:
-        if jwks is None:
-            raise ConfigurationError("JwtVerifier needs a key set: pass jwks=")
+        issuers = string_set(issuer, "issuer")
         super().__init__(
-            issuers=string_set(issuer, "issuer"),
-            keys=static_key_source(jwks),
+            issuers=issuers,
+            keys=KeyConfig(
+                jwks=jwks,
+                jwks_uri=jwks_uri,
+                discovery_issuer=next(iter(issuers)) if issuers and len(issuers) == 1 else None,
+                fetch=fetch,
+                refresh=refresh,
+                store=store,
+                on_event=on_event,
+            ),
             algorithms=algorithms,
             leeway=leeway,
             clock=clock,
@@ -342,3 +479,13 @@ class MultiIssuerVerifier:
         """Load every verifier's key set now without blocking the event loop."""
         for verifier in self._verifiers:
             await verifier.hydrate_async()
+
+    def refresh(self) -> None:
+        """Fetch every verifier's key set now."""
+        for verifier in self._verifiers:
+            verifier.refresh()
+
+    async def refresh_async(self) -> None:
+        """Fetch every verifier's key set now without blocking the event loop."""
+        for verifier in self._verifiers:
+            await verifier.refresh_async()

@@ -159,9 +159,13 @@ def test_invalid_token_use(token_use, make_cognito):
         make_cognito(token_use=token_use)
 
 
-def test_jwks_required(jwks):
-    with pytest.raises(ConfigurationError, match="jwks"):
-        CognitoVerifier(user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access")
+def test_without_jwks_keys_come_from_the_pool_well_known_uri(jwks):
+    # No network at construction: the key source only knows where to fetch from.
+    verifier = CognitoVerifier(
+        user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", store=None
+    )
+    assert verifier._keys.jwks_uri == f"{ISSUER}/.well-known/jwks.json"
+    assert verifier.stats.fetches == 0
 
 
 @pytest.mark.parametrize("jwks", [{}, {"keys": []}, "nope", 1], ids=repr)

@@ -13,6 +13,7 @@ from cognito_jwt import (
     ClaimError,
     ConfigurationError,
     CustomCheckError,
+    DiscoveryError,
     ExpiredTokenError,
     InsufficientScopeError,
     InvalidJwksError,
@@ -53,6 +54,7 @@ CODES: dict[type[JwtError], str] = {
     CustomCheckError: "ERR_CUSTOM_CHECK_FAILED",
     KeySetUnavailableError: "ERR_JWKS_UNAVAILABLE",
     InvalidJwksError: "ERR_JWKS_INVALID",
+    DiscoveryError: "ERR_DISCOVERY",
 }
 
 # Each class and its direct library parent (JwtError's parent is Exception).
@@ -77,6 +79,7 @@ PARENTS: dict[type[Exception], type[Exception]] = {
     CustomCheckError: ClaimError,
     KeySetUnavailableError: JwtError,
     InvalidJwksError: KeySetUnavailableError,
+    DiscoveryError: KeySetUnavailableError,
 }
 
 ALL = list(CODES)
@@ -122,7 +125,7 @@ def test_code_is_prefixed_and_upper_snake_case(cls):
 
 def test_codes_are_unique():
     codes = [cls.code for cls in ALL]
-    assert len(codes) == len(set(codes)) == 20
+    assert len(codes) == len(set(codes)) == 21
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

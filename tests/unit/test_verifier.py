@@ -92,9 +92,23 @@ def test_arguments_are_keyword_only(jwks):
         JwtVerifier(OIDC_ISSUER, AUDIENCE, jwks)  # type: ignore[misc]
 
 
-def test_jwks_is_required():
+def test_without_jwks_the_key_set_is_discovered_from_the_issuer():
+    verifier = JwtVerifier(issuer=OIDC_ISSUER, audience=AUDIENCE, store=None)
+    assert verifier._keys.cache_key == f"discovery:{OIDC_ISSUER}"
+    assert verifier.stats.fetches == 0  # nothing is fetched at construction
+
+
+@pytest.mark.parametrize("issuer", [None, [OIDC_ISSUER, "https://other.example.com"]])
+def test_a_key_set_needs_jwks_or_one_issuer_to_discover(issuer):
     with pytest.raises(ConfigurationError, match="jwks"):
-        JwtVerifier(issuer=OIDC_ISSUER, audience=AUDIENCE)
+        JwtVerifier(issuer=issuer, audience=AUDIENCE, store=None)
+
+
+def test_jwks_and_jwks_uri_are_exclusive(jwks):
+    with pytest.raises(ConfigurationError, match="not both"):
+        JwtVerifier(
+            issuer=OIDC_ISSUER, audience=AUDIENCE, jwks=jwks, jwks_uri="https://x.example/jwks"
+        )
 
 
 @pytest.mark.parametrize("form", ["dict", "json_str", "json_bytes", "keyset"], ids=str)

@@ -1,0 +1,104 @@
+"""Where keys live: well-known URLs, issuer metadata checks and the URL policy. Pure, no I/O.
+
+* OpenID Connect Discovery 1.0 §4: ``{issuer}/.well-known/openid-configuration`` (appended to
+  the issuer, path included).
+* RFC 8414 §3: ``/.well-known/oauth-authorization-server`` inserted between the host and the
+  issuer's path; tried when the OpenID document is not there.
+* The document's ``issuer`` must equal the configured issuer exactly (OIDC Discovery §4.3,
+  RFC 8414 §3.3), and ``jwks_uri`` must pass the URL policy.
+
+URL policy: ``https`` always; plain ``http`` only to a loopback host (``127.0.0.0/8``, ``::1``,
+``localhost``) or when the caller opts in with ``allow_insecure_http=True`` (tests only).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import ConfigurationError, DiscoveryError
+from ._json import loads_object
+
+__all__ = [
+    "check_url",
+    "cognito_jwks_uri",
+    "discovery_urls",
+    "is_loopback_host",
+    "jwks_uri_from_metadata",
+]
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Return whether *host* names this machine (``localhost`` or a loopback address)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: object, *, allow_insecure_http: bool, what: str = "URL") -> str:
+    """Return *url* if it may be fetched, else raise.
+
+    Raises:
+        ConfigurationError: Not a string, not http(s), no host, or plain http to a host that
+            is not loopback without the opt-in.
+    """
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"{what} must be a non-empty string")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"{what} must be an absolute https URL, got {url[:200]!r}")
+    if parts.fragment:
+        raise ConfigurationError(f"{what} must not have a fragment")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
+        raise ConfigurationError(
+            f"{what} {url[:200]!r} is plain http; only https is allowed (http is accepted for "
+            "loopback hosts, or anywhere with allow_insecure_http=True, for tests)"
+        )
+    return url
+
+
+def discovery_urls(issuer: str) -> tuple[str, str]:
+    """Return the OpenID Connect and the RFC 8414 metadata URLs of *issuer*, in that order."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    oidc = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    oauth = f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}"
+    return oidc, oauth
+
+
+def cognito_jwks_uri(issuer: str) -> str:
+    """Return where a Cognito user pool publishes its keys: ``{issuer}/.well-known/jwks.json``."""
+    return issuer + "/.well-known/jwks.json"
+
+
+def jwks_uri_from_metadata(
+    document: bytes, *, issuer: str, allow_insecure_http: bool, source: str
+) -> str:
+    """Check an issuer metadata document and return its ``jwks_uri``.
+
+    Raises:
+        DiscoveryError: Not a JSON object, ``issuer`` not exactly the configured one, or
+            ``jwks_uri`` missing or refused by the URL policy.
+    """
+    try:
+        metadata: dict[str, Any] = loads_object(document)
+    except ValueError as exc:
+        raise DiscoveryError(f"metadata at {source} is not a JSON object: {exc}") from None
+    found = metadata.get("issuer")
+    if found != issuer:
+        shown = repr(found)[:200]
+        raise DiscoveryError(
+            f"metadata at {source} names issuer {shown}, expected {issuer!r} exactly"
+        )
+    try:
+        return check_url(
+            metadata.get("jwks_uri"), allow_insecure_http=allow_insecure_http, what="jwks_uri"
+        )
+    except ConfigurationError as exc:
+        raise DiscoveryError(f"metadata at {source}: {exc}") from None

@@ -1,0 +1,233 @@
+"""HTTP for discovery documents and JWKS: the only module that imports httpx.
+
+The sync and async faces mirror each other line for line; what they share (URL policy,
+redirect handling, size and time limits, error mapping) lives in plain functions. Every
+failure becomes :class:`KeySetUnavailableError` (or its subclasses): never an httpx exception.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import httpx
+
+from ._discovery import check_url
+from ._errors import ConfigurationError, KeySetUnavailableError
+from ._options import FetchOptions
+from ._version import __version__
+
+__all__ = ["Fetched", "HttpFetcher", "HttpStatusError"]
+
+_MAX_REDIRECTS = 3
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:,|$)", re.IGNORECASE)
+
+
+class HttpStatusError(KeySetUnavailableError):
+    """The server answered, but not with 200 (internal: lets discovery fall back on 404)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A successful GET: the body and the freshness the server declared.
+
+    Attributes:
+        url: The URL that answered (after redirects, if those are allowed).
+        body: The response body, at most ``max_bytes``.
+        max_age: ``Cache-Control: max-age`` in seconds; 0 for ``no-cache``/``no-store``;
+            ``None`` when the server said nothing.
+    """
+
+    url: str
+    body: bytes
+    max_age: float | None
+
+
+def cache_max_age(header: str | None) -> float | None:
+    """Parse the freshness lifetime out of a ``Cache-Control`` header value."""
+    if not header:
+        return None
+    if _NO_CACHE.search(header):
+        return 0.0
+    match = _MAX_AGE.search(header)
+    return float(match.group(1)) if match else None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection failed"
+    return type(exc).__name__
+
+
+class _Limits:
+    """Size and total-time limits for one response body."""
+
+    __slots__ = ("deadline", "max_bytes", "monotonic", "received", "url")
+
+    def __init__(self, url: str, options: FetchOptions, monotonic: Callable[[], float]) -> None:
+        self.url = url
+        self.max_bytes = options.max_bytes
+        self.monotonic = monotonic
+        self.deadline = monotonic() + options.timeout
+        self.received = bytearray()
+
+    def check_headers(self, response: httpx.Response) -> None:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise KeySetUnavailableError(
+                f"GET {self.url}: response of {declared} bytes exceeds the limit of "
+                f"{self.max_bytes}"
+            )
+
+    def add(self, chunk: bytes) -> None:
+        self.received += chunk
+        if len(self.received) > self.max_bytes:
+            raise KeySetUnavailableError(
+                f"GET {self.url}: response exceeds the limit of {self.max_bytes} bytes"
+            )
+        if self.monotonic() > self.deadline:
+            raise KeySetUnavailableError(f"GET {self.url}: timed out (response too slow)")
+
+
+class HttpFetcher:
+    """GETs JSON documents with timeouts, a size cap, one retry and the URL policy.
+
+    Args:
+        options: Limits, headers and optional user-supplied clients.
+        monotonic: Clock for the total-time limit (injected by tests).
+    """
+
+    def __init__(self, options: FetchOptions, monotonic: Callable[[], float] = time.monotonic):
+        self.options = options
+        self._monotonic = monotonic
+        self._client: httpx.Client | None = options.client
+        self._async_client: httpx.AsyncClient | None = options.async_client
+        self._timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
+        self._headers = {
+            "User-Agent": f"cognito-jwt/{__version__}",
+            "Accept": "application/json",
+            **options.headers,
+        }
+
+    def _check(self, url: str) -> None:
+        try:
+            check_url(url, allow_insecure_http=self.options.allow_insecure_http)
+        except ConfigurationError as exc:
+            raise KeySetUnavailableError(str(exc)) from None
+
+    def _next_url(self, response: httpx.Response, url: str, hops: int) -> str | None:
+        """The redirect target to follow, ``None`` to stop; raises if not allowed."""
+        if not response.is_redirect:
+            if response.status_code != 200:
+                raise HttpStatusError(
+                    f"GET {url} answered HTTP {response.status_code}", response.status_code
+                )
+            return None
+        if not self.options.follow_redirects:
+            raise HttpStatusError(
+                f"GET {url} answered HTTP {response.status_code} (redirects are not followed; "
+                "configure the final URL, or FetchOptions(follow_redirects=True))",
+                response.status_code,
+            )
+        if hops >= _MAX_REDIRECTS:
+            raise KeySetUnavailableError(f"GET {url}: more than {_MAX_REDIRECTS} redirects")
+        target = urljoin(url, str(response.headers.get("location", "")))
+        self._check(target)
+        return target
+
+    # Sync face ----------------------------------------------------------------------------------
+    def get(self, url: str) -> Fetched:
+        """GET *url* and return its body.
+
+        Raises:
+            KeySetUnavailableError: Refused URL, network failure, timeout, non-200 answer,
+                body over the size cap.
+        """
+        self._check(url)
+        attempt = 0
+        while True:
+            try:
+                return self._get_once(url)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retry loop
+                if attempt >= self.options.retries:
+                    raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
+                attempt += 1
+            except httpx.HTTPError as exc:
+                raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
+
+    def _get_once(self, url: str) -> Fetched:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
+        limits = _Limits(url, self.options, self._monotonic)
+        for hops in range(_MAX_REDIRECTS + 1):
+            with self._client.stream(
+                "GET", url, headers=self._headers, timeout=self._timeout, follow_redirects=False
+            ) as response:
+                target = self._next_url(response, url, hops)
+                if target is None:
+                    limits.check_headers(response)
+                    for chunk in response.iter_bytes():
+                        limits.add(chunk)
+                    return Fetched(
+                        url,
+                        bytes(limits.received),
+                        cache_max_age(response.headers.get("cache-control")),
+                    )
+            url = target
+        raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
+
+    # Async face ---------------------------------------------------------------------------------
+    async def get_async(self, url: str) -> Fetched:
+        """GET *url* like :meth:`get`, without blocking the event loop.
+
+        Raises:
+            KeySetUnavailableError: As :meth:`get`.
+        """
+        self._check(url)
+        attempt = 0
+        while True:
+            try:
+                return await self._get_once_async(url)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retry loop
+                if attempt >= self.options.retries:
+                    raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
+                attempt += 1
+            except httpx.HTTPError as exc:
+                raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
+
+    async def _get_once_async(self, url: str) -> Fetched:
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        limits = _Limits(url, self.options, self._monotonic)
+        for hops in range(_MAX_REDIRECTS + 1):
+            async with self._async_client.stream(
+                "GET", url, headers=self._headers, timeout=self._timeout, follow_redirects=False
+            ) as response:
+                target = self._next_url(response, url, hops)
+                if target is None:
+                    limits.check_headers(response)
+                    async for chunk in response.aiter_bytes():
+                        limits.add(chunk)
+                    return Fetched(
+                        url,
+                        bytes(limits.received),
+                        cache_max_age(response.headers.get("cache-control")),
+                    )
+            url = target
+        raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
+
+    def close(self) -> None:
+        """Close the sync client this fetcher created (never a user-supplied one)."""
+        if self._client is not None and self._client is not self.options.client:
+            self._client.close()
+            self._client = None
