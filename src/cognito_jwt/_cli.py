@@ -28,7 +28,8 @@ def _demo(out: TextIO) -> int:  # noqa: PLR0915 - a narrated script, step by ste
     say("cognito-jwt demo: a local issuer on 127.0.0.1, no cloud account needed\n")
     with LocalIssuer() as issuer, tempfile.TemporaryDirectory() as cache_dir:
         say(
-            f"1. issuer {issuer.issuer} publishes discovery and a JWKS (kid {issuer.kids[0][:12]}...)"
+            f"1. issuer {issuer.issuer} publishes discovery and a JWKS "
+            f"(kid {issuer.kids[0][:12]}...)"
         )
 
         oidc = JwtVerifier(issuer=issuer.issuer, audience="demo-api", store=FileStore(cache_dir))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import math
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -254,6 +255,8 @@ class RemoteKeySource:
         )
         self._window = FailureWindow(policy.failure_window)
         self._window_lock = threading.Lock()
+        self._watching = False
+        self._last_failure_at = -math.inf
         self._http: HttpFetcher | None = None
         # How long a caller waits for another's fetch: discovery (2 URLs) + JWKS, each with
         # its retries, plus a margin.
@@ -655,11 +658,27 @@ class RemoteKeySource:
 
     # Failure-rate trigger ------------------------------------------------------------------------
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional
-        """Count a signature check; refresh when too many checks with known keys fail."""
+        """Count a signature check; refresh when too many checks with known keys fail.
+
+        Successes are only counted while failures are being watched (from the first failure
+        until a whole window passes without one), so the common all-good path costs one
+        attribute read.
+        """
+        if ok and not self._watching:
+            return
         now = self._clock()
         with self._window_lock:
+            if ok:
+                if now - self._last_failure_at > self.policy.failure_window:
+                    self._watching = False
+                    self._window.reset()
+                else:
+                    self._window.record(ok, now)
+                return
+            self._watching = True
+            self._last_failure_at = now
             self._window.record(ok, now)
-            if ok or not self._window.exceeded(
+            if not self._window.exceeded(
                 now, self.policy.failure_rate, self.policy.failure_min_samples
             ):
                 return

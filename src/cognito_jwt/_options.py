@@ -117,18 +117,10 @@ class RefreshPolicy:
 
     def __post_init__(self) -> None:
         _positive(self, tuple(f.name for f in fields(self)))
-        order = (
-            self.min_max_age,
-            self.max_age,
-            self.max_max_age,
-            self.max_stale,
-            self.stale_if_error,
-        )
-        if list(order) != sorted(order):
-            raise ConfigurationError(
-                "RefreshPolicy needs min_max_age <= max_age <= max_max_age <= max_stale"
-                " <= stale_if_error"
-            )
+        if not self.min_max_age <= self.max_age <= self.max_max_age:
+            raise ConfigurationError("RefreshPolicy needs min_max_age <= max_age <= max_max_age")
+        if not self.max_age <= self.max_stale <= self.stale_if_error:
+            raise ConfigurationError("RefreshPolicy needs max_age <= max_stale <= stale_if_error")
         if self.failure_rate > 1:
             raise ConfigurationError("RefreshPolicy.failure_rate is a share from 0 to 1")
 
@@ -136,7 +128,8 @@ class RefreshPolicy:
         """The freshness lifetime of a key set, from the issuer's ``max-age`` if it sent one."""
         if issuer_max_age is None:
             return self.max_age
-        return min(max(issuer_max_age, self.min_max_age), self.max_max_age)
+        upper = min(self.max_max_age, self.max_stale)  # fresh never outlives max_stale
+        return min(max(issuer_max_age, self.min_max_age), upper)
 
     def backoff(self, consecutive_failures: int) -> float:
         """Seconds to wait before the next fetch after *consecutive_failures* failures."""

@@ -208,7 +208,7 @@ class LocalIssuer:
                 if not issuer.available:
                     self._send(503, {"error": "temporarily_unavailable"})
                 elif self.path == "/.well-known/openid-configuration":
-                    self._send(200, issuer._metadata())  # noqa: SLF001 - our own issuer
+                    self._send(200, issuer._metadata())
                 elif self.path == "/.well-known/jwks.json":
                     self._send(200, issuer.jwks(), cache="public, max-age=300")
                 else:

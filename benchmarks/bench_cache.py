@@ -1,0 +1,103 @@
+"""What the key cache costs: warm L1 versus keys in memory, and cold starts with and without L2.
+
+1. Warm path: ``verify()`` of a verifier whose keys come from the network (fresh in L1)
+   against one built with ``jwks=`` (no key source logic at all), interleaved in shuffled rounds.
+2. Cold start: a new Python process that imports cognito_jwt and verifies one token,
+   (a) with a warm file store (the child asserts it made no fetch), and
+   (b) with an empty store, fetching from a local issuer on 127.0.0.1. Wall time per process,
+   medians over several runs.
+
+    python -m nox -s bench -- cache     # or: python benchmarks/bench_cache.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+from cognito_jwt import FileStore, JwtVerifier
+from cognito_jwt.testing import LocalIssuer
+
+CHILD = """
+import sys, time
+from cognito_jwt import FileStore, JwtVerifier
+verifier = JwtVerifier(issuer=sys.argv[1], audience="api", jwks_uri=sys.argv[2],
+                       store=FileStore(sys.argv[3]))
+verifier.verify(sys.argv[4])
+assert verifier.stats.fetches == int(sys.argv[5]), verifier.stats
+"""
+
+
+def _per_call(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def _process_ms(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", CHILD, *args], check=True)  # noqa: S603
+    return (time.perf_counter() - start) * 1e3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=9)
+    args = parser.parse_args(argv)
+
+    with LocalIssuer() as issuer, tempfile.TemporaryDirectory() as warm_dir:
+        token = issuer.mint({"sub": "u", "aud": "api"})
+        remote = JwtVerifier(
+            issuer=issuer.issuer,
+            audience="api",
+            store=FileStore(warm_dir),
+            jwks_uri=issuer.jwks_uri,
+        )
+        static = JwtVerifier(issuer=issuer.issuer, audience="api", jwks=issuer.jwks())
+        remote.verify(token)
+        static.verify(token)
+        samples: dict[str, list[float]] = {"jwks= (in memory)": [], "fetched, warm L1": []}
+        candidates = {
+            "jwks= (in memory)": lambda: static.verify(token),
+            "fetched, warm L1": lambda: remote.verify(token),
+        }
+        for _ in range(args.rounds):
+            order = list(candidates)
+            random.shuffle(order)
+            for name in order:
+                samples[name].append(_per_call(candidates[name], args.calls))
+        base = statistics.median(samples["jwks= (in memory)"])
+        print("| warm path | µs per verify | ratio |")
+        print("| --- | ---: | ---: |")
+        for name, values in samples.items():
+            median = statistics.median(values)
+            print(f"| {name} | {median:.1f} | {median / base:.3f} |")
+
+        cold: dict[str, list[float]] = {"warm L2, no network": [], "empty L2, fetch": []}
+        for _ in range(args.processes):
+            with tempfile.TemporaryDirectory() as empty_dir:
+                runs = [
+                    ("warm L2, no network", [issuer.issuer, issuer.jwks_uri, warm_dir, token, "0"]),
+                    ("empty L2, fetch", [issuer.issuer, issuer.jwks_uri, empty_dir, token, "1"]),
+                ]
+                random.shuffle(runs)
+                for name, child_args in runs:
+                    cold[name].append(_process_ms(child_args))
+        print("\n| cold start (process start to first verified token) | ms |")
+        print("| --- | ---: |")
+        for name, values in cold.items():
+            print(f"| {name} | {statistics.median(values):.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
