@@ -7,12 +7,16 @@ failure becomes :class:`KeySetUnavailableError` (or its subclasses): never an ht
 
 from __future__ import annotations
 
+import contextlib
 import re
+import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+import certifi
 import httpx
 
 from ._discovery import check_url
@@ -25,6 +29,19 @@ __all__ = ["Fetched", "HttpFetcher", "HttpStatusError"]
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:,|$)", re.IGNORECASE)
+
+
+_SSL_CONTEXT: ssl.SSLContext | None = None
+_SSL_LOCK = threading.Lock()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client we create: building one costs milliseconds."""
+    global _SSL_CONTEXT  # noqa: PLW0603 - a lazily built, immutable-after-creation singleton
+    with _SSL_LOCK:
+        if _SSL_CONTEXT is None:
+            _SSL_CONTEXT = ssl.create_default_context(cafile=certifi.where())
+        return _SSL_CONTEXT
 
 
 class HttpStatusError(KeySetUnavailableError):
@@ -89,6 +106,11 @@ class _Limits:
                 f"{self.max_bytes}"
             )
 
+    def result(self, response: httpx.Response) -> Fetched:
+        return Fetched(
+            self.url, bytes(self.received), cache_max_age(response.headers.get("cache-control"))
+        )
+
     def add(self, chunk: bytes) -> None:
         self.received += chunk
         if len(self.received) > self.max_bytes:
@@ -102,6 +124,10 @@ class _Limits:
 class HttpFetcher:
     """GETs JSON documents with timeouts, a size cap, one retry and the URL policy.
 
+    Without a user-supplied client, each fetch (discovery and JWKS together) gets a short-lived
+    client of its own: key sets are fetched about once an hour, and a client that outlived an
+    event loop would leak its connections.
+
     Args:
         options: Limits, headers and optional user-supplied clients.
         monotonic: Clock for the total-time limit (injected by tests).
@@ -110,8 +136,6 @@ class HttpFetcher:
     def __init__(self, options: FetchOptions, monotonic: Callable[[], float] = time.monotonic):
         self.options = options
         self._monotonic = monotonic
-        self._client: httpx.Client | None = options.client
-        self._async_client: httpx.AsyncClient | None = options.async_client
         self._timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
         self._headers = {
             "User-Agent": f"cognito-jwt/{__version__}",
@@ -145,7 +169,20 @@ class HttpFetcher:
         self._check(target)
         return target
 
+    def _client_options(self) -> dict[str, object]:
+        return {"timeout": self._timeout, "follow_redirects": False, "verify": _ssl_context()}
+
     # Sync face ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Callable[[str], Fetched]]:
+        """Yield a ``get(url)`` that shares one client for the requests of one fetch."""
+        if self.options.client is not None:
+            client = self.options.client
+            yield lambda url: self._get(client, url)
+            return
+        with httpx.Client(**self._client_options()) as own:  # type: ignore[arg-type]
+            yield lambda url: self._get(own, url)
+
     def get(self, url: str) -> Fetched:
         """GET *url* and return its body.
 
@@ -153,11 +190,15 @@ class HttpFetcher:
             KeySetUnavailableError: Refused URL, network failure, timeout, non-200 answer,
                 body over the size cap.
         """
+        with self.session() as get:
+            return get(url)
+
+    def _get(self, client: httpx.Client, url: str) -> Fetched:
         self._check(url)
         attempt = 0
         while True:
             try:
-                return self._get_once(url)
+                return self._get_once(client, url)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retry loop
                 if attempt >= self.options.retries:
                     raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
@@ -165,12 +206,10 @@ class HttpFetcher:
             except httpx.HTTPError as exc:
                 raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
 
-    def _get_once(self, url: str) -> Fetched:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
+    def _get_once(self, client: httpx.Client, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
         for hops in range(_MAX_REDIRECTS + 1):
-            with self._client.stream(
+            with client.stream(
                 "GET", url, headers=self._headers, timeout=self._timeout, follow_redirects=False
             ) as response:
                 target = self._next_url(response, url, hops)
@@ -178,26 +217,36 @@ class HttpFetcher:
                     limits.check_headers(response)
                     for chunk in response.iter_bytes():
                         limits.add(chunk)
-                    return Fetched(
-                        url,
-                        bytes(limits.received),
-                        cache_max_age(response.headers.get("cache-control")),
-                    )
+                    return limits.result(response)
             url = target
         raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
 
     # Async face ---------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def session_async(self) -> AsyncIterator[Callable[[str], Awaitable[Fetched]]]:
+        """Like :meth:`session`, for the async face."""
+        if self.options.async_client is not None:
+            client = self.options.async_client
+            yield lambda url: self._get_async(client, url)
+            return
+        async with httpx.AsyncClient(**self._client_options()) as own:  # type: ignore[arg-type]
+            yield lambda url: self._get_async(own, url)
+
     async def get_async(self, url: str) -> Fetched:
         """GET *url* like :meth:`get`, without blocking the event loop.
 
         Raises:
             KeySetUnavailableError: As :meth:`get`.
         """
+        async with self.session_async() as get:
+            return await get(url)
+
+    async def _get_async(self, client: httpx.AsyncClient, url: str) -> Fetched:
         self._check(url)
         attempt = 0
         while True:
             try:
-                return await self._get_once_async(url)
+                return await self._get_once_async(client, url)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retry loop
                 if attempt >= self.options.retries:
                     raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
@@ -205,12 +254,10 @@ class HttpFetcher:
             except httpx.HTTPError as exc:
                 raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
 
-    async def _get_once_async(self, url: str) -> Fetched:
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+    async def _get_once_async(self, client: httpx.AsyncClient, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
         for hops in range(_MAX_REDIRECTS + 1):
-            async with self._async_client.stream(
+            async with client.stream(
                 "GET", url, headers=self._headers, timeout=self._timeout, follow_redirects=False
             ) as response:
                 target = self._next_url(response, url, hops)
@@ -218,16 +265,6 @@ class HttpFetcher:
                     limits.check_headers(response)
                     async for chunk in response.aiter_bytes():
                         limits.add(chunk)
-                    return Fetched(
-                        url,
-                        bytes(limits.received),
-                        cache_max_age(response.headers.get("cache-control")),
-                    )
+                    return limits.result(response)
             url = target
         raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
-
-    def close(self) -> None:
-        """Close the sync client this fetcher created (never a user-supplied one)."""
-        if self._client is not None and self._client is not self.options.client:
-            self._client.close()
-            self._client = None

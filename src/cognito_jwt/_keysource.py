@@ -536,18 +536,19 @@ class RemoteKeySource:
     def _fetch_sync(self, seq: int, reason: str) -> Snapshot:
         self._begin(reason)
         try:
-            http = self._fetcher()
-            uri = self._jwks_uri
-            if uri is None:
-                oidc, oauth = self._metadata_urls()
-                try:
-                    metadata = http.get(oidc)
-                except KeySetUnavailableError as exc:
-                    if not 400 <= getattr(exc, "status", 0) < 500:
-                        raise
-                    metadata = http.get(oauth)
-                uri = self._jwks_uri_from(metadata)
-            snapshot = self._install(seq, http.get(uri), reason)
+            with self._fetcher().session() as get:
+                uri = self._jwks_uri
+                if uri is None:
+                    oidc, oauth = self._metadata_urls()
+                    try:
+                        metadata = get(oidc)
+                    except KeySetUnavailableError as exc:
+                        if not 400 <= getattr(exc, "status", 0) < 500:
+                            raise
+                        metadata = get(oauth)
+                    uri = self._jwks_uri_from(metadata)
+                fetched = get(uri)
+            snapshot = self._install(seq, fetched, reason)
         except JwtError as exc:
             self._failed(exc, reason)
             raise
@@ -610,18 +611,19 @@ class RemoteKeySource:
     async def _fetch_async(self, seq: int, reason: str) -> Snapshot:
         self._begin(reason)
         try:
-            http = self._fetcher()
-            uri = self._jwks_uri
-            if uri is None:
-                oidc, oauth = self._metadata_urls()
-                try:
-                    metadata = await http.get_async(oidc)
-                except KeySetUnavailableError as exc:
-                    if not 400 <= getattr(exc, "status", 0) < 500:
-                        raise
-                    metadata = await http.get_async(oauth)
-                uri = self._jwks_uri_from(metadata)
-            snapshot = self._install(seq, await http.get_async(uri), reason)
+            async with self._fetcher().session_async() as get:
+                uri = self._jwks_uri
+                if uri is None:
+                    oidc, oauth = self._metadata_urls()
+                    try:
+                        metadata = await get(oidc)
+                    except KeySetUnavailableError as exc:
+                        if not 400 <= getattr(exc, "status", 0) < 500:
+                            raise
+                        metadata = await get(oauth)
+                    uri = self._jwks_uri_from(metadata)
+                fetched = await get(uri)
+            snapshot = self._install(seq, fetched, reason)
         except JwtError as exc:
             self._failed(exc, reason)
             raise
