@@ -110,8 +110,13 @@ def test_issuer_down_then_back(
     provider = oidc_provider_factory(algorithms=("ES256",))
     clock = Clock()
     policy = RefreshPolicy(
-        min_max_age=10, max_age=60, max_max_age=60, max_stale=120, stale_if_error=600,
-        backoff_initial=5, backoff_max=20,
+        min_max_age=10,
+        max_age=60,
+        max_max_age=60,
+        max_stale=120,
+        stale_if_error=600,
+        backoff_initial=5,
+        backoff_max=20,
     )
     verifier = _verifier(provider, clock=clock, refresh=policy)
     token = provider.token("ES256", ttl=7200, audience=API)
