@@ -3,6 +3,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,8 @@ def _guarded_connect(self: socket.socket, address: Any) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    # A verifier built with the default store writes here, never to the user's cache directory.
+    os.environ["COGNITO_JWT_CACHE_DIR"] = tempfile.mkdtemp(prefix="cognito-jwt-tests-")
 
 
 # --- Keys, clock and verifiers -------------------------------------------------------------------
