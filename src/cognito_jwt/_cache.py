@@ -91,49 +91,64 @@ class FetchGate:
 
 
 class FailureWindow:
-    """Share of failed signature checks over a sliding window, in O(1) per record.
+    """Share of failed signature checks over a sliding window.
 
-    The window is cut into 10 buckets; a record lands in the bucket of its time, and buckets
-    older than the window are dropped as time moves on.
+    The window is cut into 10 buckets. Records land in the current bucket; when time moves to
+    another bucket the current one joins the past, and past buckets older than the window are
+    dropped. :meth:`count_success` is the hot path: while the current bucket holds, it is one
+    comparison and one increment, cheap enough to run on every verification (callers may run
+    it without a lock; a lost increment under a race only blurs a heuristic).
     """
 
-    __slots__ = ("_bucket_width", "_buckets", "_failed", "_total")
+    __slots__ = ("_bad", "_index", "_ok", "_past", "_past_bad", "_past_ok", "width")
 
     _BUCKETS = 10
 
     def __init__(self, window: float) -> None:
-        self._bucket_width = window / self._BUCKETS
-        self._buckets: list[tuple[int, int, int]] = []  # (bucket index, total, failed)
-        self._total = 0
-        self._failed = 0
+        self.width = window / self._BUCKETS
+        self._index = -1  # no current bucket yet
+        self._ok = 0
+        self._bad = 0
+        self._past: list[tuple[int, int, int]] = []  # (bucket index, ok, bad), oldest first
+        self._past_ok = 0
+        self._past_bad = 0
 
-    def record(self, ok: bool, now: float) -> None:  # noqa: FBT001 - hot path, positional
-        """Count one signature check at time *now*."""
-        index = int(now // self._bucket_width)
-        buckets = self._buckets
-        if buckets and buckets[-1][0] == index:
-            _, total, failed = buckets[-1]
-            buckets[-1] = (index, total + 1, failed + (not ok))
-        else:
-            buckets.append((index, 1, int(not ok)))
-        self._total += 1
-        self._failed += not ok
-        self._expire(index)
+    def count_success(self, index: int) -> bool:
+        """Count a success in bucket *index* if it is the current one; else return ``False``."""
+        if index != self._index:
+            return False
+        self._ok += 1
+        return True
 
-    def _expire(self, index: int) -> None:
+    def _move_to(self, index: int) -> None:
+        if index == self._index:
+            return
+        if self._index >= 0 and (self._ok or self._bad):
+            self._past.append((self._index, self._ok, self._bad))
+            self._past_ok += self._ok
+            self._past_bad += self._bad
+        self._index, self._ok, self._bad = index, 0, 0
         oldest = index - self._BUCKETS + 1
-        while self._buckets and self._buckets[0][0] < oldest:
-            _, total, failed = self._buckets.pop(0)
-            self._total -= total
-            self._failed -= failed
+        while self._past and self._past[0][0] < oldest:
+            _, ok, bad = self._past.pop(0)
+            self._past_ok -= ok
+            self._past_bad -= bad
+
+    def record(self, ok: bool, now: float) -> None:  # noqa: FBT001 - positional on purpose
+        """Count one signature check at time *now*."""
+        self._move_to(int(now // self.width))
+        if ok:
+            self._ok += 1
+        else:
+            self._bad += 1
 
     def exceeded(self, now: float, rate: float, min_samples: int) -> bool:
         """Whether at least *min_samples* checks were made and the failed share >= *rate*."""
-        self._expire(int(now // self._bucket_width))
-        return self._total >= min_samples and self._failed >= rate * self._total
+        self._move_to(int(now // self.width))
+        total = self._past_ok + self._past_bad + self._ok + self._bad
+        return total >= min_samples and self._past_bad + self._bad >= rate * total
 
     def reset(self) -> None:
         """Forget everything (after a refresh)."""
-        self._buckets.clear()
-        self._total = 0
-        self._failed = 0
+        self._past.clear()
+        self._past_ok = self._past_bad = self._ok = self._bad = 0

@@ -50,7 +50,11 @@ def check_url(url: object, *, allow_insecure_http: bool, what: str = "URL") -> s
     """
     if not isinstance(url, str) or not url:
         raise ConfigurationError(f"{what} must be a non-empty string")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ConfigurationError(f"{what} is not a valid URL: {url[:200]!r}") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(f"{what} must be an absolute https URL, got {url[:200]!r}")
     if parts.fragment:

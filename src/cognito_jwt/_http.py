@@ -108,7 +108,9 @@ class _Limits:
 
     def result(self, response: httpx.Response) -> Fetched:
         return Fetched(
-            self.url, bytes(self.received), cache_max_age(response.headers.get("cache-control"))
+            str(response.url),  # after redirects: where the document really came from
+            bytes(self.received),
+            cache_max_age(response.headers.get("cache-control")),
         )
 
     def add(self, chunk: bytes) -> None:
@@ -137,11 +139,11 @@ class HttpFetcher:
         self.options = options
         self._monotonic = monotonic
         self._timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
-        self._headers = {
-            "User-Agent": f"cognito-jwt/{__version__}",
-            "Accept": "application/json",
-            **options.headers,
-        }
+        # httpx.Headers merges case-insensitively: a user's "user-agent" replaces ours.
+        self._headers = httpx.Headers(
+            {"User-Agent": f"cognito-jwt/{__version__}", "Accept": "application/json"}
+        )
+        self._headers.update(options.headers)
 
     def _check(self, url: str) -> None:
         try:
@@ -203,7 +205,7 @@ class HttpFetcher:
                 if attempt >= self.options.retries:
                     raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
                 attempt += 1
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
 
     def _get_once(self, client: httpx.Client, url: str) -> Fetched:
@@ -251,7 +253,7 @@ class HttpFetcher:
                 if attempt >= self.options.retries:
                     raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
                 attempt += 1
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
 
     async def _get_once_async(self, client: httpx.AsyncClient, url: str) -> Fetched:

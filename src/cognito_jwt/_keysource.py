@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import math
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -62,6 +61,10 @@ logger = logging.getLogger("cognito_jwt")
 
 JwksInput = Mapping[str, Any] | str | bytes | KeySet
 """A key set given in memory: a JWKS mapping, its JSON text, or a parsed :class:`KeySet`."""
+
+# A stored key set claiming to be fetched further in the future than this is refused: it
+# would stay "fresh" (never refreshed) until the clock caught up.
+_MAX_STORE_SKEW = 300.0
 
 EventHook = Callable[[str, Mapping[str, Any]], None]
 """``on_event(name, details)``: told about fetches, failures, refreshes and rejections."""
@@ -191,7 +194,8 @@ class _Flight:
             raise KeySetUnavailableError(f"timed out after {timeout:g} s waiting for a key fetch")
         if self.error is not None:
             raise _clone(self.error)
-        assert self.snapshot is not None  # noqa: S101 - set together with done
+        if self.snapshot is None:  # the leader was interrupted (KeyboardInterrupt, ...)
+            raise KeySetUnavailableError("the key fetch this call waited for was interrupted")
         return self.snapshot
 
 
@@ -255,8 +259,7 @@ class RemoteKeySource:
         )
         self._window = FailureWindow(policy.failure_window)
         self._window_lock = threading.Lock()
-        self._watching = False
-        self._last_failure_at = -math.inf
+        self._last_error: JwtError | None = None
         self._http: HttpFetcher | None = None
         # How long a caller waits for another's fetch: discovery (2 URLs) + JWKS, each with
         # its retries, plus a margin.
@@ -303,7 +306,10 @@ class RemoteKeySource:
         except KeyAlgorithmMismatchError:
             raise
         except KeyNotFoundError:
-            if not self._may_refresh_for_kid(kid, now):
+            newer = self._newer_key(snapshot, kid, alg)
+            if newer is not None:
+                return newer
+            if not self._may_refresh_for_kid(kid, now, self._flight is not None):
                 raise
         snapshot = self._refresh("unknown_kid")
         return self._find_after_refresh(snapshot, kid, alg)
@@ -321,20 +327,43 @@ class RemoteKeySource:
         except KeyAlgorithmMismatchError:
             raise
         except KeyNotFoundError:
-            if not self._may_refresh_for_kid(kid, now):
+            newer = self._newer_key(snapshot, kid, alg)
+            if newer is not None:
+                return newer
+            if not self._may_refresh_for_kid(kid, now, self._async_flight_running()):
                 raise
         snapshot = await self._refresh_async("unknown_kid")
         return self._find_after_refresh(snapshot, kid, alg)
 
-    def _may_refresh_for_kid(self, kid: str | None, now: float) -> bool:
-        """Decide, under the lock, whether an unknown kid may trigger a fetch (penalty box)."""
+    def _newer_key(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey | None:
+        """Look in a key set installed since *seen* (another caller's refresh just landed)."""
+        current = self._snapshot
+        if current is None or current is seen:
+            return None
+        try:
+            return current.keyset.find(kid, alg)
+        except KeyNotFoundError:
+            return None
+
+    def _async_flight_running(self) -> bool:
+        import asyncio
+
+        task = self._async_flights.get(asyncio.get_running_loop())
+        return task is not None and not task.done()
+
+    def _may_refresh_for_kid(self, kid: str | None, now: float, in_flight: bool) -> bool:  # noqa: FBT001
+        """Decide whether an unknown kid may trigger (or join) a fetch: the penalty box.
+
+        A fetch already under way is joined whatever the cooldown says: the callers that
+        arrive with a newly rotated kid all wait for the one refresh it caused.
+        """
         with self._lock:
             allowed = (
                 kid is not None
                 and kid not in self._negative
-                and self._gate.may_trigger(now, self.policy.cooldown)
+                and (in_flight or self._gate.may_trigger(now, self.policy.cooldown))
             )
-            if allowed:
+            if allowed and not in_flight:
                 self._gate.triggered_at = now
         if not allowed:
             self.stats.unknown_kid_rejections += 1
@@ -359,14 +388,16 @@ class RemoteKeySource:
         """Return a snapshot to use now, fetching first if the policy requires it."""
         snapshot = self._snapshot
         if snapshot is None and not self._l2_tried:
-            snapshot = self._load_store()
+            # Another caller may install keys while this one reads the store: look again.
+            snapshot = self._load_store() or self._snapshot
         if snapshot is None:
+            self._check_backoff(now)
             return self._refresh("initial")
         state = freshness(snapshot, now, self.policy)
         if state is Freshness.FRESH:
             return snapshot
-        self.stats.stale_served += 1
         if state is Freshness.STALE:
+            self.stats.stale_served += 1
             self._refresh_in_background(now, "scheduled")
             return snapshot
         return self._refresh_expired(snapshot, state, now)
@@ -378,24 +409,42 @@ class RemoteKeySource:
             except KeySetUnavailableError:
                 if state is Freshness.UNUSABLE:
                     raise
-                return self._snapshot or snapshot
+                return self._serve_stale(snapshot)
         if state is Freshness.UNUSABLE:
             raise KeySetUnavailableError(
                 "the cached key set is older than stale_if_error and the issuer is unreachable"
             )
-        return snapshot
+        return self._serve_stale(snapshot)
+
+    def _serve_stale(self, snapshot: Snapshot) -> Snapshot:
+        """Keep using keys past their freshness because a refresh failed (stale-if-error)."""
+        self.stats.stale_served += 1
+        return self._snapshot or snapshot
+
+    def _check_backoff(self, now: float) -> None:
+        """With no keys at all, a failed fetch is not retried before its backoff ends."""
+        if not self._gate.may_fetch(now):
+            note = f" (no key set yet; next attempt in {self._gate.retry_at - now:.0f} s)"
+            last = self._last_error
+            if last is None:  # pragma: no cover - a failure always records its error
+                raise KeySetUnavailableError("no key set yet" + note)
+            error = _clone(last)  # same class and reason as the failure being backed off
+            error.message += note
+            error.args = (error.message,)
+            raise error
 
     async def _ensure_async(self, now: float) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None and not self._l2_tried:
-            snapshot = await self._load_store_async()
+            snapshot = await self._load_store_async() or self._snapshot
         if snapshot is None:
+            self._check_backoff(now)
             return await self._refresh_async("initial")
         state = freshness(snapshot, now, self.policy)
         if state is Freshness.FRESH:
             return snapshot
-        self.stats.stale_served += 1
         if state is Freshness.STALE:
+            self.stats.stale_served += 1
             self._refresh_in_background_async(now, "scheduled")
             return snapshot
         if self._gate.may_fetch(now):
@@ -404,11 +453,11 @@ class RemoteKeySource:
             except KeySetUnavailableError:
                 if state is Freshness.UNUSABLE:
                     raise
-                return self._snapshot or snapshot
+                return self._serve_stale(snapshot)
         return self._refresh_expired(snapshot, state, now)
 
     # L2 -----------------------------------------------------------------------------------------
-    def _from_record(self, record: StoredKeySet | None) -> Snapshot | None:
+    def _from_record(self, record: StoredKeySet | None) -> Snapshot | None:  # noqa: PLR0911
         """Validate a stored record like a fetched document; install it if usable."""
         if record is None:
             return None
@@ -421,8 +470,15 @@ class RemoteKeySource:
             return None
         if self._configured_uri is not None and record.jwks_uri != self._configured_uri:
             return None
+        now = self._clock()
+        if record.fetched_at > now + _MAX_STORE_SKEW:
+            logger.warning(
+                "key store entry for %s claims a fetch time in the future; ignoring it",
+                self.cache_key,
+            )
+            return None
         snapshot = Snapshot(keyset, record.jwks, record.fetched_at, record.max_age, 0, "store")
-        if freshness(snapshot, self._clock(), self.policy) is Freshness.UNUSABLE:
+        if freshness(snapshot, now, self.policy) is Freshness.UNUSABLE:
             return None
         with self._lock:
             if self._snapshot is not None:
@@ -516,6 +572,7 @@ class RemoteKeySource:
         )
 
     def _failed(self, exc: JwtError, reason: str) -> None:
+        self._last_error = exc
         with self._lock:
             self._gate.record_failure(self._clock(), self.policy)
             failures = self._gate.failures
@@ -552,6 +609,10 @@ class RemoteKeySource:
         except JwtError as exc:
             self._failed(exc, reason)
             raise
+        except Exception as exc:  # a bug or an odd client: still a typed, counted failure
+            error = KeySetUnavailableError(f"fetching keys failed ({type(exc).__name__})")
+            self._failed(error, reason)
+            raise error from exc
         if self.store is not None and snapshot.seq == seq:
             self.store.save(self.cache_key, self._record(snapshot))
         return snapshot
@@ -627,6 +688,10 @@ class RemoteKeySource:
         except JwtError as exc:
             self._failed(exc, reason)
             raise
+        except Exception as exc:  # a bug or an odd client: still a typed, counted failure
+            error = KeySetUnavailableError(f"fetching keys failed ({type(exc).__name__})")
+            self._failed(error, reason)
+            raise error from exc
         if self.store is not None and snapshot.seq == seq:
             await self.store.save_async(self.cache_key, self._record(snapshot))
         return snapshot
@@ -660,31 +725,18 @@ class RemoteKeySource:
 
     # Failure-rate trigger ------------------------------------------------------------------------
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional
-        """Count a signature check; refresh when too many checks with known keys fail.
-
-        Successes are only counted while failures are being watched (from the first failure
-        until a whole window passes without one), so the common all-good path costs one
-        attribute read.
-        """
-        if ok and not self._watching:
-            return
+        """Count a signature check; refresh when too many checks with known keys fail."""
         now = self._clock()
+        window = self._window
+        if ok and window.count_success(int(now // window.width)):
+            return  # the common case: no lock, no allocation
         with self._window_lock:
-            if ok:
-                if now - self._last_failure_at > self.policy.failure_window:
-                    self._watching = False
-                    self._window.reset()
-                else:
-                    self._window.record(ok, now)
-                return
-            self._watching = True
-            self._last_failure_at = now
-            self._window.record(ok, now)
-            if not self._window.exceeded(
+            window.record(ok, now)
+            if ok or not window.exceeded(
                 now, self.policy.failure_rate, self.policy.failure_min_samples
             ):
                 return
-            self._window.reset()
+            window.reset()
         with self._lock:
             allowed = self._gate.may_trigger(now, self.policy.cooldown)
             if allowed:

@@ -67,7 +67,9 @@ class FetchOptions:
             or not (0 <= self.retries <= 5)
         ):
             raise ConfigurationError("FetchOptions.retries must be an int from 0 to 5")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()):
+        if not isinstance(self.headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()
+        ):
             raise ConfigurationError("FetchOptions.headers must map strings to strings")
 
 
@@ -117,6 +119,9 @@ class RefreshPolicy:
 
     def __post_init__(self) -> None:
         _positive(self, tuple(f.name for f in fields(self)))
+        for name in ("negative_kid_max", "failure_min_samples"):
+            if not isinstance(getattr(self, name), int):
+                raise ConfigurationError(f"RefreshPolicy.{name} must be an int")
         if not self.min_max_age <= self.max_age <= self.max_max_age:
             raise ConfigurationError("RefreshPolicy needs min_max_age <= max_age <= max_max_age")
         if not self.max_age <= self.max_stale <= self.stale_if_error:

@@ -159,13 +159,15 @@ class FileStore:
 
     def _save(self, key: str, record: StoredKeySet) -> None:
         previous = self._read(key) or {}
-        history = [e for e in previous.get("history", []) if self._record(e) is not None]
+        new_jwks = dict(record.jwks)
+        earlier = previous.get("history")
+        history = [
+            e
+            for e in (earlier if isinstance(earlier, list) else [])
+            if self._record(e) is not None and e.get("jwks") != new_jwks
+        ]
         old = previous.get("current")
-        if (
-            isinstance(old, dict)
-            and self._record(old) is not None
-            and old.get("jwks") != dict(record.jwks)
-        ):
+        if isinstance(old, dict) and self._record(old) is not None and old.get("jwks") != new_jwks:
             history.insert(0, old)
         document = {
             "schema": SCHEMA,
