@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ._algorithms import ALGORITHMS, PublicKey, curve_info
@@ -364,5 +363,9 @@ def jwk_from_public_key(key: PublicKey) -> dict[str, str]:
             "x": b64url_encode(pub.x.to_bytes(size, "big")),
             "y": b64url_encode(pub.y.to_bytes(size, "big")),
         }
+    # Lazy: cryptography's serialization package costs ~40 ms to import, and only the signing
+    # and testing helpers ever need it (cold starts pay for every import).
+    from cryptography.hazmat.primitives import serialization
+
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}

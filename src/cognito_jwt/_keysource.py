@@ -301,18 +301,10 @@ class RemoteKeySource:
             snapshot = self._ensure(now)
         else:
             self.stats.l1_hits += 1
-        try:
-            return snapshot.keyset.find(kid, alg)
-        except KeyAlgorithmMismatchError:
-            raise
-        except KeyNotFoundError:
-            newer = self._newer_key(snapshot, kid, alg)
-            if newer is not None:
-                return newer
-            if not self._may_refresh_for_kid(kid, now, self._flight is not None):
-                raise
-        snapshot = self._refresh("unknown_kid")
-        return self._find_after_refresh(snapshot, kid, alg)
+        key = self._lookup(snapshot, kid, alg, now, lambda: self._flight is not None)
+        if key is not None:
+            return key
+        return self._find_after_refresh(self._refresh("unknown_kid"), kid, alg)
 
     async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
         """Like :meth:`find`, without blocking the event loop."""
@@ -322,6 +314,20 @@ class RemoteKeySource:
             snapshot = await self._ensure_async(now)
         else:
             self.stats.l1_hits += 1
+        key = self._lookup(snapshot, kid, alg, now, self._async_flight_running)
+        if key is not None:
+            return key
+        return self._find_after_refresh(await self._refresh_async("unknown_kid"), kid, alg)
+
+    def _lookup(
+        self,
+        snapshot: Snapshot,
+        kid: str | None,
+        alg: str,
+        now: float,
+        in_flight: Callable[[], bool],
+    ) -> PreparedKey | None:
+        """The key, or ``None`` when an unknown kid may refresh; raises when it may not."""
         try:
             return snapshot.keyset.find(kid, alg)
         except KeyAlgorithmMismatchError:
@@ -330,10 +336,9 @@ class RemoteKeySource:
             newer = self._newer_key(snapshot, kid, alg)
             if newer is not None:
                 return newer
-            if not self._may_refresh_for_kid(kid, now, self._async_flight_running()):
+            if not self._may_refresh_for_kid(kid, now, in_flight()):
                 raise
-        snapshot = await self._refresh_async("unknown_kid")
-        return self._find_after_refresh(snapshot, kid, alg)
+        return None
 
     def _newer_key(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey | None:
         """Look in a key set installed since *seen* (another caller's refresh just landed)."""
