@@ -1,0 +1,601 @@
+"""AWS Lambda authorizers for API Gateway: verify the bearer token and answer in one call.
+
+```python
+from cognito_jwt import CognitoVerifier
+from cognito_jwt.adapters.lambda_authorizer import authorizer
+
+verifier = CognitoVerifier(
+    user_pool_id="eu-west-1_AbCdEf123", client_id="1example23456789abcdefghij", token_use="access"
+)
+handler = authorizer(verifier)  # module scope: built (and keys loaded) in the init phase
+```
+
+One handler serves every authorizer event type, recognised from the event itself:
+
+* REST API ``TOKEN`` authorizers (``authorizationToken``, ``methodArn``);
+* REST API ``REQUEST`` authorizers (payload 1.0: headers, query string, ``methodArn``);
+* HTTP API Lambda authorizers, payload 2.0 (``routeArn``, ``identitySource``), answering in
+  the simple format (``isAuthorized``) or with an IAM policy, as configured;
+* WebSocket API ``$connect`` authorizers (token from a header or a query-string parameter).
+
+Outcomes follow API Gateway's conventions: a missing or invalid token is 401 (the handler
+raises ``Exception("Unauthorized")``; HTTP simple responses answer ``isAuthorized: false``),
+or an explicit Deny when ``on_invalid="deny"``; a valid token that the ``authorize`` callback,
+``groups`` or ``scopes`` refuse gets an explicit Deny (403); a key set outage raises an
+ordinary exception (500), so clients retry rather than drop their token.
+
+The default policy resource is a wildcard over the API's stage, so that API Gateway's cached
+authorizer result (keyed by the token) is right for every route, not only the first one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypedDict
+
+from .. import (
+    Claims,
+    InsufficientScopeError,
+    JwtError,
+    KeySetUnavailableError,
+    MissingGroupError,
+)
+
+__all__ = [
+    "ApiArn",
+    "AuthorizerRequest",
+    "Decision",
+    "LambdaAuthorizer",
+    "LambdaContext",
+    "PolicyResponse",
+    "SimpleResponse",
+    "TokenSource",
+    "Unauthorized",
+    "authorizer",
+    "deny_all",
+    "extract_token",
+    "flatten_context",
+    "parse_api_arn",
+    "parse_request",
+]
+
+logger = logging.getLogger("cognito_jwt")
+
+# API Gateway accepts only string, number and boolean context values; we serialise the rest.
+ContextValue = str | int | float | bool
+# WebSocket authorizer results are limited to 8 KB in all; keep the context well under that so
+# principal and policy fit too (REST and HTTP APIs document no limit; the same cap is safe).
+_CONTEXT_LIMIT = 6 * 1024
+_BEARER = re.compile(r"bearer[ \t]+([^ \t]+)[ \t]*", re.IGNORECASE)
+
+
+class Verifier(Protocol):
+    """What the adapter needs of a verifier (every verifier of this package has it)."""
+
+    def verify(self, token: str | bytes) -> Claims:
+        """Verify a token and return its claims."""
+        ...
+
+    def hydrate(self) -> None:
+        """Load keys ahead of the first verification."""
+        ...
+
+
+class LambdaContext(Protocol):
+    """The parts of the Lambda context object this adapter may read."""
+
+    function_name: str
+    aws_request_id: str
+
+
+class PolicyStatement(TypedDict):
+    """One statement of an IAM policy document."""
+
+    Action: str
+    Effect: Literal["Allow", "Deny"]
+    Resource: list[str]
+
+
+class PolicyDocument(TypedDict):
+    """An IAM policy document as API Gateway expects it."""
+
+    Version: Literal["2012-10-17"]
+    Statement: list[PolicyStatement]
+
+
+class _PolicyResponseBase(TypedDict):
+    principalId: str
+    policyDocument: PolicyDocument
+
+
+class PolicyResponse(_PolicyResponseBase, total=False):
+    """The IAM policy answer of REST, WebSocket and HTTP (IAM format) authorizers."""
+
+    context: dict[str, ContextValue]
+    usageIdentifierKey: str
+
+
+class _SimpleResponseBase(TypedDict):
+    isAuthorized: bool
+
+
+class SimpleResponse(_SimpleResponseBase, total=False):
+    """The simple answer of HTTP API authorizers (payload 2.0, simple responses enabled)."""
+
+    context: dict[str, ContextValue]
+
+
+class Unauthorized(Exception):  # noqa: N818 - the name API Gateway's convention calls for
+    """Raised to make API Gateway answer 401: its message must be exactly ``Unauthorized``."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiArn:
+    """An ``execute-api`` ARN, ``arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/...``.
+
+    Attributes:
+        partition: ``aws``, ``aws-us-gov``, ``aws-cn`` ...
+        region: e.g. ``eu-west-1``.
+        account: The AWS account id.
+        api_id: The API id.
+        stage: The stage name.
+        route: What follows the stage: ``GET/orders/1``, ``$connect`` ...
+    """
+
+    partition: str
+    region: str
+    account: str
+    api_id: str
+    stage: str
+    route: str
+
+    def resource(self, route: str) -> str:
+        """The ARN of *route* (e.g. ``*`` or ``GET/orders/*``) on the same API and stage."""
+        return (
+            f"arn:{self.partition}:execute-api:{self.region}:{self.account}:"
+            f"{self.api_id}/{self.stage}/{route}"
+        )
+
+    @property
+    def stage_wildcard(self) -> str:
+        """Every method and path of the stage: ``.../{api}/{stage}/*``."""
+        return self.resource("*")
+
+    def __str__(self) -> str:
+        return self.resource(self.route)
+
+
+_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<api_id>[A-Za-z0-9]+)/(?P<stage>[^/]+)/?(?P<route>.*)"
+)
+
+
+def parse_api_arn(arn: str) -> ApiArn:
+    """Parse a ``methodArn``/``routeArn``.
+
+    Raises:
+        ValueError: Not an ``execute-api`` ARN.
+    """
+    match = _ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None:
+        raise ValueError(f"not an execute-api ARN: {str(arn)[:200]!r}")
+    return ApiArn(**match.groupdict())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSource:
+    """Where the token is taken from in ``REQUEST``, HTTP API and WebSocket events.
+
+    ``TOKEN`` authorizers always get it from ``authorizationToken``. Header names are matched
+    case-insensitively; a header value must be ``Bearer <token>`` (scheme in any case) or, when
+    ``allow_bare`` is true, just the token.
+
+    Attributes:
+        header: The header carrying the token, or ``None``.
+        query: A query-string parameter carrying the token (browsers can't set headers on
+            WebSocket connections), or ``None``.
+        allow_bare: Accept a header value with no ``Bearer`` scheme.
+    """
+
+    header: str | None = "authorization"
+    query: str | None = None
+    allow_bare: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizerRequest:
+    """The request an authorizer is asked about, whatever the event type.
+
+    Attributes:
+        kind: ``"token"``, ``"request"`` (REST), ``"http"`` (HTTP API 2.0) or ``"websocket"``.
+        arn: The ``methodArn``/``routeArn``, parsed.
+        headers: Header names lowercased (empty for ``TOKEN`` events).
+        query: Query-string parameters (empty for ``TOKEN`` events).
+        path_parameters: Path parameters, if the event has them.
+        stage_variables: Stage variables, if the event has them.
+        event: The raw event.
+    """
+
+    kind: Literal["token", "request", "http", "websocket"]
+    arn: ApiArn
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    path_parameters: Mapping[str, str]
+    stage_variables: Mapping[str, str]
+    event: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an ``authorize`` callback may return instead of ``True``/``False``.
+
+    Attributes:
+        allow: Whether to allow.
+        resources: Policy resources (default: the stage wildcard, or the method ARN with
+            ``resource="method"``). Several make several statements' worth of routes.
+        deny_resources: Extra resources to deny explicitly, alongside an Allow.
+        context: Extra context values for the backend (merged over the claims).
+        principal_id: Overrides the principal id.
+        usage_identifier_key: An API key value for usage plans (REST APIs).
+    """
+
+    allow: bool
+    resources: Sequence[str] | None = None
+    deny_resources: Sequence[str] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
+    principal_id: str | None = None
+    usage_identifier_key: str | None = None
+
+
+Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
+
+
+def flatten_context(
+    values: Mapping[str, Any], limit: int = _CONTEXT_LIMIT
+) -> dict[str, ContextValue]:
+    """Turn claims into an authorizer ``context``: strings, numbers and booleans only.
+
+    Lists and objects become compact JSON strings; ``None`` values are left out. Entries are
+    kept in order until the serialised map would exceed *limit* bytes; the rest are dropped
+    (and logged), since API Gateway refuses an oversized authorizer response.
+    """
+    context: dict[str, ContextValue] = {}
+    size = 2
+    for key, value in values.items():
+        if value is None:
+            continue
+        flat: ContextValue
+        if isinstance(value, bool | int | float | str):
+            flat = value
+        else:
+            flat = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        entry = len(json.dumps({key: flat}, ensure_ascii=False).encode()) - 1
+        if size + entry > limit:
+            logger.warning("authorizer context over %d bytes: left out %r and after", limit, key)
+            break
+        context[key] = flat
+        size += entry
+    return context
+
+
+def _lower(mapping: object) -> dict[str, str]:
+    if not isinstance(mapping, Mapping):
+        return {}
+    return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
+
+
+def _strings(mapping: object) -> dict[str, str]:
+    if not isinstance(mapping, Mapping):
+        return {}
+    return {str(k): v for k, v in mapping.items() if isinstance(v, str)}
+
+
+def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "websocket"]:
+    if event.get("type") == "TOKEN":
+        return "token"
+    if event.get("version") == "2.0":
+        return "http"
+    context = event.get("requestContext")
+    if isinstance(context, Mapping) and (
+        context.get("eventType") == "CONNECT" or context.get("routeKey") == "$connect"
+    ):
+        return "websocket"
+    if event.get("type") == "REQUEST":
+        return "request"
+    raise ValueError("not an API Gateway authorizer event")
+
+
+def parse_request(event: Mapping[str, Any]) -> AuthorizerRequest:
+    """Recognise an authorizer event and normalise it.
+
+    Raises:
+        ValueError: Not an authorizer event, or without a usable ARN.
+    """
+    if not isinstance(event, Mapping):
+        raise ValueError("the event is not a JSON object")
+    kind = _kind(event)
+    arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    return AuthorizerRequest(
+        kind=kind,
+        arn=arn,
+        headers=_lower(event.get("headers")),
+        query=_strings(event.get("queryStringParameters")),
+        path_parameters=_strings(event.get("pathParameters")),
+        stage_variables=_strings(event.get("stageVariables")),
+        event=event,
+    )
+
+
+def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT001
+    if not value or not value.strip():
+        return None
+    match = _BEARER.fullmatch(value.strip())
+    if match:
+        return match.group(1)
+    if allow_bare and not any(c.isspace() for c in value.strip()):
+        return value.strip()
+    return None
+
+
+def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:  # noqa: PLR0911
+    """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
+    event = request.event
+    if request.kind == "token":
+        value = event.get("authorizationToken")
+        return _from_value(value if isinstance(value, str) else None, allow_bare=True)
+    if source.header is not None:
+        multi = event.get("multiValueHeaders")
+        if isinstance(multi, Mapping):
+            values = [
+                v
+                for k, vs in multi.items()
+                if str(k).lower() == source.header.lower()
+                for v in (vs if isinstance(vs, list) else [])
+            ]
+            if len(values) > 1:
+                return None  # two Authorization headers: refuse to guess which one counts
+        header = request.headers.get(source.header.lower())
+        if header is not None:
+            if request.kind == "http" and "," in header:
+                return None  # HTTP APIs join repeated headers with commas
+            return _from_value(header, source.allow_bare)
+    if source.query is not None:
+        multi_query = event.get("multiValueQueryStringParameters")
+        if isinstance(multi_query, Mapping) and len(multi_query.get(source.query) or []) > 1:
+            return None
+        return _from_value(request.query.get(source.query), allow_bare=True)
+    return None
+
+
+def _policy(  # noqa: PLR0917 - internal, every argument a field of the response
+    principal_id: str,
+    effect: Literal["Allow", "Deny"],
+    resources: Sequence[str],
+    deny_resources: Sequence[str] = (),
+    context: dict[str, ContextValue] | None = None,
+    usage_identifier_key: str | None = None,
+) -> PolicyResponse:
+    statements: list[PolicyStatement] = [
+        {"Action": "execute-api:Invoke", "Effect": effect, "Resource": list(resources)}
+    ]
+    if deny_resources:
+        statements.append(
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": list(deny_resources)}
+        )
+    response: PolicyResponse = {
+        "principalId": principal_id,
+        "policyDocument": {"Version": "2012-10-17", "Statement": statements},
+    }
+    if context:
+        response["context"] = context
+    if usage_identifier_key is not None:
+        response["usageIdentifierKey"] = usage_identifier_key
+    return response
+
+
+def deny_all(principal_id: str, arn: str | ApiArn) -> PolicyResponse:
+    """A ready Deny of the whole stage for *principal_id* (403 on every route)."""
+    parsed = parse_api_arn(arn) if isinstance(arn, str) else arn
+    return _policy(principal_id, "Deny", [parsed.stage_wildcard])
+
+
+class LambdaAuthorizer:
+    """A Lambda handler for API Gateway authorizers; build it with :func:`authorizer`."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        *,
+        authorize: Authorize | None,
+        groups: Iterable[str] | None,
+        scopes: Iterable[str] | None,
+        token_source: TokenSource,
+        principal_claim: str,
+        context_claims: Iterable[str] | Literal["all"] | None,
+        resource: Literal["stage", "method"],
+        http_response: Literal["simple", "iam"],
+        on_invalid: Literal["unauthorized", "deny"],
+    ) -> None:
+        if resource not in ("stage", "method"):
+            raise ValueError("resource must be 'stage' or 'method'")
+        if http_response not in ("simple", "iam"):
+            raise ValueError("http_response must be 'simple' or 'iam'")
+        if on_invalid not in ("unauthorized", "deny"):
+            raise ValueError("on_invalid must be 'unauthorized' or 'deny'")
+        self.verifier = verifier
+        self.authorize = authorize
+        self.groups = frozenset(groups) if groups is not None else None
+        self.scopes = frozenset(scopes) if scopes is not None else None
+        self.token_source = token_source
+        self.principal_claim = principal_claim
+        self.context_claims: tuple[str, ...] | Literal["all"] | None = (
+            context_claims if context_claims in ("all", None) else tuple(context_claims)
+        )
+        self.resource = resource
+        self.http_response = http_response
+        self.on_invalid = on_invalid
+
+    def __call__(
+        self, event: Mapping[str, Any], context: Any = None
+    ) -> PolicyResponse | SimpleResponse:
+        """Answer one authorizer event (the Lambda entry point)."""
+        del context
+        try:
+            request = parse_request(event)
+        except ValueError as exc:
+            logger.warning("authorizer: unusable event (%s)", exc)
+            raise Unauthorized from None
+        token = extract_token(request, self.token_source)
+        if token is None:
+            return self._refuse(request, "no bearer token")
+        try:
+            claims = self.verifier.verify(token)
+        except KeySetUnavailableError:
+            # Our outage, not the caller's fault: 500 (a plain error), so the client retries.
+            logger.exception("authorizer: key set unavailable")
+            raise
+        except (InsufficientScopeError, MissingGroupError) as exc:
+            # The verifier's own groups=/scopes= refused a valid token: 403, not 401.
+            claim = (exc.unverified_claims or {}).get(self.principal_claim)
+            logger.info("authorizer: 403 (%s)", exc.code)
+            return self._answer(request, allow=False, principal_id=str(claim or "anonymous"))
+        except JwtError as exc:
+            return self._refuse(request, exc.code)
+        return self._decide(claims, request)
+
+    def _decide(
+        self, claims: Claims, request: AuthorizerRequest
+    ) -> PolicyResponse | SimpleResponse:
+        principal = claims.get(self.principal_claim)
+        principal_id = str(principal) if principal is not None else "unknown"
+        decision: Decision | None = None
+        allow = (self.groups is None or not self.groups.isdisjoint(claims.groups)) and (
+            self.scopes is None or not self.scopes.isdisjoint(claims.scopes)
+        )
+        if allow and self.authorize is not None:
+            result = self.authorize(claims, request)
+            if isinstance(result, Decision):
+                decision, allow = result, result.allow
+                principal_id = result.principal_id or principal_id
+            else:
+                allow = result is None or result is True
+        if not allow:
+            logger.info("authorizer: 403 for %s", principal_id)
+            return self._answer(request, allow=False, principal_id=principal_id, decision=decision)
+        extra = decision.context if decision else {}
+        return self._answer(
+            request,
+            allow=True,
+            principal_id=principal_id,
+            decision=decision,
+            context=self._context_of(claims, extra),
+        )
+
+    def _context_of(self, claims: Claims, extra: Mapping[str, Any]) -> dict[str, ContextValue]:
+        if self.context_claims is None:
+            chosen: dict[str, Any] = {}
+        elif self.context_claims == "all":
+            chosen = claims.to_dict()
+        else:
+            chosen = {name: claims.get(name) for name in self.context_claims}
+        return flatten_context({**chosen, **extra})
+
+    def _answer(
+        self,
+        request: AuthorizerRequest,
+        *,
+        allow: bool,
+        principal_id: str,
+        decision: Decision | None = None,
+        context: dict[str, ContextValue] | None = None,
+    ) -> PolicyResponse | SimpleResponse:
+        if request.kind == "http" and self.http_response == "simple":
+            simple: SimpleResponse = {"isAuthorized": allow}
+            if context and allow:
+                simple["context"] = context
+            return simple
+        default = request.arn.stage_wildcard if self.resource == "stage" else str(request.arn)
+        resources = list(decision.resources) if decision and decision.resources else [default]
+        return _policy(
+            principal_id,
+            "Allow" if allow else "Deny",
+            resources,
+            decision.deny_resources if decision else (),
+            context if allow else None,
+            decision.usage_identifier_key if decision else None,
+        )
+
+    def _refuse(self, request: AuthorizerRequest, reason: str) -> PolicyResponse | SimpleResponse:
+        logger.info("authorizer: 401 (%s)", reason)
+        if self.on_invalid == "deny" or (request.kind == "http" and self.http_response == "simple"):
+            return self._answer(request, allow=False, principal_id="anonymous")
+        raise Unauthorized
+
+
+def authorizer(
+    verifier: Verifier,
+    *,
+    authorize: Authorize | None = None,
+    groups: Iterable[str] | None = None,
+    scopes: Iterable[str] | None = None,
+    token_source: TokenSource | None = None,
+    principal_claim: str = "sub",
+    context_claims: Iterable[str] | Literal["all"] | None = "all",
+    resource: Literal["stage", "method"] = "stage",
+    http_response: Literal["simple", "iam"] = "simple",
+    on_invalid: Literal["unauthorized", "deny"] = "unauthorized",
+    hydrate: bool = True,
+) -> LambdaAuthorizer:
+    """Build a Lambda handler that authorizes API Gateway requests with *verifier*.
+
+    Call it at module scope, so the verifier and its keys are ready in the init phase.
+
+    Args:
+        verifier: Any verifier of this package (``CognitoVerifier``, ``JwtVerifier`` ...).
+        authorize: ``(claims, request) -> bool | Decision`` for your own rules, called for
+            valid tokens only. ``True``/``None`` allows, ``False`` denies (403).
+        groups: Deny (403) unless the user is in one of these ``cognito:groups``.
+        scopes: Deny (403) unless the token grants one of these scopes.
+        token_source: Where ``REQUEST``/HTTP/WebSocket events carry the token.
+        principal_claim: The claim used as ``principalId``.
+        context_claims: Claims handed to the backend in ``context``: ``"all"``, a list of
+            names, or ``None``. Lists and objects are serialised to JSON strings.
+        resource: ``"stage"`` (default) allows or denies every route of the stage, which
+            stays right under authorizer caching; ``"method"`` names only the route asked
+            about (turn caching off, or a cached Allow becomes a Deny on other routes).
+        http_response: For HTTP APIs (payload 2.0): ``"simple"`` (``isAuthorized``) or
+            ``"iam"`` (a policy); match the API's "simple responses" setting.
+        on_invalid: ``"unauthorized"`` (401, API Gateway's convention; the invocation counts
+            as an error in Lambda metrics) or ``"deny"`` (an explicit Deny, 403).
+        hydrate: Load the verifier's keys now (from the store or the network).
+
+    Returns:
+        The handler: ``handler(event, context)``.
+    """
+    handler = LambdaAuthorizer(
+        verifier,
+        authorize=authorize,
+        groups=groups,
+        scopes=scopes,
+        token_source=token_source or TokenSource(),
+        principal_claim=principal_claim,
+        context_claims=context_claims,
+        resource=resource,
+        http_response=http_response,
+        on_invalid=on_invalid,
+    )
+    if hydrate:
+        try:
+            verifier.hydrate()
+        except KeySetUnavailableError as exc:
+            # The first request tries again; a slow issuer must not fail the init phase.
+            logger.warning("authorizer: could not load keys at init (%s); will retry", exc.code)
+    return handler
