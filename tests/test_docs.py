@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cognito_jwt import FileStore, StoredKeySet
 
 from .helpers import SigningKey, all_keys
 
@@ -51,12 +54,45 @@ def _namespace() -> dict[str, Any]:
         "exp": now + 600,
     }
     rsa_only = dict(keys["RS256"].jwk)
+    jwks = {"keys": [rsa_only]}
+    # Samples written for production (no jwks=) find the pool's keys in the default file store,
+    # as a warm Lambda container would: seed it, so they run without any network.
+    uri = f"{issuer}/.well-known/jwks.json"
+    FileStore().save(uri, StoredKeySet(jwks, time.time(), 3600, uri))
+    access_token = cognito.sign(access)
     return {
-        "jwks": {"keys": [rsa_only]},
-        "access_token": cognito.sign(access),
+        "jwks": jwks,
+        "access_token": access_token,
         "id_token": cognito.sign(id_),
         "oidc_jwks": {"keys": [dict(oidc.jwk), rsa_only]},
         "oidc_token": oidc.sign(oidc_payload),
+        **_events(access_token),
+    }
+
+
+def _events(token: str) -> dict[str, Any]:
+    """AWS's documented authorizer events (tests/adapters/events) carrying *token*."""
+    folder = Path(__file__).parent / "adapters" / "events"
+
+    def load(name: str) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads((folder / f"{name}.json").read_text())
+        return event
+
+    token_event = load("rest_token")
+    token_event["authorizationToken"] = f"Bearer {token}"
+    request_event = load("rest_request")
+    request_event["headers"]["Authorization"] = f"Bearer {token}"
+    request_event["multiValueHeaders"]["Authorization"] = [f"Bearer {token}"]
+    http_event = load("http_v2_request")
+    http_event["headers"]["authorization"] = f"Bearer {token}"
+    http_event["identitySource"] = [f"Bearer {token}"]
+    websocket_event = load("websocket_connect")
+    websocket_event["queryStringParameters"] = {"token": token}
+    return {
+        "token_event": token_event,
+        "request_event": request_event,
+        "http_event": http_event,
+        "websocket_event": websocket_event,
     }
 
 
