@@ -55,9 +55,10 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Microbenchmarks (not part of the default run): ``python -m nox -s bench``."""
-    session.install(".")
-    session.run("python", "benchmarks/bench_verify.py", *session.posargs)
+    """Benchmarks, not part of the default run: ``python -m nox -s bench [-- verify|cache|lambda]``."""
+    session.install(".", *_group("bench"))
+    for name in session.posargs or ["verify", "cache", "lambda"]:
+        session.run("python", f"benchmarks/bench_{name}.py")
 
 
 @nox.session

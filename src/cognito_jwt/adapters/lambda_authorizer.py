@@ -70,7 +70,8 @@ ContextValue = str | int | float | bool
 # WebSocket authorizer results are limited to 8 KB in all; keep the context well under that so
 # principal and policy fit too (REST and HTTP APIs document no limit; the same cap is safe).
 _CONTEXT_LIMIT = 6 * 1024
-_BEARER = re.compile(r"bearer[ \t]+([^ \t]+)[ \t]*", re.IGNORECASE)
+_SCALARS = frozenset({str, int, float, bool})
+_WHITESPACE = frozenset(" \t\r\n\v\f")
 
 
 class Verifier(Protocol):
@@ -178,16 +179,27 @@ _ARN = re.compile(
 )
 
 
+_ARN_CACHE: dict[str, ApiArn] = {}
+_ARN_CACHE_SIZE = 256
+
+
 def parse_api_arn(arn: str) -> ApiArn:
-    """Parse a ``methodArn``/``routeArn``.
+    """Parse a ``methodArn``/``routeArn`` (the last few are remembered: they repeat).
 
     Raises:
         ValueError: Not an ``execute-api`` ARN.
     """
+    cached = _ARN_CACHE.get(arn) if isinstance(arn, str) else None
+    if cached is not None:
+        return cached
     match = _ARN.fullmatch(arn) if isinstance(arn, str) else None
     if match is None:
         raise ValueError(f"not an execute-api ARN: {str(arn)[:200]!r}")
-    return ApiArn(**match.groupdict())
+    parsed = ApiArn(**match.groupdict())
+    if len(_ARN_CACHE) >= _ARN_CACHE_SIZE:
+        _ARN_CACHE.clear()
+    _ARN_CACHE[arn] = parsed
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,37 +275,48 @@ def flatten_context(
 ) -> dict[str, ContextValue]:
     """Turn claims into an authorizer ``context``: strings, numbers and booleans only.
 
-    Lists and objects become compact JSON strings; ``None`` values are left out. Entries are
-    kept in order until the serialised map would exceed *limit* bytes; the rest are dropped
-    (and logged), since API Gateway refuses an oversized authorizer response.
+    Lists and objects become compact JSON strings; ``None`` values are left out. When the
+    serialised map would exceed *limit* bytes, entries are kept in order until it fits and the
+    rest are dropped (and logged), since API Gateway refuses an oversized authorizer response.
     """
     context: dict[str, ContextValue] = {}
-    size = 2
     for key, value in values.items():
         if value is None:
             continue
-        flat: ContextValue
-        if isinstance(value, bool | int | float | str):
-            flat = value
+        if type(value) in _SCALARS:
+            context[key] = value
         else:
-            flat = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-        entry = len(json.dumps({key: flat}, ensure_ascii=False).encode()) - 1
+            context[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    # An upper bound first: a character never takes more than 6 bytes in JSON (\uXXXX), and a
+    # number or boolean no more than 32. Usually that settles it without serialising at all.
+    bound = 2 + sum(
+        6 * len(key) + (6 * len(flat) if type(flat) is str else 32) + 4
+        for key, flat in context.items()
+    )
+    if bound <= limit or len(json.dumps(context, ensure_ascii=False).encode()) <= limit:
+        return context
+    kept: dict[str, ContextValue] = {}
+    size = 2
+    for key, flat in context.items():
+        entry = len(json.dumps({key: flat}, ensure_ascii=False).encode())
         if size + entry > limit:
             logger.warning("authorizer context over %d bytes: left out %r and after", limit, key)
             break
-        context[key] = flat
+        kept[key] = flat
         size += entry
-    return context
+    return kept
 
 
+# Lambda hands events over as parsed JSON: plain dicts. Checking for dict (not the Mapping ABC,
+# ten times slower) keeps the adapter's own cost small next to the signature check.
 def _lower(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, Mapping):
+    if not isinstance(mapping, dict):
         return {}
     return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
 
 
 def _strings(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, Mapping):
+    if not isinstance(mapping, dict):
         return {}
     return {str(k): v for k, v in mapping.items() if isinstance(v, str)}
 
@@ -304,7 +327,7 @@ def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "webs
     if event.get("version") == "2.0":
         return "http"
     context = event.get("requestContext")
-    if isinstance(context, Mapping) and (
+    if isinstance(context, dict) and (
         context.get("eventType") == "CONNECT" or context.get("routeKey") == "$connect"
     ):
         return "websocket"
@@ -319,7 +342,7 @@ def parse_request(event: Mapping[str, Any]) -> AuthorizerRequest:
     Raises:
         ValueError: Not an authorizer event, or without a usable ARN.
     """
-    if not isinstance(event, Mapping):
+    if not isinstance(event, dict):
         raise ValueError("the event is not a JSON object")
     kind = _kind(event)
     arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
@@ -335,14 +358,15 @@ def parse_request(event: Mapping[str, Any]) -> AuthorizerRequest:
 
 
 def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT001
-    if not value or not value.strip():
+    """``Bearer <token>`` (scheme in any case, RFC 6750 §2.1), or a bare token if allowed."""
+    if not value:
         return None
-    match = _BEARER.fullmatch(value.strip())
-    if match:
-        return match.group(1)
-    if allow_bare and not any(c.isspace() for c in value.strip()):
-        return value.strip()
-    return None
+    parts = value.split()
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1]
+    if len(parts) == 1 and allow_bare and parts[0].lower() != "bearer":
+        return parts[0]
+    return None  # empty, another scheme, or extra words
 
 
 def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:  # noqa: PLR0911
@@ -353,7 +377,7 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
         return _from_value(value if isinstance(value, str) else None, allow_bare=True)
     if source.header is not None:
         multi = event.get("multiValueHeaders")
-        if isinstance(multi, Mapping):
+        if isinstance(multi, dict):
             values = [
                 v
                 for k, vs in multi.items()
@@ -369,7 +393,7 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
             return _from_value(header, source.allow_bare)
     if source.query is not None:
         multi_query = event.get("multiValueQueryStringParameters")
-        if isinstance(multi_query, Mapping) and len(multi_query.get(source.query) or []) > 1:
+        if isinstance(multi_query, dict) and len(multi_query.get(source.query) or []) > 1:
             return None
         return _from_value(request.query.get(source.query), allow_bare=True)
     return None
