@@ -55,7 +55,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks, not part of the default run: ``python -m nox -s bench [-- verify|cache|lambda]``."""
+    """Benchmarks, not in the default run: ``python -m nox -s bench -- [verify cache lambda]``."""
     session.install(".", *_group("bench"))
     for name in session.posargs or ["verify", "cache", "lambda"]:
         session.run("python", f"benchmarks/bench_{name}.py")
