@@ -50,3 +50,32 @@ def handle(token: str | bytes) -> str | None:
 async def handle_async(token: str) -> Claims:
     await cognito.hydrate_async()
     return await cognito.verify_async(token)
+
+
+# The Lambda authorizer adapter, as a handler module writes it.
+from cognito_jwt.adapters.lambda_authorizer import (  # noqa: E402
+    AuthorizerRequest,
+    Decision,
+    PolicyResponse,
+    SimpleResponse,
+    TokenAuthorizerEvent,
+    TokenSource,
+    authorizer,
+)
+
+
+def only_writers(claims: Claims, request: AuthorizerRequest) -> bool | Decision:
+    if request.arn.route.startswith("GET/"):
+        return True
+    return Decision(allow="writers" in claims.groups, context={"tier": "gold"})
+
+
+handler = authorizer(
+    cognito, authorize=only_writers, token_source=TokenSource(query="token"), hydrate=False
+)
+event: TokenAuthorizerEvent = {
+    "type": "TOKEN",
+    "authorizationToken": "Bearer x",
+    "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders",
+}
+answer: PolicyResponse | SimpleResponse = handler(event, None)

@@ -47,12 +47,16 @@ from .. import (
 
 __all__ = [
     "ApiArn",
+    "AuthorizerEvent",
     "AuthorizerRequest",
     "Decision",
+    "HttpAuthorizerEventV2",
     "LambdaAuthorizer",
     "LambdaContext",
     "PolicyResponse",
+    "RequestAuthorizerEvent",
     "SimpleResponse",
+    "TokenAuthorizerEvent",
     "TokenSource",
     "Unauthorized",
     "authorizer",
@@ -91,6 +95,54 @@ class LambdaContext(Protocol):
 
     function_name: str
     aws_request_id: str
+
+
+class TokenAuthorizerEvent(TypedDict):
+    """A REST API ``TOKEN`` authorizer event."""
+
+    type: Literal["TOKEN"]
+    authorizationToken: str
+    methodArn: str
+
+
+class RequestAuthorizerEvent(TypedDict, total=False):
+    """A REST API ``REQUEST`` authorizer event, HTTP API payload 1.0, or WebSocket ``$connect``."""
+
+    type: Literal["REQUEST"]
+    version: str
+    methodArn: str
+    resource: str
+    path: str
+    httpMethod: str
+    headers: dict[str, str]
+    multiValueHeaders: dict[str, list[str]]
+    queryStringParameters: dict[str, str]
+    multiValueQueryStringParameters: dict[str, list[str]]
+    pathParameters: dict[str, str]
+    stageVariables: dict[str, str]
+    requestContext: dict[str, Any]
+
+
+class HttpAuthorizerEventV2(TypedDict, total=False):
+    """An HTTP API Lambda authorizer event, payload format 2.0."""
+
+    version: Literal["2.0"]
+    type: Literal["REQUEST"]
+    routeArn: str
+    identitySource: list[str]
+    routeKey: str
+    rawPath: str
+    rawQueryString: str
+    cookies: list[str]
+    headers: dict[str, str]
+    queryStringParameters: dict[str, str]
+    requestContext: dict[str, Any]
+    pathParameters: dict[str, str]
+    stageVariables: dict[str, str]
+
+
+AuthorizerEvent = TokenAuthorizerEvent | RequestAuthorizerEvent | HttpAuthorizerEventV2
+"""Any event an API Gateway Lambda authorizer receives."""
 
 
 class PolicyStatement(TypedDict):
@@ -336,7 +388,7 @@ def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "webs
     raise ValueError("not an API Gateway authorizer event")
 
 
-def parse_request(event: Mapping[str, Any]) -> AuthorizerRequest:
+def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerRequest:
     """Recognise an authorizer event and normalise it.
 
     Raises:
@@ -468,7 +520,7 @@ class LambdaAuthorizer:
         self.on_invalid = on_invalid
 
     def __call__(
-        self, event: Mapping[str, Any], context: Any = None
+        self, event: AuthorizerEvent | Mapping[str, Any], context: LambdaContext | None = None
     ) -> PolicyResponse | SimpleResponse:
         """Answer one authorizer event (the Lambda entry point)."""
         del context
