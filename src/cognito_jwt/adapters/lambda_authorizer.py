@@ -259,8 +259,9 @@ class TokenSource:
     """Where the token is taken from in ``REQUEST``, HTTP API and WebSocket events.
 
     ``TOKEN`` authorizers always get it from ``authorizationToken``. Header names are matched
-    case-insensitively; a header value must be ``Bearer <token>`` (scheme in any case) or, when
-    ``allow_bare`` is true, just the token.
+    case-insensitively; a header value (and ``authorizationToken``) must be ``Bearer <token>``
+    (scheme in any case) or, when ``allow_bare`` is true, just the token. Query parameters
+    carry the bare token.
 
     Attributes:
         header: The header carrying the token, or ``None``.
@@ -322,6 +323,10 @@ class Decision:
 Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
 
 
+def _bound(text: str) -> int:
+    return 6 * len(text) if text.isascii() else 12 * len(text)
+
+
 def flatten_context(
     values: Mapping[str, Any], limit: int = _CONTEXT_LIMIT
 ) -> dict[str, ContextValue]:
@@ -339,18 +344,19 @@ def flatten_context(
             context[key] = value
         else:
             context[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    # An upper bound first: a character never takes more than 6 bytes in JSON (\uXXXX), and a
-    # number or boolean no more than 32. Usually that settles it without serialising at all.
+    # An upper bound first, in escaped JSON (what older Python runtimes send): an ASCII
+    # character takes at most 6 bytes (\u0000), any other at most 12 (a surrogate pair).
+    # Usually that settles it without serialising at all.
     bound = 2 + sum(
-        6 * len(key) + (6 * len(flat) if type(flat) is str else 32) + 4
+        _bound(key) + (_bound(flat) if type(flat) is str else len(repr(flat))) + 4
         for key, flat in context.items()
     )
-    if bound <= limit or len(json.dumps(context, ensure_ascii=False).encode()) <= limit:
+    if bound <= limit or len(json.dumps(context).encode()) <= limit:
         return context
     kept: dict[str, ContextValue] = {}
     size = 2
     for key, flat in context.items():
-        entry = len(json.dumps({key: flat}, ensure_ascii=False).encode())
+        entry = len(json.dumps({key: flat}).encode())
         if size + entry > limit:
             logger.warning("authorizer context over %d bytes: left out %r and after", limit, key)
             break
@@ -426,7 +432,7 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
     event = request.event
     if request.kind == "token":
         value = event.get("authorizationToken")
-        return _from_value(value if isinstance(value, str) else None, allow_bare=True)
+        return _from_value(value if isinstance(value, str) else None, source.allow_bare)
     if source.header is not None:
         multi = event.get("multiValueHeaders")
         if isinstance(multi, dict):
