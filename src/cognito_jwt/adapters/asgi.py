@@ -1,0 +1,220 @@
+"""ASGI middleware: verify the bearer token of HTTP requests and WebSocket handshakes.
+
+```python
+from starlette.applications import Starlette
+
+from cognito_jwt import CognitoVerifier
+from cognito_jwt.adapters.asgi import BearerAuthMiddleware
+
+verifier = CognitoVerifier(
+    user_pool_id="eu-west-1_AbCdEf123", client_id="1example23456789abcdefghij", token_use="access"
+)
+app = BearerAuthMiddleware(Starlette(routes=[...]), verifier, exclude_paths=["/health"])
+```
+
+Plain ASGI 3, no framework imported: it wraps Starlette, FastAPI, Quart, Django (ASGI) or
+any other ASGI application.
+
+* ``http`` and ``websocket`` connections are checked; ``lifespan`` (and any other scope type)
+  passes through untouched.
+* The token comes from exactly one ``Authorization: Bearer <token>`` header (RFC 6750 §2.1)
+  or, when configured and no ``Authorization`` header was sent, from a cookie or another header.
+* Verification is ``await verifier.verify_async(token)``: key fetches never block the loop.
+* On success the claims are put in ``scope["state"]["claims"]`` (Starlette and FastAPI:
+  ``request.state.claims``, ``websocket.state.claims``) and in ``scope["cognito_jwt.claims"]``.
+* On failure an HTTP request gets the RFC 6750 answer: 401 (missing or invalid token), 403
+  (``insufficient_scope``) or 503 (keys unavailable, with ``Retry-After``), each with a JSON
+  body that never contains the token. A WebSocket handshake is refused before it is accepted:
+  ``websocket.close`` with code 1008 (policy violation), or 1011 when keys are unavailable;
+  servers such as uvicorn answer that handshake with HTTP 403.
+* CORS preflight requests (``OPTIONS`` with ``Access-Control-Request-Method``) pass, since
+  browsers never send credentials on them; put a CORS middleware inside this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Protocol
+
+from .. import Claims, JwtError
+from ._web import Rejection, bearer_from_headers, check_requirements, rejection_for, unauthenticated
+
+__all__ = [
+    "ASGIApp",
+    "AsyncVerifier",
+    "BearerAuthMiddleware",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+]
+
+Scope = MutableMapping[str, Any]
+"""An ASGI connection scope."""
+Message = MutableMapping[str, Any]
+"""An ASGI event message."""
+Receive = Callable[[], Awaitable[Message]]
+"""The ASGI ``receive`` callable."""
+Send = Callable[[Message], Awaitable[None]]
+"""The ASGI ``send`` callable."""
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI 3 application."""
+
+CLAIMS_KEY = "cognito_jwt.claims"
+
+# WebSocket close codes (RFC 6455 §7.4.1).
+_POLICY_VIOLATION = 1008
+_INTERNAL_ERROR = 1011
+
+
+class AsyncVerifier(Protocol):
+    """What the middleware needs of a verifier (every verifier of this package has it)."""
+
+    async def verify_async(self, token: str | bytes) -> Claims:
+        """Verify a token without blocking the event loop and return its claims."""
+        ...
+
+
+def _header_values(scope: Scope, name: bytes) -> list[str]:
+    """Every value of header *name* (lowercase bytes), matched case-insensitively."""
+    return [
+        value.decode("latin-1")
+        for key, value in scope.get("headers") or ()
+        if bytes(key).lower() == name
+    ]
+
+
+def _cookie(values: Iterable[str], name: str) -> str | None:
+    """The value of cookie *name*, or ``None`` when absent, empty or sent more than once."""
+    found: list[str] = []
+    for header in values:
+        for pair in header.split(";"):
+            key, sep, value = pair.strip().partition("=")
+            if sep and key.strip() == name:
+                found.append(value.strip().strip('"'))
+    if len(found) != 1 or not found[0]:
+        return None
+    return found[0]
+
+
+def _from_header(values: list[str]) -> str | None:
+    """One value: ``Bearer <token>`` (scheme in any case) or a bare token."""
+    if len(values) != 1:
+        return None
+    parts = values[0].split()
+    if len(parts) == 1 and parts[0].lower() != "bearer":
+        return parts[0]
+    return bearer_from_headers(values)
+
+
+class BearerAuthMiddleware:
+    """ASGI middleware that admits only requests carrying a valid bearer token.
+
+    Args:
+        app: The ASGI application to protect.
+        verifier: Any verifier of this package (``CognitoVerifier``, ``JwtVerifier``,
+            ``MultiIssuerVerifier``); only ``verify_async`` is used.
+        realm: The ``realm`` of ``WWW-Authenticate`` challenges.
+        exclude_paths: Paths served without a token: an exact path (``"/health"``), or a
+            prefix when it ends with ``/`` (``"/public/"``).
+        optional: Let requests without a token through, with no claims; a token that is sent
+            must still be valid.
+        cookie: A cookie carrying the bare token, read when no ``Authorization`` header was
+            sent (browsers can't set headers on WebSocket connections, but send cookies).
+        header: Another header carrying the token (``Bearer <token>`` or the bare token), read
+            when no ``Authorization`` header was sent.
+        scopes: Refuse (403) tokens granting none of these scopes.
+        groups: Refuse (403) users in none of these ``cognito:groups``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: AsyncVerifier,
+        *,
+        realm: str = "api",
+        exclude_paths: Iterable[str] = (),
+        optional: bool = False,
+        cookie: str | None = None,
+        header: str | None = None,
+        scopes: Iterable[str] | None = None,
+        groups: Iterable[str] | None = None,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.realm = realm
+        paths = tuple(exclude_paths)
+        self._exact = frozenset(p for p in paths if not p.endswith("/"))
+        self._prefixes = tuple(p for p in paths if p.endswith("/"))
+        self.optional = optional
+        self.cookie = cookie
+        self.header = header.lower().encode("latin-1") if header else None
+        self.scopes = None if scopes is None else tuple(scopes)
+        self.groups = None if groups is None else tuple(groups)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        kind = scope.get("type")
+        if kind not in ("http", "websocket") or self._excluded(scope):
+            await self.app(scope, receive, send)
+            return
+        if kind == "http" and _is_preflight(scope):
+            await self.app(scope, receive, send)
+            return
+        token = self.token(scope)
+        if token is None:
+            if self.optional:
+                await self.app(scope, receive, send)
+                return
+            await self._reject(scope, receive, send, unauthenticated(self.realm))
+            return
+        try:
+            claims = await self.verifier.verify_async(token)
+            error = check_requirements(claims, scopes=self.scopes, groups=self.groups)
+        except JwtError as exc:
+            error = exc
+        if error is not None:
+            await self._reject(
+                scope, receive, send, rejection_for(error, self.realm, self.scopes or ())
+            )
+            return
+        scope.setdefault("state", {})["claims"] = claims
+        scope[CLAIMS_KEY] = claims
+        await self.app(scope, receive, send)
+
+    def token(self, scope: Scope) -> str | None:
+        """The token of a connection, or ``None`` when there is none (or it is ambiguous)."""
+        authorization = _header_values(scope, b"authorization")
+        if authorization:
+            return bearer_from_headers(authorization)
+        if self.cookie is not None:
+            token = _cookie(_header_values(scope, b"cookie"), self.cookie)
+            if token is not None:
+                return token
+        if self.header is not None:
+            return _from_header(_header_values(scope, self.header))
+        return None
+
+    def _excluded(self, scope: Scope) -> bool:
+        path = scope.get("path", "")
+        return path in self._exact or any(path.startswith(p) for p in self._prefixes)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, answer: Rejection) -> None:
+        if scope["type"] == "websocket":
+            # Refuse before accepting: take the connect event, then close (servers answer 403).
+            message = await receive()
+            if message.get("type") != "websocket.connect":
+                return
+            code = _INTERNAL_ERROR if answer.status == 503 else _POLICY_VIOLATION
+            await send({"type": "websocket.close", "code": code, "reason": answer.error})
+            return
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+        headers.append((b"content-length", str(len(answer.body)).encode("latin-1")))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+
+def _is_preflight(scope: Scope) -> bool:
+    return scope.get("method") == "OPTIONS" and bool(
+        _header_values(scope, b"access-control-request-method")
+    )

@@ -1,0 +1,142 @@
+"""Flask integration: the WSGI middleware around ``app.wsgi_app``, plus per-route requirements.
+
+```python
+from flask import Flask
+
+from cognito_jwt import CognitoVerifier
+from cognito_jwt.adapters.flask import current_claims, init_app, require_token
+
+app = Flask(__name__)
+verifier = CognitoVerifier(
+    user_pool_id="eu-west-1_AbCdEf123", client_id="1example23456789abcdefghij", token_use="access"
+)
+init_app(app, verifier, exclude_paths=("/health",))
+
+
+@app.post("/orders")
+@require_token(scopes=["orders/write"])
+def create_order() -> dict[str, str | None]:
+    claims = current_claims()
+    return {"by": claims.sub if claims else None}
+```
+
+:func:`init_app` wraps the application in
+:class:`~cognito_jwt.adapters.wsgi.BearerAuthMiddleware`: requests are refused before Flask
+routes them, so ``before_request`` hooks and views only ever see verified requests (or, with
+``optional=True``, anonymous ones). :func:`require_token` adds a route's own scope or group
+requirement, answered with the same RFC 6750 challenges and JSON bodies as the middleware.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypedDict, TypeVar
+
+import flask
+from typing_extensions import ParamSpec, Unpack
+
+from .. import Claims, InsufficientScopeError
+from ._web import Rejection, check_requirements, rejection_for, unauthenticated
+from .wsgi import CLAIMS_KEY, BearerAuthMiddleware, Verifier
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+__all__ = ["MiddlewareOptions", "current_claims", "init_app", "rejection_response", "require_token"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_EXTENSION = "cognito_jwt"
+
+
+class MiddlewareOptions(TypedDict, total=False):
+    """The options of :class:`~cognito_jwt.adapters.wsgi.BearerAuthMiddleware`."""
+
+    realm: str
+    exclude_paths: Iterable[str]
+    optional: bool
+    cookie: str | None
+    header: str | None
+    scopes: Iterable[str] | None
+    groups: Iterable[str] | None
+
+
+def init_app(
+    app: flask.Flask, verifier: Verifier, **options: Unpack[MiddlewareOptions]
+) -> BearerAuthMiddleware:
+    """Protect every route of *app* with *verifier*.
+
+    Args:
+        app: The Flask application; its ``wsgi_app`` is wrapped.
+        verifier: Any verifier of this package.
+        **options: :class:`~cognito_jwt.adapters.wsgi.BearerAuthMiddleware` options:
+            ``realm``, ``exclude_paths``, ``optional``, ``cookie``, ``header``, ``scopes``,
+            ``groups``.
+
+    Returns:
+        The middleware (also kept in ``app.extensions["cognito_jwt"]``).
+    """
+    inner: WSGIApplication = app.wsgi_app
+    middleware = BearerAuthMiddleware(inner, verifier, **options)
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    app.extensions[_EXTENSION] = middleware
+    return middleware
+
+
+def current_claims() -> Claims | None:
+    """The claims of the current request's token; ``None`` when it came without one.
+
+    Must be called while handling a request.
+    """
+    claims = flask.request.environ.get(CLAIMS_KEY)
+    return claims if isinstance(claims, Claims) else None
+
+
+def rejection_response(rejection: Rejection) -> flask.Response:
+    """A Flask response carrying *rejection* (status, RFC 6750 headers, JSON body)."""
+    return flask.Response(
+        rejection.body,
+        status=rejection.status,
+        headers=list(rejection.headers),
+    )
+
+
+def _realm() -> str:
+    middleware = flask.current_app.extensions.get(_EXTENSION)
+    return middleware.realm if isinstance(middleware, BearerAuthMiddleware) else "api"
+
+
+def require_token(
+    scopes: Iterable[str] | None = None, groups: Iterable[str] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R | flask.Response]]:
+    """Decorate a view that needs a verified token, with one of *scopes* and one of *groups*.
+
+    Without a token (``optional=True``, an excluded path, or no :func:`init_app`) the
+    answer is 401; a token missing the scope or group is 403 ``insufficient_scope``.
+
+    Args:
+        scopes: The token must grant one of these scopes (``None``: no scope requirement).
+        groups: The user must be in one of these ``cognito:groups`` (``None``: none).
+    """
+    if isinstance(scopes, str) or isinstance(groups, str):
+        raise TypeError("scopes and groups must be collections of names, not one string")
+    wanted_scopes = frozenset(scopes) if scopes is not None else None
+    wanted_groups = frozenset(groups) if groups is not None else None
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R | flask.Response]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | flask.Response:
+            claims = current_claims()
+            if claims is None:
+                return rejection_response(unauthenticated(_realm()))
+            refused = check_requirements(claims, scopes=wanted_scopes, groups=wanted_groups)
+            if refused is not None:
+                named = wanted_scopes if isinstance(refused, InsufficientScopeError) else None
+                return rejection_response(rejection_for(refused, _realm(), named or ()))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

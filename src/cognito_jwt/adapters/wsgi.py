@@ -1,0 +1,221 @@
+"""WSGI middleware (PEP 3333): every request carries a valid bearer token, or is answered for.
+
+```python
+from cognito_jwt import CognitoVerifier
+from cognito_jwt.adapters.wsgi import BearerAuthMiddleware
+
+verifier = CognitoVerifier(
+    user_pool_id="eu-west-1_AbCdEf123", client_id="1example23456789abcdefghij", token_use="access"
+)
+application = BearerAuthMiddleware(application, verifier, exclude_paths=("/health",))
+```
+
+It works with any WSGI server and framework (Flask, Django, Pyramid, Bottle, a bare
+callable) and imports none of them. For each request:
+
+* CORS preflights (``OPTIONS`` with ``Access-Control-Request-Method``) and excluded paths go
+  to the application untouched: browsers never send credentials on a preflight.
+* The token is taken from the ``Authorization`` header (``Bearer <token>``, RFC 6750 §2.1),
+  else from the configured header (the raw token), else from the configured cookie.
+* A valid token puts its :class:`~cognito_jwt.Claims` in ``environ["cognito_jwt.claims"]``
+  (:data:`CLAIMS_KEY`) and calls the application.
+* Otherwise the middleware answers itself, following RFC 6750 §3: 401 without an error code
+  when there is no token; 401 ``invalid_token`` for a bad one; 403 ``insufficient_scope`` for
+  a valid token without a required scope or group; 503 (with ``Retry-After``) when the keys
+  cannot be loaded. The body is JSON, ``{"error", "error_description", "code"}``.
+
+The token itself is never logged, and never written into a response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
+
+from .. import Claims, InsufficientScopeError, JwtError, KeySetUnavailableError, MalformedTokenError
+from ._web import Rejection, bearer_from_headers, check_requirements, rejection_for, unauthenticated
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["CLAIMS_KEY", "BearerAuthMiddleware", "Verifier", "respond"]
+
+logger = logging.getLogger("cognito_jwt")
+
+CLAIMS_KEY = "cognito_jwt.claims"
+"""The ``environ`` key under which the claims of a verified token are put."""
+
+
+class Verifier(Protocol):
+    """What the middleware needs of a verifier (every verifier of this package has it)."""
+
+    def verify(self, token: str | bytes) -> Claims:
+        """Verify a token and return its claims."""
+        ...
+
+
+def respond(rejection: Rejection, start_response: StartResponse) -> list[bytes]:
+    """Send *rejection* as a WSGI response: status line, headers and JSON body."""
+    headers = [*rejection.headers, ("Content-Length", str(len(rejection.body)))]
+    start_response(f"{rejection.status} {rejection.reason}", headers)
+    return [rejection.body]
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """The value of cookie *name* in a ``Cookie`` header; ``None`` if absent or sent twice."""
+    found: list[str] = []
+    for pair in header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            found.append(value.strip().strip('"'))
+    if len(found) != 1 or not found[0]:
+        return None  # absent, empty, or ambiguous: refuse to guess which one counts
+    return found[0]
+
+
+def _raw(value: str) -> str | None:
+    """A header carrying the bare token: one word, no commas (repeated headers get joined)."""
+    parts = value.split()
+    if len(parts) != 1 or "," in parts[0]:
+        return None
+    return parts[0]
+
+
+class BearerAuthMiddleware:
+    """WSGI middleware that lets only requests with a valid bearer token reach *app*.
+
+    Args:
+        app: The WSGI application to protect.
+        verifier: Any verifier of this package (``CognitoVerifier``, ``JwtVerifier`` ...).
+        realm: The ``realm`` of ``WWW-Authenticate`` challenges.
+        exclude_paths: Paths served without a token, matched against ``PATH_INFO`` (the
+            path within the application, after any ``SCRIPT_NAME`` mount point). An entry
+            ending in ``/`` is a prefix (``"/public/"`` covers ``/public/a`` and
+            ``/public/``, not ``/public``); any other entry matches only that exact path
+            (``"/health"`` does not cover ``/health/`` or ``/healthz``). A path with ``.`` or
+            ``..`` segments is never excluded.
+        optional: Let requests without any token through, with no claims in ``environ``
+            (views decide); a token that is sent must still be valid.
+        cookie: Also accept the raw token from this cookie (when no ``Authorization``
+            header or configured header carries one).
+        header: Also accept the raw token from this request header (e.g. ``X-Access-Token``).
+        scopes: Refuse (403) tokens granting none of these scopes.
+        groups: Refuse (403) tokens whose user is in none of these ``cognito:groups``.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        verifier: Verifier,
+        *,
+        realm: str = "api",
+        exclude_paths: Iterable[str] = (),
+        optional: bool = False,
+        cookie: str | None = None,
+        header: str | None = None,
+        scopes: Iterable[str] | None = None,
+        groups: Iterable[str] | None = None,
+    ) -> None:
+        if isinstance(exclude_paths, str):
+            raise TypeError("exclude_paths must be a collection of paths, not one string")
+        if isinstance(scopes, str) or isinstance(groups, str):
+            raise TypeError("scopes and groups must be collections of names, not one string")
+        paths = tuple(exclude_paths)
+        if not all(isinstance(p, str) and p.startswith("/") for p in paths):
+            raise ValueError("every entry of exclude_paths must be a path starting with '/'")
+        self.app = app
+        self.verifier = verifier
+        self.realm = realm
+        self.optional = optional
+        self.cookie = cookie
+        self.header = header
+        self.scopes = frozenset(scopes) if scopes is not None else None
+        self.groups = frozenset(groups) if groups is not None else None
+        self._exact = frozenset(p for p in paths if not p.endswith("/"))
+        self._prefixes = tuple(p for p in paths if p.endswith("/"))
+        self._header_key = (
+            "HTTP_" + header.upper().replace("-", "_") if header is not None else None
+        )
+
+    # The WSGI entry point -----------------------------------------------------------------------
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one request: pass it to the application, or refuse it."""
+        if self._passes_untouched(environ):
+            return self.app(environ, start_response)
+        try:
+            token = self._token(environ)
+        except MalformedTokenError as exc:
+            return respond(rejection_for(exc, self.realm), start_response)
+        if token is None:
+            if self.optional:
+                return self.app(environ, start_response)
+            return respond(unauthenticated(self.realm), start_response)
+        result = self.authenticate(token)
+        if isinstance(result, Rejection):
+            return respond(result, start_response)
+        environ[CLAIMS_KEY] = result
+        return self.app(environ, start_response)
+
+    def authenticate(self, token: str) -> Claims | Rejection:
+        """Verify *token* and the middleware's requirements: the claims, or the answer."""
+        try:
+            claims = self.verifier.verify(token)
+        except KeySetUnavailableError as exc:
+            logger.warning("wsgi: 503, token keys unavailable (%s)", exc.code)
+            return rejection_for(exc, self.realm)
+        except JwtError as exc:  # the verifier's own scopes=/groups= map to 403 here too
+            logger.info("wsgi: token refused (%s)", exc.code)
+            return rejection_for(exc, self.realm, self._named(exc))
+        refused = check_requirements(claims, scopes=self.scopes, groups=self.groups)
+        if refused is not None:
+            logger.info("wsgi: 403 (%s)", refused.code)
+            return rejection_for(refused, self.realm, self._named(refused))
+        return claims
+
+    def _named(self, exc: JwtError) -> frozenset[str]:
+        """The scopes a 403 challenge names: ours, when a scope (not a group) was missing."""
+        if isinstance(exc, InsufficientScopeError) and self.scopes is not None:
+            return self.scopes
+        return frozenset()
+
+    # Helpers ------------------------------------------------------------------------------------
+    def _passes_untouched(self, environ: WSGIEnvironment) -> bool:
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get(
+            "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+        ):
+            return True  # a CORS preflight: browsers never attach credentials to it
+        path = environ.get("PATH_INFO") or "/"
+        if not isinstance(path, str) or not (self._exact or self._prefixes):
+            return False
+        if any(segment in {".", ".."} for segment in path.split("/")):
+            return False
+        return path in self._exact or path.startswith(self._prefixes)
+
+    def _token(self, environ: WSGIEnvironment) -> str | None:
+        """The request's token, ``None`` when it sent none.
+
+        Raises:
+            MalformedTokenError: An ``Authorization: Bearer`` header that is not exactly one
+                token (extra words, or two headers joined with a comma).
+        """
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        if isinstance(authorization, str) and authorization.strip():
+            token = bearer_from_headers([authorization])
+            if token is not None and "," not in token:
+                return token
+            if authorization.split()[0].lower() == "bearer":
+                raise MalformedTokenError("the Authorization header must hold exactly one token")
+            # Another scheme (Basic ...): not a bearer token; look at the other sources.
+        if self._header_key is not None:
+            value = environ.get(self._header_key)
+            if isinstance(value, str) and value.strip():
+                token = _raw(value)
+                if token is None:
+                    raise MalformedTokenError(f"the {self.header} header must hold one token")
+                return token
+        if self.cookie is not None:
+            cookies = environ.get("HTTP_COOKIE")
+            if isinstance(cookies, str):
+                return _cookie(cookies, self.cookie)
+        return None
