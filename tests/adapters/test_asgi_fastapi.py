@@ -341,25 +341,37 @@ def test_missing_token_is_401_without_error_code(protected: Running) -> None:
     assert response.json() == MISSING_BODY
 
 
+def test_another_scheme_is_no_token(protected: Running, token: str) -> None:
+    response = protected.http.get("/me", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"})
+    assert response.status_code == 401
+    assert challenge(response) == MISSING_CHALLENGE
+    assert response.json() == MISSING_BODY
+
+
 @pytest.mark.parametrize(
     "headers",
     [
-        [("Authorization", "Basic YWxpY2U6c2VjcmV0")],
         [("Authorization", "Bearer")],
         [("Authorization", "Bearer one two")],
         [("Authorization", "Bearer {token}"), ("Authorization", "Bearer {token}")],
     ],
-    ids=["basic", "no-token", "two-words", "two-headers"],
+    ids=["no-token", "two-words", "two-headers"],
 )
-def test_unusable_authorization_is_no_token(
-    protected: Running, token: str, headers: list[tuple[str, str]]
+def test_malformed_bearer_is_invalid_token(
+    protected: Running, optional_server: Running, token: str, headers: list[tuple[str, str]]
 ) -> None:
+    """The same policy as the WSGI middleware: a bearer credential that isn't exactly one
+    token is a bad token (401 invalid_token), never "no token", even in optional mode."""
     sent = [(name, value.format(token=token)) for name, value in headers]
-    response = protected.http.get("/me", headers=sent)
-    assert response.status_code == 401
-    assert challenge(response) == MISSING_CHALLENGE
-    assert response.json() == MISSING_BODY
-    assert token not in response.text
+    for running in (protected, optional_server):
+        response = running.http.get("/me", headers=sent)
+        assert response.status_code == 401
+        assert challenge(response) == (
+            'Bearer realm="api", error="invalid_token", '
+            'error_description="the Authorization header must hold exactly one token"'
+        )
+        assert response.json()["code"] == "ERR_MALFORMED_TOKEN"
+        assert token not in response.text
 
 
 def _bad_tokens(issuer: LocalIssuer, token: str) -> dict[str, str]:
@@ -540,11 +552,12 @@ def test_fastapi_missing_token(api: Running) -> None:
     assert response.json() == {"detail": MISSING_BODY}
 
 
-def test_fastapi_two_words_is_no_token(api: Running, token: str) -> None:
-    # HTTPBearer alone would accept "Bearer a b"; the shared RFC 6750 parsing does not.
+def test_fastapi_two_words_is_a_malformed_token(api: Running, token: str) -> None:
+    # HTTPBearer alone would accept "Bearer a b"; the shared RFC 6750 parsing refuses it.
     response = api.http.get("/orders", headers={"Authorization": f"Bearer {token} extra"})
     assert response.status_code == 401
-    assert challenge(response) == MISSING_CHALLENGE
+    assert 'error="invalid_token"' in challenge(response)
+    assert response.json()["detail"]["code"] == "ERR_MALFORMED_TOKEN"
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED_401))

@@ -20,14 +20,18 @@ from .. import (
     InsufficientScopeError,
     JwtError,
     KeySetUnavailableError,
+    MalformedTokenError,
     MissingGroupError,
 )
 
 __all__ = [
+    "PathRules",
     "Rejection",
     "bearer_from_headers",
     "check_requirements",
+    "cookie_value",
     "rejection_for",
+    "request_token",
     "unauthenticated",
 ]
 
@@ -54,6 +58,83 @@ def bearer_from_headers(values: Sequence[str]) -> str | None:
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return None
     return parts[1]
+
+
+def cookie_value(headers: Sequence[str], name: str) -> str | None:
+    """Cookie *name* from ``Cookie`` header values; ``None`` if absent, empty or sent twice."""
+    found = [
+        value.strip().strip('"')
+        for header in headers
+        for key, sep, value in (pair.partition("=") for pair in header.split(";"))
+        if sep and key.strip() == name
+    ]
+    return found[0] if len(found) == 1 and found[0] else None
+
+
+def request_token(
+    authorization: Sequence[str],
+    *,
+    header: Sequence[str] = (),
+    header_name: str = "",
+    cookie: str | None = None,
+) -> str | None:
+    """Pick a request's token under one policy for every web adapter.
+
+    ``Authorization`` first: ``Bearer <token>`` with exactly one token. A ``Bearer`` header
+    that is not that (no token, extra words, two headers, comma-joined values) is a malformed
+    token, not a missing one, so optional-auth mode can't mistake it for an anonymous request.
+    Another scheme (``Basic``) is not a bearer token: the configured header, then the cookie,
+    are looked at. The header carries ``Bearer <token>`` or the bare token.
+
+    Raises:
+        MalformedTokenError: A bearer credential was sent but is not exactly one token.
+    """
+    values = [v for v in authorization if v.strip()]
+    bearer = [v for v in values if v.split()[0].lower() == "bearer"]
+    if bearer:
+        token = bearer_from_headers(values)
+        if token is None or "," in token:
+            raise MalformedTokenError("the Authorization header must hold exactly one token")
+        return token
+    values = [v for v in header if v.strip()]
+    if values:
+        parts = values[0].split()
+        if len(values) == 1 and parts[0].lower() == "bearer" and len(parts) == 2:
+            return parts[1]
+        if len(values) == 1 and len(parts) == 1 and "," not in parts[0]:
+            return parts[0]
+        raise MalformedTokenError(f"the {header_name or 'token'} header must hold one token")
+    return cookie
+
+
+@dataclass(frozen=True, slots=True)
+class PathRules:
+    """Paths served without a token: exact paths, or prefixes given with a trailing ``/``.
+
+    A path with ``.`` or ``..`` segments is never excluded, whatever it starts with.
+    """
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> PathRules:
+        """Build the rules; a bare string is refused (it would be split into characters)."""
+        if isinstance(paths, str):
+            raise TypeError("exclude_paths must be a collection of paths, not one string")
+        listed = tuple(paths)
+        return cls(
+            frozenset(p for p in listed if not p.endswith("/")),
+            tuple(p for p in listed if p.endswith("/")),
+        )
+
+    def excluded(self, path: str) -> bool:
+        """Whether *path* is served without a token."""
+        if not (self.exact or self.prefixes):
+            return False
+        if any(segment in {".", ".."} for segment in path.split("/")):
+            return False
+        return path in self.exact or path.startswith(self.prefixes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,15 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Protocol
 
 from .. import Claims, JwtError
-from ._web import Rejection, bearer_from_headers, check_requirements, rejection_for, unauthenticated
+from ._web import (
+    PathRules,
+    Rejection,
+    check_requirements,
+    cookie_value,
+    rejection_for,
+    request_token,
+    unauthenticated,
+)
 
 __all__ = [
     "ASGIApp",
@@ -84,29 +92,6 @@ def _header_values(scope: Scope, name: bytes) -> list[str]:
     ]
 
 
-def _cookie(values: Iterable[str], name: str) -> str | None:
-    """The value of cookie *name*, or ``None`` when absent, empty or sent more than once."""
-    found: list[str] = []
-    for header in values:
-        for pair in header.split(";"):
-            key, sep, value = pair.strip().partition("=")
-            if sep and key.strip() == name:
-                found.append(value.strip().strip('"'))
-    if len(found) != 1 or not found[0]:
-        return None
-    return found[0]
-
-
-def _from_header(values: list[str]) -> str | None:
-    """One value: ``Bearer <token>`` (scheme in any case) or a bare token."""
-    if len(values) != 1:
-        return None
-    parts = values[0].split()
-    if len(parts) == 1 and parts[0].lower() != "bearer":
-        return parts[0]
-    return bearer_from_headers(values)
-
-
 class BearerAuthMiddleware:
     """ASGI middleware that admits only requests carrying a valid bearer token.
 
@@ -143,9 +128,7 @@ class BearerAuthMiddleware:
         self.app = app
         self.verifier = verifier
         self.realm = realm
-        paths = tuple(exclude_paths)
-        self._exact = frozenset(p for p in paths if not p.endswith("/"))
-        self._prefixes = tuple(p for p in paths if p.endswith("/"))
+        self._paths = PathRules.of(exclude_paths)
         self.optional = optional
         self.cookie = cookie
         self.header = header.lower().encode("latin-1") if header else None
@@ -161,7 +144,11 @@ class BearerAuthMiddleware:
         if kind == "http" and _is_preflight(scope):
             await self.app(scope, receive, send)
             return
-        token = self.token(scope)
+        try:
+            token = self.token(scope)
+        except JwtError as exc:
+            await self._reject(scope, receive, send, rejection_for(exc, self.realm))
+            return
         if token is None:
             if self.optional:
                 await self.app(scope, receive, send)
@@ -183,21 +170,23 @@ class BearerAuthMiddleware:
         await self.app(scope, receive, send)
 
     def token(self, scope: Scope) -> str | None:
-        """The token of a connection, or ``None`` when there is none (or it is ambiguous)."""
-        authorization = _header_values(scope, b"authorization")
-        if authorization:
-            return bearer_from_headers(authorization)
-        if self.cookie is not None:
-            token = _cookie(_header_values(scope, b"cookie"), self.cookie)
-            if token is not None:
-                return token
-        if self.header is not None:
-            return _from_header(_header_values(scope, self.header))
-        return None
+        """The token of a connection, or ``None`` when it sent none (see ``request_token``).
+
+        Raises:
+            MalformedTokenError: A bearer credential that is not exactly one token.
+        """
+        return request_token(
+            _header_values(scope, b"authorization"),
+            header=_header_values(scope, self.header) if self.header is not None else (),
+            header_name=self.header.decode("latin-1") if self.header is not None else "",
+            cookie=cookie_value(_header_values(scope, b"cookie"), self.cookie)
+            if self.cookie is not None
+            else None,
+        )
 
     def _excluded(self, scope: Scope) -> bool:
         path = scope.get("path", "")
-        return path in self._exact or any(path.startswith(p) for p in self._prefixes)
+        return isinstance(path, str) and self._paths.excluded(path)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, answer: Rejection) -> None:
         if scope["type"] == "websocket":

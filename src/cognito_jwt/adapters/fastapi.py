@@ -36,7 +36,13 @@ from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .. import Claims, JwtError
-from ._web import Rejection, bearer_from_headers, check_requirements, rejection_for, unauthenticated
+from ._web import (
+    Rejection,
+    check_requirements,
+    rejection_for,
+    request_token,
+    unauthenticated,
+)
 from .asgi import CLAIMS_KEY, AsyncVerifier
 
 __all__ = ["TokenRejected", "require_token"]
@@ -115,7 +121,10 @@ def require_token(
         # ("Bearer a b" passes), so the token is read with the shared RFC 6750 rules.
         claims = request.scope.get(CLAIMS_KEY)
         if not isinstance(claims, Claims):
-            token = bearer_from_headers(request.headers.getlist("authorization"))
+            try:
+                token = request_token(request.headers.getlist("authorization"))
+            except JwtError as exc:
+                raise TokenRejected(rejection_for(exc, realm)) from None
             if token is None:
                 if optional:
                     return None

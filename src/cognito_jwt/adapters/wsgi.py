@@ -34,7 +34,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from .. import Claims, InsufficientScopeError, JwtError, KeySetUnavailableError, MalformedTokenError
-from ._web import Rejection, bearer_from_headers, check_requirements, rejection_for, unauthenticated
+from ._web import (
+    PathRules,
+    Rejection,
+    check_requirements,
+    cookie_value,
+    rejection_for,
+    request_token,
+    unauthenticated,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -60,26 +68,6 @@ def respond(rejection: Rejection, start_response: StartResponse) -> list[bytes]:
     headers = [*rejection.headers, ("Content-Length", str(len(rejection.body)))]
     start_response(f"{rejection.status} {rejection.reason}", headers)
     return [rejection.body]
-
-
-def _cookie(header: str, name: str) -> str | None:
-    """The value of cookie *name* in a ``Cookie`` header; ``None`` if absent or sent twice."""
-    found: list[str] = []
-    for pair in header.split(";"):
-        key, sep, value = pair.partition("=")
-        if sep and key.strip() == name:
-            found.append(value.strip().strip('"'))
-    if len(found) != 1 or not found[0]:
-        return None  # absent, empty, or ambiguous: refuse to guess which one counts
-    return found[0]
-
-
-def _raw(value: str) -> str | None:
-    """A header carrying the bare token: one word, no commas (repeated headers get joined)."""
-    parts = value.split()
-    if len(parts) != 1 or "," in parts[0]:
-        return None
-    return parts[0]
 
 
 class BearerAuthMiddleware:
@@ -132,8 +120,7 @@ class BearerAuthMiddleware:
         self.header = header
         self.scopes = frozenset(scopes) if scopes is not None else None
         self.groups = frozenset(groups) if groups is not None else None
-        self._exact = frozenset(p for p in paths if not p.endswith("/"))
-        self._prefixes = tuple(p for p in paths if p.endswith("/"))
+        self._paths = PathRules.of(paths)
         self._header_key = (
             "HTTP_" + header.upper().replace("-", "_") if header is not None else None
         )
@@ -186,36 +173,22 @@ class BearerAuthMiddleware:
         ):
             return True  # a CORS preflight: browsers never attach credentials to it
         path = environ.get("PATH_INFO") or "/"
-        if not isinstance(path, str) or not (self._exact or self._prefixes):
-            return False
-        if any(segment in {".", ".."} for segment in path.split("/")):
-            return False
-        return path in self._exact or path.startswith(self._prefixes)
+        return isinstance(path, str) and self._paths.excluded(path)
 
     def _token(self, environ: WSGIEnvironment) -> str | None:
-        """The request's token, ``None`` when it sent none.
+        """The request's token, ``None`` when it sent none (see ``request_token``).
 
         Raises:
-            MalformedTokenError: An ``Authorization: Bearer`` header that is not exactly one
-                token (extra words, or two headers joined with a comma).
+            MalformedTokenError: A bearer credential that is not exactly one token.
         """
-        authorization = environ.get("HTTP_AUTHORIZATION")
-        if isinstance(authorization, str) and authorization.strip():
-            token = bearer_from_headers([authorization])
-            if token is not None and "," not in token:
-                return token
-            if authorization.split()[0].lower() == "bearer":
-                raise MalformedTokenError("the Authorization header must hold exactly one token")
-            # Another scheme (Basic ...): not a bearer token; look at the other sources.
-        if self._header_key is not None:
-            value = environ.get(self._header_key)
-            if isinstance(value, str) and value.strip():
-                token = _raw(value)
-                if token is None:
-                    raise MalformedTokenError(f"the {self.header} header must hold one token")
-                return token
-        if self.cookie is not None:
-            cookies = environ.get("HTTP_COOKIE")
-            if isinstance(cookies, str):
-                return _cookie(cookies, self.cookie)
-        return None
+
+        def values(key: str | None) -> list[str]:
+            value = environ.get(key) if key is not None else None
+            return [value] if isinstance(value, str) else []
+
+        return request_token(
+            values("HTTP_AUTHORIZATION"),
+            header=values(self._header_key),
+            header_name=self.header or "",
+            cookie=cookie_value(values("HTTP_COOKIE"), self.cookie) if self.cookie else None,
+        )
