@@ -30,6 +30,7 @@ __all__ = [
     "bearer_from_headers",
     "check_requirements",
     "cookie_value",
+    "names",
     "rejection_for",
     "request_token",
     "unauthenticated",
@@ -119,10 +120,17 @@ class PathRules:
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> PathRules:
-        """Build the rules; a bare string is refused (it would be split into characters)."""
+        """Build the rules; a bare string is refused (it would be split into characters).
+
+        Raises:
+            TypeError: *paths* is one string.
+            ValueError: An entry is not a path starting with ``/``.
+        """
         if isinstance(paths, str):
             raise TypeError("exclude_paths must be a collection of paths, not one string")
         listed = tuple(paths)
+        if not all(isinstance(p, str) and p.startswith("/") for p in listed):
+            raise ValueError("every entry of exclude_paths must be a path starting with '/'")
         return cls(
             frozenset(p for p in listed if not p.endswith("/")),
             tuple(p for p in listed if p.endswith("/")),
@@ -216,6 +224,22 @@ def rejection_for(exc: JwtError, realm: str, scopes: Iterable[str] = ()) -> Reje
         )
     # The message of a JwtError never contains the token; it may name claim values.
     return _rejection(401, realm, error="invalid_token", description=str(exc), code=exc.code)
+
+
+def names(value: Iterable[str] | None, what: str) -> frozenset[str] | None:
+    """Normalise a ``scopes=``/``groups=`` option: ``None``, or a collection of strings.
+
+    Raises:
+        TypeError: One bare string (it would be split into characters) or non-string items.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be a collection of names, not one string")
+    result = frozenset(value)
+    if not all(isinstance(item, str) for item in result):
+        raise TypeError(f"{what} must be a collection of strings")
+    return result
 
 
 def check_requirements(

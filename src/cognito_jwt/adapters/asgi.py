@@ -42,6 +42,7 @@ from ._web import (
     Rejection,
     check_requirements,
     cookie_value,
+    names,
     rejection_for,
     request_token,
     unauthenticated,
@@ -132,8 +133,8 @@ class BearerAuthMiddleware:
         self.optional = optional
         self.cookie = cookie
         self.header = header.lower().encode("latin-1") if header else None
-        self.scopes = None if scopes is None else tuple(scopes)
-        self.groups = None if groups is None else tuple(groups)
+        self.scopes = names(scopes, "scopes")
+        self.groups = names(groups, "groups")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""

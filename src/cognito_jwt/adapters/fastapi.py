@@ -39,6 +39,7 @@ from .. import Claims, JwtError
 from ._web import (
     Rejection,
     check_requirements,
+    names,
     rejection_for,
     request_token,
     unauthenticated,
@@ -109,8 +110,8 @@ def require_token(
         (``None`` only when *optional* and no token was sent), or raises
         :class:`TokenRejected`.
     """
-    wanted_scopes = None if scopes is None else tuple(scopes)
-    wanted_groups = None if groups is None else tuple(groups)
+    wanted_scopes = names(scopes, "scopes")
+    wanted_groups = names(groups, "groups")
     bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description=_BEARER_DESCRIPTION)
 
     async def dependency(

@@ -37,7 +37,7 @@ import flask
 from typing_extensions import ParamSpec, Unpack
 
 from .. import Claims, InsufficientScopeError
-from ._web import Rejection, check_requirements, rejection_for, unauthenticated
+from ._web import Rejection, check_requirements, names, rejection_for, unauthenticated
 from .wsgi import CLAIMS_KEY, BearerAuthMiddleware, Verifier
 
 if TYPE_CHECKING:
@@ -120,10 +120,8 @@ def require_token(
         scopes: The token must grant one of these scopes (``None``: no scope requirement).
         groups: The user must be in one of these ``cognito:groups`` (``None``: none).
     """
-    if isinstance(scopes, str) or isinstance(groups, str):
-        raise TypeError("scopes and groups must be collections of names, not one string")
-    wanted_scopes = frozenset(scopes) if scopes is not None else None
-    wanted_groups = frozenset(groups) if groups is not None else None
+    wanted_scopes = names(scopes, "scopes")
+    wanted_groups = names(groups, "groups")
 
     def decorate(view: Callable[P, R]) -> Callable[P, R | flask.Response]:
         @functools.wraps(view)

@@ -39,6 +39,7 @@ from ._web import (
     Rejection,
     check_requirements,
     cookie_value,
+    names,
     rejection_for,
     request_token,
     unauthenticated,
@@ -105,22 +106,15 @@ class BearerAuthMiddleware:
         scopes: Iterable[str] | None = None,
         groups: Iterable[str] | None = None,
     ) -> None:
-        if isinstance(exclude_paths, str):
-            raise TypeError("exclude_paths must be a collection of paths, not one string")
-        if isinstance(scopes, str) or isinstance(groups, str):
-            raise TypeError("scopes and groups must be collections of names, not one string")
-        paths = tuple(exclude_paths)
-        if not all(isinstance(p, str) and p.startswith("/") for p in paths):
-            raise ValueError("every entry of exclude_paths must be a path starting with '/'")
+        self._paths = PathRules.of(exclude_paths)
+        self.scopes = names(scopes, "scopes")
+        self.groups = names(groups, "groups")
         self.app = app
         self.verifier = verifier
         self.realm = realm
         self.optional = optional
         self.cookie = cookie
         self.header = header
-        self.scopes = frozenset(scopes) if scopes is not None else None
-        self.groups = frozenset(groups) if groups is not None else None
-        self._paths = PathRules.of(paths)
         self._header_key = (
             "HTTP_" + header.upper().replace("-", "_") if header is not None else None
         )
