@@ -157,3 +157,44 @@ def resign(token: str, key: SigningKey, header: dict[str, Any]) -> str:
     signing_input = f"{header_b64}.{payload_b64}".encode()
     signature = ALGORITHMS[header["alg"]].sign(key.private, signing_input)
     return f"{header_b64}.{payload_b64}.{b64url_encode(signature)}"
+
+
+class TrustingBackendKey(ec.EllipticCurvePublicKey):
+    """An EC public key whose ``verify`` accepts anything, like a backend with CVE-2022-21449
+    (Java 15-18 accepted r = s = 0): only the library's own checks stand in the way.
+
+    ``calls`` counts how often the backend was asked.
+    """
+
+    def __init__(self, curve: ec.EllipticCurve) -> None:
+        self._curve = curve
+        self.calls = 0
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        return self._curve
+
+    @property
+    def key_size(self) -> int:
+        return self._curve.key_size
+
+    def public_numbers(self) -> ec.EllipticCurvePublicNumbers:
+        raise NotImplementedError
+
+    def public_bytes(self, encoding: Any, format: Any) -> bytes:  # noqa: A002
+        raise NotImplementedError
+
+    def verify(self, signature: bytes, data: bytes, signature_algorithm: Any) -> None:
+        self.calls += 1
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __copy__(self) -> TrustingBackendKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> TrustingBackendKey:
+        return self

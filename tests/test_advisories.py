@@ -71,6 +71,7 @@ from .helpers import (
     OIDC_ISSUER,
     POOL_ID,
     SigningKey,
+    TrustingBackendKey,
     access_claims,
     id_claims,
     jwks_of,
@@ -437,44 +438,6 @@ def test_psychic_ecdsa_signature_is_refused(keys, make_oidc, alg, rs):
     _rejects(verifier, forged, InvalidSignatureError, "ERR_INVALID_SIGNATURE")
 
 
-class _TrustingBackendKey(ec.EllipticCurvePublicKey):
-    """An EC public key whose ``verify`` accepts everything: a backend with the CVE-2022-21449
-    bug (Java 15-18 accepted r = s = 0). Only the library's own range check stands between it
-    and a forged token."""
-
-    def __init__(self, curve: ec.EllipticCurve) -> None:
-        self._curve = curve
-
-    @property
-    def curve(self) -> ec.EllipticCurve:
-        return self._curve
-
-    @property
-    def key_size(self) -> int:
-        return self._curve.key_size
-
-    def public_numbers(self) -> ec.EllipticCurvePublicNumbers:
-        raise NotImplementedError
-
-    def public_bytes(self, encoding: Any, format: Any) -> bytes:  # noqa: A002
-        raise NotImplementedError
-
-    def verify(self, signature: bytes, data: bytes, signature_algorithm: Any) -> None:
-        return None
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __copy__(self) -> _TrustingBackendKey:
-        return self
-
-    def __deepcopy__(self, memo: Any) -> _TrustingBackendKey:
-        return self
-
-
 @pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512"])
 @pytest.mark.parametrize(
     "rs", ["r=s=0", "r=s=n", "r=0,s=1", "r=1,s=0", "r=n,s=1", "r=1,s=n", "r=s=n+1"]
@@ -494,7 +457,7 @@ def test_psychic_range_check_does_not_rely_on_the_backend(alg, rs):
         "r=s=n+1": (n + 1, n + 1),
     }[rs]
     curve = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}[alg]
-    key = _TrustingBackendKey(curve)
+    key = TrustingBackendKey(curve)
     verify = ALGORITHMS[alg].verify
     assert verify(key, (1).to_bytes(size, "big") * 2, b"data") is True  # in range: backend says
     assert verify(key, r.to_bytes(size, "big") + s.to_bytes(size, "big"), b"data") is False

@@ -27,7 +27,7 @@ from cognito_jwt._b64 import b64url_decode
 from cognito_jwt._errors import ConfigurationError, InvalidJwksError
 from cognito_jwt._jwk import parse_jwk, parse_jwks
 from cognito_jwt._token import parse_token
-from tests.helpers import all_keys, rsa_private
+from tests.helpers import TrustingBackendKey, all_keys, rsa_private
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent.parent / "vectors" / "rfc_vectors.json").read_text()
@@ -408,49 +408,12 @@ def test_library_group_order_constant(alg: str, crv: str) -> None:
     assert _CURVES[crv][2] == ORDERS[alg]
 
 
-class _PermissiveKey(ec.EllipticCurvePublicKey):
-    """An EC public key whose backend check accepts anything: only the library's own checks run."""
-
-    def __init__(self, curve: ec.EllipticCurve) -> None:
-        self._curve = curve
-        self.calls = 0
-
-    @property
-    def curve(self) -> ec.EllipticCurve:
-        return self._curve
-
-    @property
-    def key_size(self) -> int:
-        return self._curve.key_size
-
-    def public_numbers(self) -> ec.EllipticCurvePublicNumbers:
-        raise NotImplementedError
-
-    def public_bytes(self, encoding: Any, format: Any) -> bytes:  # noqa: A002
-        raise NotImplementedError
-
-    def verify(self, signature: bytes, data: bytes, signature_algorithm: Any) -> None:
-        self.calls += 1
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __copy__(self) -> _PermissiveKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _PermissiveKey:
-        return self
-
-
 CURVES = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
 
 
 @pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512"])
 def test_permissive_backend_sanity(alg: str) -> None:
-    key = _PermissiveKey(CURVES[alg])
+    key = TrustingBackendKey(CURVES[alg])
     assert ALGORITHMS[alg].verify(key, _raw(alg, 1, ORDERS[alg] - 1), DATA) is True
     assert key.calls == 1
 
@@ -469,7 +432,7 @@ def test_range_check_is_done_by_the_library_itself(alg: str, case: str) -> None:
         "r=0": (0, 1),
         "s=0": (1, 0),
     }[case]
-    key = _PermissiveKey(CURVES[alg])
+    key = TrustingBackendKey(CURVES[alg])
     assert ALGORITHMS[alg].verify(key, _raw(alg, r, s), DATA) is False
     assert key.calls == 0
 
