@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable
+
+from _timing import interleaved_medians, process_ms
 
 from cognito_jwt import FileStore, JwtVerifier
 from cognito_jwt.testing import LocalIssuer
@@ -32,19 +30,6 @@ verifier = JwtVerifier(issuer=sys.argv[1], audience="api", jwks_uri=sys.argv[2],
 verifier.verify(sys.argv[4])
 assert verifier.stats.fetches == int(sys.argv[5]), verifier.stats
 """
-
-
-def _per_call(fn: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls * 1e6
-
-
-def _process_ms(args: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", CHILD, *args], check=True)  # noqa: S603
-    return (time.perf_counter() - start) * 1e3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,21 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         static = JwtVerifier(issuer=issuer.issuer, audience="api", jwks=issuer.jwks())
         remote.verify(token)
         static.verify(token)
-        samples: dict[str, list[float]] = {"jwks= (in memory)": [], "fetched, warm L1": []}
         candidates = {
             "jwks= (in memory)": lambda: static.verify(token),
             "fetched, warm L1": lambda: remote.verify(token),
         }
-        for _ in range(args.rounds):
-            order = list(candidates)
-            random.shuffle(order)
-            for name in order:
-                samples[name].append(_per_call(candidates[name], args.calls))
-        base = statistics.median(samples["jwks= (in memory)"])
+        medians = interleaved_medians(candidates, args.rounds, args.calls)
+        base = medians["jwks= (in memory)"]
         print("| warm path | µs per verify | ratio |")
         print("| --- | ---: | ---: |")
-        for name, values in samples.items():
-            median = statistics.median(values)
+        for name, median in medians.items():
             print(f"| {name} | {median:.1f} | {median / base:.3f} |")
 
         cold: dict[str, list[float]] = {"warm L2, no network": [], "empty L2, fetch": []}
@@ -91,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 random.shuffle(runs)
                 for name, child_args in runs:
-                    cold[name].append(_process_ms(child_args))
+                    cold[name].append(process_ms(CHILD, child_args))
         print("\n| cold start (process start to first verified token) | ms |")
         print("| --- | ---: |")
         for name, values in cold.items():

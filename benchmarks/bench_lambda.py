@@ -17,10 +17,9 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
+
+from _timing import interleaved_medians, process_ms
 
 from cognito_jwt import CognitoVerifier, FileStore
 from cognito_jwt.adapters.lambda_authorizer import authorizer
@@ -61,19 +60,6 @@ assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 """
 
 
-def _per_call(fn: object, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()  # type: ignore[operator]
-    return (time.perf_counter() - start) / calls * 1e6
-
-
-def _process_ms(code: str, args: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, *args], check=True)  # noqa: S603
-    return (time.perf_counter() - start) * 1e3
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -96,14 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             "verify()": lambda: verifier.verify(token),
             "handler(event)": lambda: handler(event, None),
         }
-        samples: dict[str, list[float]] = {name: [] for name in candidates}
-        for _ in range(args.rounds):
-            order = list(candidates)
-            random.shuffle(order)
-            for name in order:
-                samples[name].append(_per_call(candidates[name], args.calls))
-        bare = statistics.median(samples["verify()"])
-        full = statistics.median(samples["handler(event)"])
+        medians = interleaved_medians(candidates, args.rounds, args.calls)
+        bare, full = medians["verify()"], medians["handler(event)"]
         print("| warm invocation | µs |")
         print("| --- | ---: |")
         print(f"| verifier.verify(token) | {bare:.1f} |")
@@ -123,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             random.shuffle(runs)
             for name, code in runs:
-                cold[name].append(_process_ms(code, child))
+                cold[name].append(process_ms(code, child))
         print("\n| cold start: process start to first answered event | ms |")
         print("| --- | ---: |")
         for name, values in cold.items():

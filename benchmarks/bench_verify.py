@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
-import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from _timing import interleaved_medians
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -97,13 +97,6 @@ def _private_key(alg: str) -> Any:
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def _measure(fn: Callable[[str], object], token: str, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn(token)
-    return (time.perf_counter() - start) / calls * 1e6
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -144,15 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         for fn in candidates.values():  # warm up, and prove both accept the token
             fn(token)
-        samples: dict[str, list[float]] = {name: [] for name in candidates}
-        for _ in range(args.rounds):
-            order = list(candidates)
-            random.shuffle(order)
-            for name in order:
-                samples[name].append(_measure(candidates[name], token, args.calls))
-        sig_us = statistics.median(samples["signature"])
-        floor_us = statistics.median(samples["floor"])
-        ours_us = statistics.median(samples["cognito-jwt"])
+        bound = {name: functools.partial(fn, token) for name, fn in candidates.items()}
+        medians = interleaved_medians(bound, args.rounds, args.calls)
+        sig_us, floor_us, ours_us = (medians[n] for n in ("signature", "floor", "cognito-jwt"))
         print(
             f"| {alg} | {sig_us:.1f} | {floor_us:.1f} | {ours_us:.1f} | {ours_us / floor_us:.2f} |"
         )
