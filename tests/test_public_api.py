@@ -46,6 +46,20 @@ PUBLIC = {
     "KeyStore",
     "MemoryStore",
     "StoredKeySet",
+    # private_key_jwt (client side)
+    "AuthorizationRequest",
+    "ClientAssertionSigner",
+    "ClientKey",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "OAuthError",
+    "PkcePair",
+    "SigningError",
+    "TokenClient",
+    "TokenEndpointUnavailableError",
+    "TokenResponse",
+    "build_authorization_url",
+    "generate_client_key",
 }
 
 

@@ -10,6 +10,8 @@ claims = verifier.verify(token)  # raises a JwtError subclass on any failure
 ```
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._claims import Claims
 from ._cognito import CognitoVerifier
 from ._errors import (
@@ -21,6 +23,8 @@ from ._errors import (
     DiscoveryError,
     ExpiredTokenError,
     InsufficientScopeError,
+    InvalidClientError,
+    InvalidGrantError,
     InvalidJwksError,
     InvalidSignatureError,
     IssuerMismatchError,
@@ -32,6 +36,9 @@ from ._errors import (
     MissingClaimError,
     MissingGroupError,
     NotYetValidError,
+    OAuthError,
+    SigningError,
+    TokenEndpointUnavailableError,
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
@@ -43,11 +50,54 @@ from ._verifier import JwtVerifier, MultiIssuerVerifier
 from ._version import __version__
 from .stores import FileStore, KeyStore, MemoryStore, StoredKeySet
 
+if TYPE_CHECKING:
+    from ._assertion import ClientAssertionSigner
+    from ._keygen import ClientKey, generate_client_key
+    from ._oauth import (
+        AuthorizationRequest,
+        PkcePair,
+        TokenClient,
+        TokenResponse,
+        build_authorization_url,
+    )
+
+# The client side (private_key_jwt signing, the token client, key generation) is imported on
+# first use: a verifier's cold start never pays for it.
+_LAZY = {
+    "AuthorizationRequest": "._oauth",
+    "ClientAssertionSigner": "._assertion",
+    "ClientKey": "._keygen",
+    "PkcePair": "._oauth",
+    "TokenClient": "._oauth",
+    "TokenResponse": "._oauth",
+    "build_authorization_url": "._oauth",
+    "generate_client_key": "._keygen",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "AlgorithmNotAllowedError",
     "AudienceMismatchError",
+    "AuthorizationRequest",
     "ClaimError",
     "Claims",
+    "ClientAssertionSigner",
+    "ClientKey",
     "CognitoVerifier",
     "ConfigurationError",
     "CustomCheckError",
@@ -56,6 +106,8 @@ __all__ = [
     "FetchOptions",
     "FileStore",
     "InsufficientScopeError",
+    "InvalidClientError",
+    "InvalidGrantError",
     "InvalidJwksError",
     "InvalidSignatureError",
     "IssuerMismatchError",
@@ -73,11 +125,19 @@ __all__ = [
     "MissingGroupError",
     "MultiIssuerVerifier",
     "NotYetValidError",
+    "OAuthError",
+    "PkcePair",
     "RefreshPolicy",
+    "SigningError",
     "SkippedKey",
     "StoredKeySet",
+    "TokenClient",
+    "TokenEndpointUnavailableError",
     "TokenLimits",
+    "TokenResponse",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
     "__version__",
+    "build_authorization_url",
+    "generate_client_key",
 ]

@@ -24,8 +24,10 @@ __all__ = [
     "check_url",
     "cognito_jwks_uri",
     "discovery_urls",
+    "endpoint_from_metadata",
     "is_loopback_host",
     "jwks_uri_from_metadata",
+    "metadata_from_document",
 ]
 
 
@@ -81,14 +83,11 @@ def cognito_jwks_uri(issuer: str) -> str:
     return issuer + "/.well-known/jwks.json"
 
 
-def jwks_uri_from_metadata(
-    document: bytes, *, issuer: str, allow_insecure_http: bool, source: str
-) -> str:
-    """Check an issuer metadata document and return its ``jwks_uri``.
+def metadata_from_document(document: bytes, *, issuer: str, source: str) -> dict[str, Any]:
+    """Parse an issuer metadata document and check that it names *issuer* exactly.
 
     Raises:
-        DiscoveryError: Not a JSON object, ``issuer`` not exactly the configured one, or
-            ``jwks_uri`` missing or refused by the URL policy.
+        DiscoveryError: Not a JSON object, or ``issuer`` is not exactly the configured one.
     """
     try:
         metadata: dict[str, Any] = loads_object(document)
@@ -100,9 +99,33 @@ def jwks_uri_from_metadata(
         raise DiscoveryError(
             f"metadata at {source} names issuer {shown}, expected {issuer!r} exactly"
         )
+    return metadata
+
+
+def endpoint_from_metadata(
+    metadata: dict[str, Any], name: str, *, allow_insecure_http: bool, source: str
+) -> str:
+    """Return the URL member *name* (``jwks_uri``, ``token_endpoint`` ...) of checked metadata.
+
+    Raises:
+        DiscoveryError: The member is missing or refused by the URL policy.
+    """
     try:
-        return check_url(
-            metadata.get("jwks_uri"), allow_insecure_http=allow_insecure_http, what="jwks_uri"
-        )
+        return check_url(metadata.get(name), allow_insecure_http=allow_insecure_http, what=name)
     except ConfigurationError as exc:
         raise DiscoveryError(f"metadata at {source}: {exc}") from None
+
+
+def jwks_uri_from_metadata(
+    document: bytes, *, issuer: str, allow_insecure_http: bool, source: str
+) -> str:
+    """Check an issuer metadata document and return its ``jwks_uri``.
+
+    Raises:
+        DiscoveryError: Not a JSON object, ``issuer`` not exactly the configured one, or
+            ``jwks_uri`` missing or refused by the URL policy.
+    """
+    metadata = metadata_from_document(document, issuer=issuer, source=source)
+    return endpoint_from_metadata(
+        metadata, "jwks_uri", allow_insecure_http=allow_insecure_http, source=source
+    )

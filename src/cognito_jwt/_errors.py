@@ -19,15 +19,21 @@ JwtError                                  ERR_JWT
 │   ├── InsufficientScopeError            ERR_SCOPE_MISSING
 │   ├── MissingGroupError                 ERR_GROUP_MISSING
 │   └── CustomCheckError                  ERR_CUSTOM_CHECK_FAILED
-└── KeySetUnavailableError                ERR_JWKS_UNAVAILABLE
-    ├── InvalidJwksError                  ERR_JWKS_INVALID
-    └── DiscoveryError                    ERR_DISCOVERY
+├── KeySetUnavailableError                ERR_JWKS_UNAVAILABLE
+│   ├── InvalidJwksError                  ERR_JWKS_INVALID
+│   └── DiscoveryError                    ERR_DISCOVERY
+├── SigningError                          ERR_SIGNING
+└── OAuthError                            ERR_OAUTH
+    ├── InvalidClientError                ERR_OAUTH_INVALID_CLIENT
+    ├── InvalidGrantError                 ERR_OAUTH_INVALID_GRANT
+    └── TokenEndpointUnavailableError     ERR_TOKEN_ENDPOINT_UNAVAILABLE
 ```
 
 In words: a configuration error is the caller's bug; malformed, algorithm, key and signature
 errors mean the token is not authentic; claim errors mean it is authentic but not acceptable
 here; key-set errors mean *we* could not get usable keys, which is not the token's fault (an
-HTTP adapter answers 503, not 401).
+HTTP adapter answers 503, not 401). The last two branches belong to the client side
+(``private_key_jwt``): a signer callable that failed, and what a token endpoint answered.
 
 ```
 
@@ -52,6 +58,8 @@ __all__ = [
     "DiscoveryError",
     "ExpiredTokenError",
     "InsufficientScopeError",
+    "InvalidClientError",
+    "InvalidGrantError",
     "InvalidJwksError",
     "InvalidSignatureError",
     "IssuerMismatchError",
@@ -63,6 +71,9 @@ __all__ = [
     "MissingClaimError",
     "MissingGroupError",
     "NotYetValidError",
+    "OAuthError",
+    "SigningError",
+    "TokenEndpointUnavailableError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
 ]
@@ -221,3 +232,73 @@ class DiscoveryError(KeySetUnavailableError):
     """The issuer's metadata is unusable: wrong ``issuer``, no ``jwks_uri``, or a URL refused."""
 
     code = "ERR_DISCOVERY"
+
+
+class SigningError(JwtError):
+    """A signer callable (KMS, HSM ...) failed or returned something that is not a signature.
+
+    The original exception, if any, is chained as ``__cause__``.
+    """
+
+    code = "ERR_SIGNING"
+
+
+class OAuthError(JwtError):
+    """A token endpoint refused a request (RFC 6749 §5.2) or could not be used.
+
+    Attributes:
+        error: The OAuth ``error`` code the server sent (``"invalid_client"``,
+            ``"invalid_grant"``, ``"invalid_scope"`` ...), or ``None`` when there was no OAuth
+            error response (network failure, unusable answer).
+        error_description: The server's ``error_description``, shortened and stripped of
+            control characters, or ``None``.
+        error_uri: The server's ``error_uri``, or ``None``.
+        status_code: The HTTP status of the answer, or ``None`` when there was none.
+    """
+
+    code = "ERR_OAUTH"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        error_description: str | None = None,
+        error_uri: str | None = None,
+        status_code: int | None = None,
+        **context: Mapping[str, Any] | None,
+    ) -> None:
+        super().__init__(message, **context)
+        self.error = error
+        self.error_description = error_description
+        self.error_uri = error_uri
+        self.status_code = status_code
+
+
+class InvalidClientError(OAuthError):
+    """``invalid_client``: the provider refused the client's authentication.
+
+    Wrong key, wrong ``aud``, expired or replayed assertion, unknown client ...: providers
+    rarely say which, on purpose.
+    """
+
+    code = "ERR_OAUTH_INVALID_CLIENT"
+
+
+class InvalidGrantError(OAuthError):
+    """``invalid_grant``: the code, refresh token or PKCE verifier was refused.
+
+    It is invalid, expired, already used, or was issued to another client or redirect URI.
+    """
+
+    code = "ERR_OAUTH_INVALID_GRANT"
+
+
+class TokenEndpointUnavailableError(OAuthError):
+    """The token endpoint could not be reached or gave no usable answer.
+
+    A network failure, a timeout, a redirect, a server error, or a body that is not an OAuth
+    JSON response.
+    """
+
+    code = "ERR_TOKEN_ENDPOINT_UNAVAILABLE"

@@ -13,23 +13,31 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import certifi
 import httpx
 
 from ._discovery import check_url
-from ._errors import ConfigurationError, KeySetUnavailableError
+from ._errors import (
+    ConfigurationError,
+    JwtError,
+    KeySetUnavailableError,
+    TokenEndpointUnavailableError,
+)
 from ._options import FetchOptions
 from ._version import __version__
 
-__all__ = ["Fetched", "HttpFetcher", "HttpStatusError"]
+__all__ = ["Fetched", "HttpFetcher", "HttpStatusError", "Posted"]
 
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:,|$)", re.IGNORECASE)
 
+
+FormFields = dict[str, str | list[str]]
+"""Form fields to POST; a list value repeats the field (``resource`` in RFC 8707)."""
 
 _SSL_CONTEXT: ssl.SSLContext | None = None
 _SSL_LOCK = threading.Lock()
@@ -68,6 +76,23 @@ class Fetched:
     max_age: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The answer to a form POST, whatever its status (the caller interprets OAuth errors).
+
+    Attributes:
+        url: The URL posted to.
+        status: The HTTP status code.
+        content_type: The ``Content-Type`` header, lower-cased, parameters included.
+        body: The response body, at most ``max_bytes``.
+    """
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes = field(repr=False)
+
+
 def cache_max_age(header: str | None) -> float | None:
     """Parse the freshness lifetime out of a ``Cache-Control`` header value."""
     if not header:
@@ -89,10 +114,19 @@ def _describe(exc: Exception) -> str:
 class _Limits:
     """Size and total-time limits for one response body."""
 
-    __slots__ = ("deadline", "max_bytes", "monotonic", "received", "url")
+    __slots__ = ("deadline", "error", "max_bytes", "monotonic", "received", "what")
 
-    def __init__(self, url: str, options: FetchOptions, monotonic: Callable[[], float]) -> None:
-        self.url = url
+    def __init__(
+        self,
+        url: str,
+        options: FetchOptions,
+        monotonic: Callable[[], float],
+        *,
+        method: str = "GET",
+        error: type[JwtError] = KeySetUnavailableError,
+    ) -> None:
+        self.what = f"{method} {url}"
+        self.error = error
         self.max_bytes = options.max_bytes
         self.monotonic = monotonic
         self.deadline = monotonic() + options.timeout
@@ -101,9 +135,8 @@ class _Limits:
     def check_headers(self, response: httpx.Response) -> None:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise KeySetUnavailableError(
-                f"GET {self.url}: response of {declared} bytes exceeds the limit of "
-                f"{self.max_bytes}"
+            raise self.error(
+                f"{self.what}: response of {declared} bytes exceeds the limit of {self.max_bytes}"
             )
 
     def result(self, response: httpx.Response) -> Fetched:
@@ -116,11 +149,9 @@ class _Limits:
     def add(self, chunk: bytes) -> None:
         self.received += chunk
         if len(self.received) > self.max_bytes:
-            raise KeySetUnavailableError(
-                f"GET {self.url}: response exceeds the limit of {self.max_bytes} bytes"
-            )
+            raise self.error(f"{self.what}: response exceeds the limit of {self.max_bytes} bytes")
         if self.monotonic() > self.deadline:
-            raise KeySetUnavailableError(f"GET {self.url}: timed out (response too slow)")
+            raise self.error(f"{self.what}: timed out (response too slow)")
 
 
 class HttpFetcher:
@@ -270,3 +301,96 @@ class HttpFetcher:
                     return limits.result(response)
             url = target
         raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
+
+    # Form POST (token endpoints) -----------------------------------------------------------------
+    # Never redirected (credentials would follow the redirect), retried only when the connection
+    # could not be made (the request never left), and every failure is a
+    # TokenEndpointUnavailableError. Field values are secrets: they never reach a message.
+    def _post_check(self, url: str) -> None:
+        try:
+            check_url(url, allow_insecure_http=self.options.allow_insecure_http)
+        except ConfigurationError as exc:
+            raise TokenEndpointUnavailableError(str(exc)) from None
+
+    def _posted(self, url: str, response: httpx.Response, limits: _Limits) -> Posted:
+        if response.is_redirect:
+            raise TokenEndpointUnavailableError(
+                f"POST {url} answered HTTP {response.status_code} (a redirect: the request is "
+                "not repeated elsewhere; configure the final token endpoint URL)",
+                status_code=response.status_code,
+            )
+        return Posted(
+            url,
+            response.status_code,
+            str(response.headers.get("content-type", "")).lower(),
+            bytes(limits.received),
+        )
+
+    def post_form(self, url: str, fields: FormFields) -> Posted:
+        """POST *fields* form-encoded to *url* and return the answer, whatever its status.
+
+        Raises:
+            TokenEndpointUnavailableError: Refused URL, network failure, timeout, a redirect,
+                body over the size cap.
+        """
+        self._post_check(url)
+        client = self.options.client
+        if client is not None:
+            return self._post(client, url, fields)
+        with httpx.Client(**self._client_options()) as own:  # type: ignore[arg-type]
+            return self._post(own, url, fields)
+
+    def _post(self, client: httpx.Client, url: str, fields: FormFields) -> Posted:
+        attempt = 0
+        while True:
+            limits = _Limits(
+                url, self.options, self._monotonic, method="POST",
+                error=TokenEndpointUnavailableError,
+            )  # fmt: skip
+            try:
+                with client.stream(
+                    "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
+                    follow_redirects=False,
+                ) as response:  # fmt: skip
+                    limits.check_headers(response)
+                    for chunk in response.iter_bytes():
+                        limits.add(chunk)
+                    return self._posted(url, response, limits)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt >= self.options.retries:
+                    raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
+                attempt += 1
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
+
+    async def post_form_async(self, url: str, fields: FormFields) -> Posted:
+        """Like :meth:`post_form`, without blocking the event loop."""
+        self._post_check(url)
+        client = self.options.async_client
+        if client is not None:
+            return await self._post_async(client, url, fields)
+        async with httpx.AsyncClient(**self._client_options()) as own:  # type: ignore[arg-type]
+            return await self._post_async(own, url, fields)
+
+    async def _post_async(self, client: httpx.AsyncClient, url: str, fields: FormFields) -> Posted:
+        attempt = 0
+        while True:
+            limits = _Limits(
+                url, self.options, self._monotonic, method="POST",
+                error=TokenEndpointUnavailableError,
+            )  # fmt: skip
+            try:
+                async with client.stream(
+                    "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
+                    follow_redirects=False,
+                ) as response:  # fmt: skip
+                    limits.check_headers(response)
+                    async for chunk in response.aiter_bytes():
+                        limits.add(chunk)
+                    return self._posted(url, response, limits)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt >= self.options.retries:
+                    raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
+                attempt += 1
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None

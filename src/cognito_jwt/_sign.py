@@ -14,7 +14,7 @@ from ._algorithms import ALGORITHMS, PrivateKey, is_forbidden
 from ._b64 import b64url_encode
 from ._errors import ConfigurationError
 
-__all__ = ["encode_compact"]
+__all__ = ["encode_compact", "signing_input"]
 
 
 def _json(obj: Mapping[str, Any]) -> bytes:
@@ -46,6 +46,14 @@ def encode_compact(
     if headers:
         header.update(headers)
         header["alg"] = alg
-    signing_input = f"{b64url_encode(_json(header))}.{b64url_encode(_json(payload))}"
-    signature = ALGORITHMS[alg].sign(key, signing_input.encode("ascii"))
-    return f"{signing_input}.{b64url_encode(signature)}"
+    data = signing_input(header, payload)
+    return f"{data.decode('ascii')}.{b64url_encode(ALGORITHMS[alg].sign(key, data))}"
+
+
+def signing_input(header: Mapping[str, Any], payload: Mapping[str, Any]) -> bytes:
+    """Return the JWS signing input, ``BASE64URL(header) || '.' || BASE64URL(payload)``.
+
+    Raises:
+        ConfigurationError: The header or payload can't be serialised as JSON.
+    """
+    return f"{b64url_encode(_json(header))}.{b64url_encode(_json(payload))}".encode("ascii")

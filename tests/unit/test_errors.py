@@ -16,6 +16,8 @@ from cognito_jwt import (
     DiscoveryError,
     ExpiredTokenError,
     InsufficientScopeError,
+    InvalidClientError,
+    InvalidGrantError,
     InvalidJwksError,
     InvalidSignatureError,
     IssuerMismatchError,
@@ -27,6 +29,9 @@ from cognito_jwt import (
     MissingClaimError,
     MissingGroupError,
     NotYetValidError,
+    OAuthError,
+    SigningError,
+    TokenEndpointUnavailableError,
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
     _errors,
@@ -55,6 +60,11 @@ CODES: dict[type[JwtError], str] = {
     KeySetUnavailableError: "ERR_JWKS_UNAVAILABLE",
     InvalidJwksError: "ERR_JWKS_INVALID",
     DiscoveryError: "ERR_DISCOVERY",
+    SigningError: "ERR_SIGNING",
+    OAuthError: "ERR_OAUTH",
+    InvalidClientError: "ERR_OAUTH_INVALID_CLIENT",
+    InvalidGrantError: "ERR_OAUTH_INVALID_GRANT",
+    TokenEndpointUnavailableError: "ERR_TOKEN_ENDPOINT_UNAVAILABLE",
 }
 
 # Each class and its direct library parent (JwtError's parent is Exception).
@@ -80,6 +90,11 @@ PARENTS: dict[type[Exception], type[Exception]] = {
     KeySetUnavailableError: JwtError,
     InvalidJwksError: KeySetUnavailableError,
     DiscoveryError: KeySetUnavailableError,
+    SigningError: JwtError,
+    OAuthError: JwtError,
+    InvalidClientError: OAuthError,
+    InvalidGrantError: OAuthError,
+    TokenEndpointUnavailableError: OAuthError,
 }
 
 ALL = list(CODES)
@@ -91,6 +106,8 @@ FAMILIES = (
     InvalidSignatureError,
     ClaimError,
     KeySetUnavailableError,
+    SigningError,
+    OAuthError,
 )
 
 
@@ -125,7 +142,7 @@ def test_code_is_prefixed_and_upper_snake_case(cls):
 
 def test_codes_are_unique():
     codes = [cls.code for cls in ALL]
-    assert len(codes) == len(set(codes)) == 21
+    assert len(codes) == len(set(codes)) == 26
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
@@ -258,3 +275,22 @@ def test_pickle_round_trip_keeps_message_code_and_context():
     assert copy.code == "ERR_GROUP_MISSING"
     assert copy.unverified_header == {"alg": "RS256"}
     assert copy.unverified_claims == {"sub": "x"}
+
+
+def test_oauth_error_carries_the_server_answer_and_pickles():
+    err = InvalidGrantError(
+        "refused", error="invalid_grant", error_description="code used", status_code=400
+    )
+    assert (err.error, err.error_description, err.error_uri, err.status_code) == (
+        "invalid_grant",
+        "code used",
+        None,
+        400,
+    )
+    back = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own object
+    assert type(back) is InvalidGrantError
+    assert (back.error, back.error_description, back.status_code) == (
+        "invalid_grant",
+        "code used",
+        400,
+    )

@@ -27,6 +27,18 @@
 // itself), which expires after <ttl> seconds (default 600), and whose scope is the requested
 // scope (any space-separated scope is granted).
 //
+// private_key_jwt clients (RFC 7523) are registered at run time with Dynamic Client Registration
+// (RFC 7591, POST /reg, open: loopback only), e.g.
+//
+//   {"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [<public JWK>]},
+//    "grant_types": ["client_credentials", "authorization_code", "refresh_token"],
+//    "response_types": ["code"], "redirect_uris": ["http://127.0.0.1:9/cb"]}
+//
+// Client assertions may be signed with any algorithm the provider holds keys for. Such clients
+// get JWT access tokens through the same urn:test:<alg> resources. The authorization code flow
+// uses oidc-provider's development interactions: any login name and password sign in, and
+// scope offline_access (with prompt=consent) yields a refresh token.
+//
 // Admin endpoints (plain JSON, loopback peers only):
 //   GET  /__admin/state   -> {issuer, port, algorithms, generation, signing: {alg: kid},
 //                             published: {alg: [kid, ...]}}
@@ -184,7 +196,7 @@ function buildProvider() {
         token_endpoint_auth_method: 'client_secret_basic',
       },
     ],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     // The default (RS256) is refused when no RS256 key is held.
     clientDefaults: { id_token_signed_response_alg: ALGORITHMS[0] },
     // Newest keys first: the JWKS lists them in this order.
@@ -192,16 +204,22 @@ function buildProvider() {
     // Advertise every algorithm we hold keys for (the defaults list only five).
     enabledJWA: {
       idTokenSigningAlgValues: ALGORITHMS,
+      // Every asymmetric algorithm for client assertions, whatever keys the server holds.
+      clientAuthSigningAlgValues: SUPPORTED,
     },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     features: {
-      devInteractions: { enabled: false },
+      // Any login and password sign in (development-only HTML forms the tests post to).
+      devInteractions: { enabled: true },
+      // Open dynamic registration: how the tests register private_key_jwt clients.
+      registration: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
       revocation: { enabled: false },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => undefined,
+        // The authorization code flow may name no resource: then the access token is opaque.
         useGrantedResource: async () => false,
         getResourceServerInfo: async (ctx, resource) => {
           const { alg, audience, ttl } = resourceServerInfo(resource);
