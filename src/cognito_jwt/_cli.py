@@ -127,8 +127,71 @@ def _demo(out: TextIO) -> int:  # noqa: PLR0915 - a narrated script, step by ste
     return 1 if failures else 0
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+def _password(args: argparse.Namespace) -> str | None:
+    """The key password from the environment variable named by ``--password-env``."""
+    import os
+
+    if not args.password_env:
+        return None
+    value = os.environ.get(args.password_env)
+    if not value:
+        raise SystemExit(f"error: environment variable {args.password_env} is not set or empty")
+    return value
+
+
+def _keygen(args: argparse.Namespace, out: TextIO) -> int:
+    """Generate a private_key_jwt key pair and write it with its registration material."""
+    from . import generate_client_key
+
+    key = generate_client_key(
+        args.alg, kid=args.kid, rsa_bits=args.rsa_bits, common_name=args.common_name, days=args.days
+    )
+    paths = key.write(args.out, password=_password(args), overwrite=args.force)
+    if args.json:
+        files = {kind: str(path) for kind, path in paths.items()}
+        out.write(
+            json.dumps({"alg": key.alg, "kid": key.kid, "files": files, "jwk": key.public_jwk})
+        )
+        out.write("\n")
+        return 0
+    out.write(f"generated a {key.alg} key, kid {key.kid}\n")
+    out.write(f"  private key (keep secret, mode 0600): {paths['private_key']}\n")
+    out.write(f"  certificate to register (e.g. Login.gov): {paths['certificate']}\n")
+    out.write(f"  public JWK / JWKS to register: {paths['public_jwk']}, {paths['jwks']}\n")
+    out.write(json.dumps(key.public_jwk, indent=2) + "\n")
+    return 0
+
+
+def _sign_assertion(args: argparse.Namespace, out: TextIO) -> int:
+    """Print a new client assertion (or the two form fields with --json)."""
+    from . import ClientAssertionSigner
+
+    certificate = None
+    if args.certificate:
+        from pathlib import Path
+
+        try:
+            certificate = Path(args.certificate).read_bytes()
+        except OSError as exc:
+            raise SystemExit(f"error: cannot read {args.certificate}: {exc.strerror}") from None
+    signer = ClientAssertionSigner.from_pem_file(
+        args.key,
+        client_id=args.client_id,
+        password=_password(args),
+        alg=args.alg,
+        kid=args.kid,
+        certificate=certificate,
+        lifetime=args.lifetime,
+    )
+    audience: str | list[str] = args.audience[0] if len(args.audience) == 1 else args.audience
+    if args.json:
+        out.write(json.dumps(signer.form_fields(audience)) + "\n")
+    else:
+        out.write(signer.sign(audience) + "\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cognito-jwt", description="Verify Amazon Cognito and OpenID Connect JWTs."
     )
@@ -136,7 +199,65 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     commands.add_parser(
         "demo", help="mint and verify Cognito-shaped tokens locally (no network, no account)"
     )
-    args = parser.parse_args(argv)
+
+    keygen = commands.add_parser(
+        "keygen",
+        help="generate a private_key_jwt key pair, its public JWK and a certificate",
+        description="Write private.pem (0600), public.crt, public.jwk.json and jwks.json into "
+        "--out. Register the certificate or the JWK with your identity provider.",
+    )
+    keygen.add_argument("--alg", default="RS256", help="signing algorithm (default RS256)")
+    keygen.add_argument("--kid", help="key id (default: the RFC 7638 thumbprint)")
+    keygen.add_argument("--out", default=".", help="folder to write into (default: .)")
+    keygen.add_argument("--rsa-bits", type=int, default=2048, help="RSA key size (default 2048)")
+    keygen.add_argument("--days", type=int, default=365, help="certificate validity in days")
+    keygen.add_argument(
+        "--common-name", default="cognito-jwt client", help="certificate subject CN"
+    )
+    keygen.add_argument(
+        "--password-env", metavar="VAR", help="encrypt private.pem with the password in $VAR"
+    )
+    keygen.add_argument("--force", action="store_true", help="overwrite existing files")
+    keygen.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    sign = commands.add_parser(
+        "sign-assertion",
+        help="print a private_key_jwt client assertion signed with a PEM key",
+        description="Print a new client assertion (RFC 7523): iss = sub = --client-id, "
+        "aud = --audience, a fresh jti, exp --lifetime seconds ahead.",
+    )
+    sign.add_argument("--client-id", required=True, help="the OAuth client id")
+    sign.add_argument("--key", required=True, help="the private key PEM file")
+    sign.add_argument(
+        "--audience",
+        required=True,
+        action="append",
+        help="the aud: the token endpoint URL (repeat for a list)",
+    )
+    sign.add_argument("--alg", help="algorithm (default: from the key type)")
+    sign.add_argument("--kid", help="header kid (default: the RFC 7638 thumbprint)")
+    sign.add_argument("--certificate", help="certificate file: adds its x5t#S256 to the header")
+    sign.add_argument("--lifetime", type=float, default=120, help="seconds to exp (default 120)")
+    sign.add_argument("--password-env", metavar="VAR", help="the PEM's password is in $VAR")
+    sign.add_argument(
+        "--json", action="store_true", help="print the client_assertion form fields as JSON"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the process exit code.
+
+    Exit codes: 0 success, 1 a library error (its code and message on stderr), 2 bad usage.
+    """
+    from ._errors import JwtError
+
+    args = _parser().parse_args(argv)
     stream = out if out is not None else sys.stdout
-    assert args.command == "demo"  # noqa: S101 - argparse allows no other choice
-    return _demo(stream)
+    handlers = {"demo": lambda: _demo(stream), "keygen": lambda: _keygen(args, stream)}
+    handlers["sign-assertion"] = lambda: _sign_assertion(args, stream)
+    try:
+        return handlers[args.command]()
+    except JwtError as exc:
+        sys.stderr.write(f"error: {exc.code}: {exc}\n")
+        return 1
