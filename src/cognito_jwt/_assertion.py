@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._algorithms import ALGORITHMS, PrivateKey, PublicKey
 from ._b64 import b64url_encode
 from ._errors import ConfigurationError, SigningError
-from ._jwk import jwk_from_public_key, jwk_thumbprint
+from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
 from ._private_keys import (
     check_key_alg,
     check_private_key,
+    check_public_key,
     default_alg,
     load_pem_private_key,
     private_key_from_jwk,
@@ -92,15 +93,14 @@ def _load_certificate(certificate: object) -> x509.Certificate:
 
 def _x5t_s256(certificate: object, public: PublicKey | None) -> str:
     """The ``x5t#S256`` header value of *certificate*, which must hold *public* (if known)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     cert = _load_certificate(certificate)
-    held = cert.public_key()
-    if not isinstance(
-        held, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-    ):
-        raise ConfigurationError("the certificate holds an unsupported key type")
+    try:
+        held = check_public_key(cert.public_key())
+    except (ConfigurationError, UnsupportedAlgorithm):  # e.g. secp256k1, SM2, RSA-1024
+        raise ConfigurationError("the certificate holds an unsupported key type") from None
     if public is not None and jwk_from_public_key(held) != jwk_from_public_key(public):
         raise ConfigurationError("the certificate does not hold the signing key")
     der = cert.public_bytes(serialization.Encoding.DER)
@@ -192,7 +192,7 @@ class ClientAssertionSigner:
                 raise ConfigurationError("sign must be a callable")
             if alg is None:
                 raise ConfigurationError("a sign= callable must declare its alg")
-            public = public_key
+            public = None if public_key is None else check_public_key(public_key)
             self._alg = check_key_alg(public, alg)
         self._public = public
         self._public_jwk: dict[str, Any] | None = None
@@ -338,6 +338,9 @@ class ClientAssertionSigner:
         }
         if self._not_before:
             claims["nbf"] = now
+        if extra_claims is not None and not isinstance(extra_claims, Mapping):
+            # A list of pairs would pass the check below and still replace 'iss' in update().
+            raise ConfigurationError("extra_claims must be a mapping of claim names to values")
         if extra_claims:
             clash = sorted(_RESERVED.intersection(extra_claims))
             if clash:
@@ -369,6 +372,12 @@ class ClientAssertionSigner:
             raise SigningError(
                 f"the sign callable returned {len(signature)} bytes; {self._alg} signatures "
                 f"are {expected} bytes" + (" (use signature_encoding='der'?)" if size else "")
+            )
+        # An RSA signature is as long as the modulus: 2048-8192 bits are accepted.
+        if expected is None and not MIN_RSA_BITS // 8 <= len(signature) <= MAX_RSA_BITS // 8:
+            raise SigningError(
+                f"the sign callable returned {len(signature)} bytes; {self._alg} signatures "
+                f"are {MIN_RSA_BITS // 8} to {MAX_RSA_BITS // 8} bytes"
             )
         if self._public is not None and not ALGORITHMS[self._alg].verify(
             self._public, signature, data

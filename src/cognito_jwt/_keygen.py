@@ -75,9 +75,15 @@ class ClientKey:
         return {"keys": [self.public_jwk]}
 
     def private_pem(self, password: bytes | str | None = None) -> bytes:
-        """The private key as PKCS#8 PEM, encrypted with *password* if given."""
+        """The private key as PKCS#8 PEM, encrypted with *password* if given.
+
+        Raises:
+            ConfigurationError: *password* is not a str or bytes.
+        """
         from cryptography.hazmat.primitives import serialization
 
+        if password is not None and not isinstance(password, str | bytes):
+            raise ConfigurationError("password must be a str or bytes")
         encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
         if password:
             secret = password.encode("utf-8") if isinstance(password, str) else password
@@ -96,13 +102,14 @@ class ClientKey:
     def signer(self, client_id: str, **options: Any) -> ClientAssertionSigner:
         """A :class:`ClientAssertionSigner` for *client_id* with this key, ``kid`` and ``alg``.
 
-        *options* are the signer's (``audience``, ``lifetime``, ``certificate`` ...).
+        *options* are the signer's (``audience``, ``lifetime``, ``certificate`` ...); ``alg``
+        and ``kid`` default to this key's.
         """
         from ._assertion import ClientAssertionSigner
 
-        return ClientAssertionSigner(
-            client_id=client_id, key=self.private_key, alg=self.alg, kid=self.kid, **options
-        )
+        options.setdefault("alg", self.alg)
+        options.setdefault("kid", self.kid)
+        return ClientAssertionSigner(client_id=client_id, key=self.private_key, **options)
 
     def write(
         self,

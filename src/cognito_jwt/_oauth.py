@@ -162,8 +162,9 @@ def build_authorization_url(
         client_id: The OAuth client id.
         redirect_uri: A redirect URI registered for the client.
         scope: Space-separated string or list; default ``"openid"``.
-        state: Default: 256 random bits.
-        nonce: ``True`` (default): 256 random bits; a string: that value; ``False``: none.
+        state: Default: 256 random bits. A value of your own needs at least 16 characters.
+        nonce: ``True`` (default): 256 random bits; a string (16 characters or more): that
+            value; ``False``: none.
         pkce: Add an S256 PKCE challenge (default); its verifier is in the result.
         response_type: Default ``"code"``.
         extra_params: More parameters, e.g. Login.gov's ``acr_values`` or ``prompt``; may not
@@ -187,6 +188,11 @@ def build_authorization_url(
     if scope_text:
         params["scope"] = scope_text
     state = _random() if state is None else state
+    # An empty or guessable state would quietly switch off the CSRF protection it exists for.
+    if not isinstance(state, str) or len(state) < 16:
+        raise ConfigurationError("state must be a string of at least 16 characters")
+    if nonce is not True and nonce is not False and (not isinstance(nonce, str) or len(nonce) < 16):
+        raise ConfigurationError("nonce must be True, False or a string of at least 16 characters")
     params["state"] = state
     nonce_value = _random() if nonce is True else (nonce or None)
     if nonce_value is not None:
@@ -285,7 +291,8 @@ def _expires_in(value: object) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValueError("expires_in is not a number")
-    if isinstance(value, str) and value.isdigit() and len(value) <= 12:
+    # isascii(): str.isdigit() is also true for "³" and other digits int() refuses.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
         value = int(value)  # some servers send a string
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -361,7 +368,8 @@ class TokenClient:
 
     Raises:
         ConfigurationError: Neither *issuer* nor *token_endpoint*, a URL refused by the URL
-            policy (https, or http to loopback), or a bad *assertion_audience*.
+            policy (https, or http to loopback), a bad *assertion_audience*, or a *fetch* that
+            is not a :class:`FetchOptions`.
     """
 
     def __init__(
@@ -381,6 +389,8 @@ class TokenClient:
             raise ConfigurationError("signer must be a ClientAssertionSigner")
         if issuer is None and token_endpoint is None:
             raise ConfigurationError("give issuer= (for discovery) or token_endpoint=")
+        if fetch is not None and not isinstance(fetch, FetchOptions):
+            raise ConfigurationError("fetch must be a FetchOptions")
         self._fetch = fetch if fetch is not None else FetchOptions()
         insecure = self._fetch.allow_insecure_http
         if issuer is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "algorithms_for",
     "check_key_alg",
     "check_private_key",
+    "check_public_key",
     "default_alg",
     "load_pem_private_key",
     "private_key_from_jwk",
@@ -42,25 +43,40 @@ def check_private_key(key: object) -> PrivateKey:
     Raises:
         ConfigurationError: Not an RSA (2048-8192 bits), EC (P-256/384/521) or Ed25519 key.
     """
-    if isinstance(key, rsa.RSAPrivateKey):
+    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        check_public_key(key.public_key())
+        return key
+    raise ConfigurationError(
+        f"unsupported private key type {type(key).__name__}; use RSA, EC (P-256/384/521) or Ed25519"
+    )
+
+
+def check_public_key(key: object) -> PublicKey:
+    """Return *key* if it is a public key this library verifies with (the same rules).
+
+    Raises:
+        ConfigurationError: Not an RSA (2048-8192 bits), EC (P-256/384/521) or Ed25519 public
+            key (a private key, say).
+    """
+    if isinstance(key, rsa.RSAPublicKey):
         if not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
             raise ConfigurationError(
                 f"RSA key has {key.key_size} bits; {MIN_RSA_BITS} to {MAX_RSA_BITS} are accepted"
             )
-        e = key.public_key().public_numbers().e
+        e = key.public_numbers().e
         if e < 3 or e % 2 == 0 or e.bit_length() > 32:
             raise ConfigurationError("RSA public exponent must be odd, at least 3 and < 2**32")
         return key
-    if isinstance(key, ec.EllipticCurvePrivateKey):
+    if isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name not in _CURVE_NAMES:
             raise ConfigurationError(
                 f"EC curve {key.curve.name} is not supported (P-256, P-384, P-521)"
             )
         return key
-    if isinstance(key, ed25519.Ed25519PrivateKey):
+    if isinstance(key, ed25519.Ed25519PublicKey):
         return key
     raise ConfigurationError(
-        f"unsupported private key type {type(key).__name__}; use RSA, EC (P-256/384/521) or Ed25519"
+        f"unsupported public key type {type(key).__name__}; use RSA, EC (P-256/384/521) or Ed25519"
     )
 
 
@@ -146,6 +162,7 @@ def load_pem_private_key(data: bytes | str, password: bytes | str | None = None)
         raise ConfigurationError(f"no PEM private key block found{hint}")
     secret = password.encode("utf-8") if isinstance(password, str) else password
     # Lazy: the serialization package costs ~40 ms to import and verifiers never need it.
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
 
     encrypted = match.group(1) == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in (
@@ -157,6 +174,10 @@ def load_pem_private_key(data: bytes | str, password: bytes | str | None = None)
         raise ConfigurationError("a password was given but the private key is not encrypted")
     try:
         key = serialization.load_pem_private_key(match.group(0), password=secret)
+    except UnsupportedAlgorithm:  # a curve or cipher cryptography does not know (SM2 ...)
+        raise ConfigurationError(
+            "cannot load the private key: unsupported key type or encryption"
+        ) from None
     except (ValueError, TypeError):
         why = "wrong password or corrupt key" if encrypted else "corrupt or unsupported key"
         raise ConfigurationError(f"cannot load the private key: {why}") from None
@@ -227,10 +248,11 @@ def private_key_from_jwk(jwk: object) -> tuple[PrivateKey, dict[str, Any]]:
     """
     if not isinstance(jwk, Mapping):
         raise ConfigurationError("a private JWK must be a JSON object")
-    if "d" not in jwk:
-        raise ConfigurationError("the JWK has no private member 'd': it is a public key")
+    # Before the 'd' check: a symmetric key has 'k', not 'd', and is no public key either.
     if jwk.get("kty") == "oct":
         raise ConfigurationError("symmetric ('oct') keys are never used: HMAC is not supported")
+    if "d" not in jwk:
+        raise ConfigurationError("the JWK has no private member 'd': it is a public key")
     key_ops = jwk.get("key_ops")
     if "key_ops" in jwk and (not isinstance(key_ops, list) or "sign" not in key_ops):
         raise ConfigurationError("the JWK's 'key_ops' does not allow 'sign'")

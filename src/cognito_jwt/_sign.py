@@ -23,6 +23,8 @@ def _json(obj: Mapping[str, Any]) -> bytes:
         return text.encode("utf-8")
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise ConfigurationError(f"cannot serialise the token as JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigurationError("cannot serialise the token as JSON: nested too deeply") from None
 
 
 def encode_compact(
