@@ -13,7 +13,7 @@ Cognito specifics (see the Cognito developer guide, "Verifying a JSON Web Token"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from ._discovery import cognito_jwks_uri
@@ -165,8 +165,8 @@ class CognitoVerifier(BaseVerifier):
         """The pool's issuer URL."""
         return next(iter(self._issuers or ()))
 
-    def _check_claims(self, payload: dict[str, Any]) -> None:
-        super()._check_claims(payload)
+    def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
+        super()._check_claims(payload, header)
         token_use = payload.get("token_use")
         if token_use not in ("id", "access"):
             raise TokenUseMismatchError(

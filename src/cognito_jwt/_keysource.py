@@ -39,7 +39,7 @@ from ._errors import (
 from ._json import loads_object
 from ._jwk import DEFAULT_MAX_KEYS, KeySet, parse_jwks
 from ._options import FetchOptions, RefreshPolicy
-from .stores._base import KeyStore, StoredKeySet
+from .stores._base import KeyStore, RefreshCoordinator, StoredKeySet
 
 if TYPE_CHECKING:
     import asyncio
@@ -52,8 +52,13 @@ __all__ = [
     "JwksInput",
     "KeySetStats",
     "KeySource",
+    "ParseBody",
     "RemoteKeySource",
     "StaticKeySource",
+    "backoff_error",
+    "clone_error",
+    "emit",
+    "json_document",
     "static_key_source",
 ]
 
@@ -66,8 +71,31 @@ JwksInput = Mapping[str, Any] | str | bytes | KeySet
 # would stay "fresh" (never refreshed) until the clock caught up.
 _MAX_STORE_SKEW = 300.0
 
+# Refresh reasons that need keys fetched after the need arose: a key set another process
+# stored earlier may predate the rotation that caused them (see _shared_since).
+_NEEDS_NEW_FETCH = frozenset({"unknown_kid", "failure_rate", "manual"})
+
 EventHook = Callable[[str, Mapping[str, Any]], None]
 """``on_event(name, details)``: told about fetches, failures, refreshes and rejections."""
+
+ParseBody = Callable[[bytes, str], Mapping[str, Any]]
+"""``parse_body(body, url)``: a fetched response body → the JWKS document it stands for.
+
+Raises :class:`InvalidJwksError` for a body it can't use. The document is what L2 stores and
+what :func:`parse_jwks` validates, on fetch and again on every load from the store.
+"""
+
+
+def json_document(body: bytes, url: str) -> Mapping[str, Any]:
+    """The default :data:`ParseBody`: the body is the JWKS document itself, as JSON.
+
+    Raises:
+        InvalidJwksError: Not a strict JSON object.
+    """
+    try:
+        return loads_object(body)
+    except ValueError as exc:
+        raise InvalidJwksError(f"JWKS at {url} is not a JSON object: {exc}") from None
 
 
 @dataclass(slots=True)
@@ -171,12 +199,36 @@ def static_key_source(jwks: JwksInput) -> StaticKeySource:
     return StaticKeySource(jwks if isinstance(jwks, KeySet) else parse_jwks(jwks))
 
 
-def _clone(exc: JwtError) -> JwtError:
+def clone_error(exc: JwtError) -> JwtError:
     """A copy of *exc* for another waiter, so tracebacks of different callers don't mix."""
     copy = exc.__class__.__new__(exc.__class__)
     copy.__dict__.update(exc.__dict__)
     copy.args = exc.args
     return copy
+
+
+def backoff_error(last: JwtError | None, note: str) -> JwtError:
+    """The error for a call refused while fetches back off: the last failure, with *note*.
+
+    Same class and reason as the failure being backed off, so a caller (and an HTTP adapter)
+    reads it exactly as it read that failure.
+    """
+    if last is None:  # pragma: no cover - a failure always records its error
+        return KeySetUnavailableError("keys are unavailable" + note)
+    error = clone_error(last)
+    error.message += note
+    error.args = (error.message,)
+    return error
+
+
+def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, Any]) -> None:
+    """Call an ``on_event`` hook with ``key_set`` added; a hook that raises is only logged."""
+    if hook is None:
+        return
+    try:
+        hook(name, {"key_set": key_set, **details})
+    except Exception:  # a broken hook must never break verification (logged, not raised)
+        logger.exception("cognito_jwt on_event hook raised for %s", name)
 
 
 class _Flight:
@@ -193,7 +245,7 @@ class _Flight:
         if not self.done.wait(timeout):
             raise KeySetUnavailableError(f"timed out after {timeout:g} s waiting for a key fetch")
         if self.error is not None:
-            raise _clone(self.error)
+            raise clone_error(self.error)
         if self.snapshot is None:  # the leader was interrupted (KeyboardInterrupt, ...)
             raise KeySetUnavailableError("the key fetch this call waited for was interrupted")
         return self.snapshot
@@ -213,6 +265,10 @@ class RemoteKeySource:
         clock: Epoch seconds; the same clock as the verifier's claim checks.
         on_event: Optional hook called with ``(name, details)`` for observability.
         max_keys: Cap on the number of keys in a fetched document.
+        parse_body: Turns a fetched body into a JWKS document; default :func:`json_document`
+            (another format, e.g. one PEM key per URL, plugs in here).
+        stats: Counters to update, shared with other sources; default a new
+            :class:`KeySetStats`.
     """
 
     def __init__(
@@ -227,6 +283,8 @@ class RemoteKeySource:
         clock: Callable[[], float],
         on_event: EventHook | None = None,
         max_keys: int = DEFAULT_MAX_KEYS,
+        parse_body: ParseBody = json_document,
+        stats: KeySetStats | None = None,
     ) -> None:
         if jwks_uri is None and issuer is None:
             raise ValueError("RemoteKeySource needs a jwks_uri or an issuer to discover it from")
@@ -237,7 +295,8 @@ class RemoteKeySource:
         self.fetch_options = fetch
         self.policy = policy
         self.store = store
-        self.stats = KeySetStats()
+        self.stats = KeySetStats() if stats is None else stats
+        self._parse_body = parse_body
         self._configured_uri = jwks_uri
         self._jwks_uri = jwks_uri
         self._clock = clock
@@ -254,6 +313,7 @@ class RemoteKeySource:
         ] = weakref.WeakKeyDictionary()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._l2_tried = False
+        self._store_seen: float | None = None  # newest fetch time seen in the store (clamped)
         self._negative: TTLCache[str, bool] = TTLCache(
             maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
         )
@@ -280,12 +340,7 @@ class RemoteKeySource:
 
     # Events and logs ----------------------------------------------------------------------------
     def _emit(self, name: str, **details: Any) -> None:
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(name, {"key_set": self.cache_key, **details})
-        except Exception:  # a broken hook must never break verification (logged, not raised)
-            logger.exception("cognito_jwt on_event hook raised for %s", name)
+        emit(self._on_event, self.cache_key, name, details)
 
     # Lookups ------------------------------------------------------------------------------------
     def find(self, kid: str | None, alg: str) -> PreparedKey:
@@ -430,13 +485,7 @@ class RemoteKeySource:
         """With no keys at all, a failed fetch is not retried before its backoff ends."""
         if not self._gate.may_fetch(now):
             note = f" (no key set yet; next attempt in {self._gate.retry_at - now:.0f} s)"
-            last = self._last_error
-            if last is None:  # pragma: no cover - a failure always records its error
-                raise KeySetUnavailableError("no key set yet" + note)
-            error = _clone(last)  # same class and reason as the failure being backed off
-            error.message += note
-            error.args = (error.message,)
-            raise error
+            raise backoff_error(self._last_error, note)
 
     async def _ensure_async(self, now: float) -> Snapshot:
         snapshot = self._snapshot
@@ -462,10 +511,18 @@ class RemoteKeySource:
         return self._refresh_expired(snapshot, state, now)
 
     # L2 -----------------------------------------------------------------------------------------
-    def _from_record(self, record: StoredKeySet | None) -> Snapshot | None:  # noqa: PLR0911
-        """Validate a stored record like a fetched document; install it if usable."""
+    def _from_record(  # noqa: PLR0911
+        self, record: StoredKeySet | None, seq: int | None = None
+    ) -> Snapshot | None:
+        """Validate a stored record like a fetched document; install it if usable.
+
+        With *seq*, the record stands in for fetch *seq* (another process fetched it) and
+        replaces an older key set; without, it is installed only while L1 is empty.
+        """
         if record is None:
             return None
+        seen = min(record.fetched_at, self._clock())
+        self._store_seen = seen if self._store_seen is None else max(seen, self._store_seen)
         try:
             keyset = parse_jwks(record.jwks, max_keys=self._max_keys)
         except InvalidJwksError as exc:
@@ -482,11 +539,13 @@ class RemoteKeySource:
                 self.cache_key,
             )
             return None
-        snapshot = Snapshot(keyset, record.jwks, record.fetched_at, record.max_age, 0, "store")
+        snapshot = Snapshot(
+            keyset, record.jwks, record.fetched_at, record.max_age, seq or 0, "store"
+        )
         if freshness(snapshot, now, self.policy) is Freshness.UNUSABLE:
             return None
         with self._lock:
-            if self._snapshot is not None:
+            if self._snapshot is not None and (seq is None or self._snapshot.seq > seq):
                 return self._snapshot
             self._snapshot = snapshot
             if self._jwks_uri is None:
@@ -534,10 +593,7 @@ class RemoteKeySource:
 
     def _install(self, seq: int, fetched: Fetched, reason: str) -> Snapshot:
         """Validate a fetched JWKS and swap it into L1 unless a newer fetch already did."""
-        try:
-            document = loads_object(fetched.body)
-        except ValueError as exc:
-            raise InvalidJwksError(f"JWKS at {fetched.url} is not a JSON object: {exc}") from None
+        document = self._parse_body(fetched.body, fetched.url)
         keyset = parse_jwks(document, max_keys=self._max_keys)
         now = self._clock()
         snapshot = Snapshot(
@@ -633,7 +689,7 @@ class RemoteKeySource:
         if not leader:
             return flight.wait(self._wait_limit)
         try:
-            snapshot = self._fetch_sync(seq, reason)
+            snapshot = self._fetch_shared(seq, reason)
         except JwtError as exc:
             flight.error = exc
             raise
@@ -709,7 +765,7 @@ class RemoteKeySource:
         with self._lock:
             task = self._async_flights.get(loop)
             if task is None or task.done():
-                task = loop.create_task(self._fetch_async(next(self._seq), reason))
+                task = loop.create_task(self._fetch_shared_async(next(self._seq), reason))
                 task.add_done_callback(_retrieve)
                 self._async_flights[loop] = task
         # shield: a caller that gives up (cancelled) must not cancel the fetch others await.
@@ -727,6 +783,40 @@ class RemoteKeySource:
         task.add_done_callback(_retrieve)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # Cross-process coordination (a store shared by a fleet, e.g. RedisStore) ---------------------
+    def _shared_since(self, reason: str) -> float | None:
+        """How recent a key set another process stored must be to stand in for this fetch.
+
+        An aging key set is replaced by anything newer than this process has seen (in L1 or
+        the store); an unknown kid, failing signatures or a manual refresh need a key set
+        fetched after the need arose.
+        """
+        if reason in _NEEDS_NEW_FETCH:
+            return self._clock()
+        current = self._snapshot.fetched_at if self._snapshot is not None else None
+        return max((t for t in (self._store_seen, current) if t is not None), default=None)
+
+    def _fetch_shared(self, seq: int, reason: str) -> Snapshot:
+        """Fetch; with a coordinating store, only if no other process is fetching the same."""
+        if not isinstance(self.store, RefreshCoordinator):
+            return self._fetch_sync(seq, reason)
+        since, timeout = self._shared_since(reason), self.fetch_options.timeout
+        with self.store.coordinate(self.cache_key, newer_than=since, timeout=timeout) as shared:
+            adopted = self._from_record(shared, seq)
+            return self._fetch_sync(seq, reason) if adopted is None else adopted
+
+    async def _fetch_shared_async(self, seq: int, reason: str) -> Snapshot:
+        """Like :meth:`_fetch_shared`, without blocking the event loop."""
+        store = self.store
+        if not isinstance(store, RefreshCoordinator):
+            return await self._fetch_async(seq, reason)
+        since, timeout = self._shared_since(reason), self.fetch_options.timeout
+        async with store.coordinate_async(
+            self.cache_key, newer_than=since, timeout=timeout
+        ) as shared:
+            adopted = self._from_record(shared, seq)
+            return await self._fetch_async(seq, reason) if adopted is None else adopted
 
     # Failure-rate trigger ------------------------------------------------------------------------
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional

@@ -9,7 +9,7 @@ rules → custom check → :class:`Claims`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -83,14 +83,7 @@ class KeyConfig:
             if self.fetch is not None or self.refresh is not None:
                 raise ConfigurationError("fetch= and refresh= apply only to fetched key sets")
             return static_key_source(self.jwks)
-        fetch = self.fetch or FetchOptions()
-        if not isinstance(fetch, FetchOptions):
-            raise ConfigurationError("fetch must be a FetchOptions")
-        policy = self.refresh or RefreshPolicy()
-        if not isinstance(policy, RefreshPolicy):
-            raise ConfigurationError("refresh must be a RefreshPolicy")
-        if self.on_event is not None and not callable(self.on_event):
-            raise ConfigurationError("on_event must be callable")
+        fetch, policy = self.fetch_settings()
         uri = self.jwks_uri or self.default_jwks_uri
         issuer = None
         if uri is not None:
@@ -110,13 +103,29 @@ class KeyConfig:
             issuer=issuer,
             fetch=fetch,
             policy=policy,
-            store=_store(self.store),
+            store=store_of(self.store),
             clock=clock,
             on_event=self.on_event,
         )
 
+    def fetch_settings(self) -> tuple[FetchOptions, RefreshPolicy]:
+        """The HTTP and refresh settings, defaults filled in, with ``on_event`` checked.
 
-def _store(store: StoreArg) -> KeyStore | None:
+        Raises:
+            ConfigurationError: ``fetch``, ``refresh`` or ``on_event`` has the wrong type.
+        """
+        fetch = self.fetch or FetchOptions()
+        if not isinstance(fetch, FetchOptions):
+            raise ConfigurationError("fetch must be a FetchOptions")
+        policy = self.refresh or RefreshPolicy()
+        if not isinstance(policy, RefreshPolicy):
+            raise ConfigurationError("refresh must be a RefreshPolicy")
+        if self.on_event is not None and not callable(self.on_event):
+            raise ConfigurationError("on_event must be callable")
+        return fetch, policy
+
+
+def store_of(store: StoreArg) -> KeyStore | None:
     if store is None:
         return None
     if store == "default":
@@ -296,7 +305,7 @@ class BaseVerifier:
             payload = decode_payload(parsed)
         claims = Claims._adopt(payload, parsed.header)  # noqa: SLF001 - same package
         try:
-            self._check_claims(payload)
+            self._check_claims(payload, parsed.header)
             if self._custom_check is not None:
                 check_custom(self._custom_check, claims)
         except JwtError as exc:
@@ -305,7 +314,9 @@ class BaseVerifier:
             raise
         return claims
 
-    def _check_claims(self, payload: dict[str, Any]) -> None:
+    def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
+        """The claim rules, after the signature verified; *header* is the verified header."""
+        del header  # the generic rules read only the payload
         check_times(payload, self._clock(), self._leeway)
         if self._issuers is not None:
             check_issuer(payload, self._issuers)
@@ -390,8 +401,8 @@ class JwtVerifier(BaseVerifier):
         self._audiences = string_set(audience, "audience")
         self._scopes = string_set(scopes, "scopes")
 
-    def _check_claims(self, payload: dict[str, Any]) -> None:
-        super()._check_claims(payload)
+    def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
+        super()._check_claims(payload, header)
         if self._audiences is not None:
             check_audience(payload, self._audiences)
         if self._scopes is not None:

@@ -13,10 +13,15 @@ with LocalIssuer() as issuer:
 The issuer listens on loopback only, from a daemon thread, and needs no network and no cloud
 account. Keys are generated when it starts; :meth:`LocalIssuer.rotate` adds a new signing key
 (the old one stays published) and :meth:`LocalIssuer.retire` stops publishing old ones.
+
+:class:`LocalLoadBalancer` does the same for an Application Load Balancer that authenticates
+users: it serves the load balancer's public keys (one PEM per ``kid``) and mints the
+``x-amzn-oidc-data`` tokens such a load balancer adds to requests, for an ``AlbVerifier``.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -29,13 +34,15 @@ from types import TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from typing_extensions import Self
 
+from ._alb import AlbVerifier
 from ._algorithms import ALGORITHMS, PrivateKey
 from ._cognito import cognito_issuer
 from ._jwk import jwk_from_public_key, jwk_thumbprint
 from ._sign import encode_compact
 
-__all__ = ["LocalIssuer"]
+__all__ = ["LocalIssuer", "LocalLoadBalancer"]
 
 
 def _generate(alg: str) -> PrivateKey:
@@ -55,39 +62,40 @@ class _Key:
     jwk: Mapping[str, str]
 
 
-class LocalIssuer:
-    """An OpenID Connect issuer on ``http://127.0.0.1:<port>`` that signs what you ask.
+Answer = tuple[int, bytes, dict[str, str]]
+"""An HTTP answer: status, body and headers."""
 
-    Args:
-        algorithm: The signing algorithm (any this library verifies).
-        port: The port to listen on; 0 picks a free one.
+
+class _LoopbackServer:
+    """An HTTP server on ``127.0.0.1`` in a daemon thread; subclasses answer GET requests.
 
     Attributes:
-        requests: How many times each path was requested (to see the cache at work).
+        requests: How many times each path was requested (to see caches at work).
+        available: While ``False``, every request is answered 503.
     """
 
-    def __init__(self, *, algorithm: str = "RS256", port: int = 0) -> None:
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"unsupported algorithm {algorithm!r}")
-        self.algorithm = algorithm
+    _thread_name = "cognito-jwt-test-server"
+
+    def __init__(self, port: int) -> None:
         self._port = port
-        self._keys: list[_Key] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: Counter[str] = Counter()
         self.available = True
-        self.rotate()
 
     # Lifecycle ----------------------------------------------------------------------------------
-    def start(self) -> LocalIssuer:
+    def start(self) -> Self:
         """Start serving (idempotent); returns ``self``."""
         if self._server is None:
             self._server = ThreadingHTTPServer(("127.0.0.1", self._port), self._handler())
             self._server.daemon_threads = True
             self._port = self._server.server_address[1]
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="cognito-jwt-local-issuer", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # stop() returns within 50 ms, not 500
+                name=self._thread_name,
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -99,7 +107,7 @@ class LocalIssuer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> LocalIssuer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -110,13 +118,70 @@ class LocalIssuer:
     ) -> None:
         self.stop()
 
+    @property
+    def _origin(self) -> str:
+        if not self._port:
+            raise RuntimeError("the server has not been started")
+        return f"http://127.0.0.1:{self._port}"
+
+    # HTTP ---------------------------------------------------------------------------------------
+    def _answer(self, path: str) -> Answer:
+        raise NotImplementedError  # pragma: no cover - every subclass answers
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests[self.path] += 1
+                if server.available:
+                    status, body, headers = server._answer(self.path)
+                else:
+                    status, body, headers = _json_answer(503, {"error": "temporarily_unavailable"})
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                """Quiet: tests and the demo print what matters themselves."""
+
+        return Handler
+
+
+def _json_answer(status: int, body: object, cache: str = "no-store") -> Answer:
+    headers = {"Content-Type": "application/json", "Cache-Control": cache}
+    return status, json.dumps(body).encode(), headers
+
+
+class LocalIssuer(_LoopbackServer):
+    """An OpenID Connect issuer on ``http://127.0.0.1:<port>`` that signs what you ask.
+
+    Args:
+        algorithm: The signing algorithm (any this library verifies).
+        port: The port to listen on; 0 picks a free one.
+
+    Attributes:
+        requests: How many times each path was requested (to see the cache at work).
+        available: While ``False``, every request is answered 503.
+    """
+
+    _thread_name = "cognito-jwt-local-issuer"
+
+    def __init__(self, *, algorithm: str = "RS256", port: int = 0) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unsupported algorithm {algorithm!r}")
+        super().__init__(port)
+        self.algorithm = algorithm
+        self._keys: list[_Key] = []
+        self.rotate()
+
     # Where things are ---------------------------------------------------------------------------
     @property
     def issuer(self) -> str:
         """The issuer URL (``iss`` of minted tokens); known once started, kept after stop."""
-        if not self._port:
-            raise RuntimeError("the issuer has not been started")
-        return f"http://127.0.0.1:{self._port}"
+        return self._origin
 
     @property
     def jwks_uri(self) -> str:
@@ -199,31 +264,180 @@ class LocalIssuer:
             "subject_types_supported": ["public"],
         }
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        issuer = self
+    def _answer(self, path: str) -> Answer:
+        if path == "/.well-known/openid-configuration":
+            return _json_answer(200, self._metadata())
+        if path == "/.well-known/jwks.json":
+            return _json_answer(200, self.jwks(), cache="public, max-age=300")
+        return _json_answer(404, {"error": "not_found"})
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                issuer.requests[self.path] += 1
-                if not issuer.available:
-                    self._send(503, {"error": "temporarily_unavailable"})
-                elif self.path == "/.well-known/openid-configuration":
-                    self._send(200, issuer._metadata())
-                elif self.path == "/.well-known/jwks.json":
-                    self._send(200, issuer.jwks(), cache="public, max-age=300")
-                else:
-                    self._send(404, {"error": "not_found"})
 
-            def _send(self, status: int, body: object, cache: str = "no-store") -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", cache)
-                self.end_headers()
-                self.wfile.write(data)
+def _b64_padded(data: bytes) -> str:
+    """Base64url *with* ``=`` padding: what an Application Load Balancer sends."""
+    return base64.urlsafe_b64encode(data).decode("ascii")
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                """Quiet: tests and the demo print what matters themselves."""
 
-        return Handler
+class LocalLoadBalancer(_LoopbackServer):
+    """An Application Load Balancer, as its targets see it: key endpoint and signed claims.
+
+    Serves each signing key the way the ELB key endpoint does, one PEM document at
+    ``/{kid}``, on ``http://127.0.0.1:<port>``; :meth:`mint` signs ``x-amzn-oidc-data``
+    tokens the way a load balancer does (ES256, the header fields ``kid``, ``signer``, ``iss``,
+    ``client`` and ``exp``, base64url with ``=`` padding), and :meth:`headers` gives the
+    three ``x-amzn-oidc-*`` request headers a target receives.
+
+    ```python
+    from cognito_jwt.testing import LocalLoadBalancer
+
+    with LocalLoadBalancer() as alb:
+        verifier = alb.verifier(store=None)
+        claims = verifier.verify(alb.mint({"sub": "alice", "email": "alice@example.com"}))
+        assert claims["email"] == "alice@example.com"
+    ```
+
+    Args:
+        alb_arn: The load balancer's ARN: the ``signer`` of minted tokens.
+        issuer: The ``iss`` of minted tokens (the IdP the load balancer authenticates with).
+        client_id: The ``client`` of minted tokens.
+        port: The port to listen on; 0 picks a free one.
+
+    Attributes:
+        requests: How many times each path was requested (to see the cache at work).
+        available: While ``False``, every request is answered 503.
+        delay: Seconds each answer waits before it is sent (lets concurrent lookups pile up).
+    """
+
+    _thread_name = "cognito-jwt-local-alb"
+
+    def __init__(
+        self,
+        *,
+        alb_arn: str = (
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/local/0123456789abcdef"
+        ),
+        issuer: str = "https://login.example.com",
+        client_id: str = "local-client",
+        port: int = 0,
+    ) -> None:
+        super().__init__(port)
+        self.alb_arn = alb_arn
+        self.issuer = issuer
+        self.client_id = client_id
+        self.delay = 0.0
+        self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self._published: dict[str, Answer] = {}
+        self.rotate()
+
+    @property
+    def public_key_url(self) -> str:
+        """Where the keys are served: ``{public_key_url}/{kid}``."""
+        return self._origin
+
+    @property
+    def kids(self) -> list[str]:
+        """The key ids, newest last."""
+        with self._lock:
+            return list(self._keys)
+
+    def rotate(self) -> str:
+        """Add a new P-256 signing key (older keys stay served); returns its ``kid``."""
+        kid = str(uuid.uuid4())
+        with self._lock:
+            self._keys[kid] = ec.generate_private_key(ec.SECP256R1())
+        return kid
+
+    def public_key_pem(self, kid: str | None = None) -> bytes:
+        """The PEM document served for the newest key (or *kid*), as the ELB endpoint has it."""
+        from cryptography.hazmat.primitives import serialization
+
+        with self._lock:
+            private = self._keys[kid or next(reversed(self._keys))]
+        return private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def publish(self, kid: str, body: bytes, *, status: int = 200) -> None:
+        """Serve *body* with *status* at ``/{kid}``, in place of a key (to test bad answers)."""
+        with self._lock:
+            self._published[kid] = (status, body, {"Content-Type": "application/octet-stream"})
+
+    def verifier(self, **options: Any) -> AlbVerifier:
+        """An :class:`AlbVerifier` for this load balancer's tokens; *options* are passed on."""
+        settings: dict[str, Any] = {
+            "alb_arn": self.alb_arn,
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "public_key_url": self.public_key_url,
+            **options,
+        }
+        return AlbVerifier(**settings)
+
+    def mint(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        lifetime: int = 120,
+        kid: str | None = None,
+        signing_kid: str | None = None,
+        header: Mapping[str, Any] | None = None,
+        padded: bool = True,
+    ) -> str:
+        """Sign *claims* as the ``x-amzn-oidc-data`` token of a load balancer.
+
+        The header names the newest key (or *kid*), this load balancer, its issuer and client,
+        and ``exp`` *lifetime* seconds ahead; *header* adds or replaces fields (``alg``
+        included: the token is still signed with ES256). The payload is *claims* as given:
+        the user info claims, as in the user guide. *signing_kid* signs with another key than
+        the one the header names; ``padded=False`` gives the unpadded (RFC 7515) encoding.
+        """
+        with self._lock:
+            kid = kid or next(reversed(self._keys))
+            private = self._keys[signing_kid or kid]
+        exp = int(time.time()) + lifetime
+        fields = {
+            "typ": "JWT",
+            "kid": kid,
+            "alg": "ES256",
+            "iss": self.issuer,
+            "client": self.client_id,
+            "signer": self.alb_arn,
+            "exp": exp,
+            **(header or {}),
+        }
+        payload = dict(claims)
+        encode = _b64_padded if padded else (lambda data: _b64_padded(data).rstrip("="))
+        data = ".".join(
+            encode(json.dumps(part, separators=(",", ":")).encode()) for part in (fields, payload)
+        )
+        signature = ALGORITHMS["ES256"].sign(private, data.encode("ascii"))
+        return f"{data}.{encode(signature)}"
+
+    def headers(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        access_token: str = "local-access-token",  # noqa: S107 - a placeholder, no secret
+        **mint: Any,
+    ) -> dict[str, str]:
+        """The ``x-amzn-oidc-*`` request headers for a user with *claims* (``sub`` needed).
+
+        *mint* options go to :meth:`mint`.
+        """
+        return {
+            "x-amzn-oidc-data": self.mint(claims, **mint),
+            "x-amzn-oidc-identity": str(claims["sub"]),
+            "x-amzn-oidc-accesstoken": access_token,
+        }
+
+    def _answer(self, path: str) -> Answer:
+        if self.delay:
+            time.sleep(self.delay)
+        kid = path.lstrip("/")
+        with self._lock:
+            published = self._published.get(kid)
+            known = kid in self._keys
+        if published is not None:
+            return published
+        if not known:
+            return 404, b"Not Found", {"Content-Type": "text/plain"}
+        return 200, self.public_key_pem(kid), {"Content-Type": "application/octet-stream"}

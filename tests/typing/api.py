@@ -79,3 +79,29 @@ event: TokenAuthorizerEvent = {
     "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders",
 }
 answer: PolicyResponse | SimpleResponse = handler(event, None)
+
+
+# Behind an Application Load Balancer (AlbVerifier comes from `cognito_jwt` once exported;
+# LocalLoadBalancer builds one here without naming it).
+from cognito_jwt.adapters.alb import AlbIdentity, authenticate, authenticate_async  # noqa: E402
+from cognito_jwt.adapters.wsgi import BearerAuthMiddleware  # noqa: E402
+from cognito_jwt.testing import LocalLoadBalancer  # noqa: E402
+
+with LocalLoadBalancer() as alb:
+    alb_verifier = alb.verifier(store=None, leeway=5, max_cached_keys=8)
+    headers: dict[str, str] = alb.headers({"sub": "alice"}, lifetime=60)
+    user: AlbIdentity | None = authenticate(alb_verifier, headers)
+    pairs: list[tuple[str, str]] = list(headers.items())
+    alb_claims: Claims = alb_verifier.verify(alb.mint({"sub": "alice"}, padded=False))
+
+
+async def alb_user(request_headers: dict[str, str]) -> str | None:
+    found = await authenticate_async(alb_verifier, request_headers)
+    return found.identity if found is not None else None
+
+
+def wsgi_app(environ: dict[str, object], start_response: object) -> list[bytes]:
+    return []
+
+
+protected = BearerAuthMiddleware(wsgi_app, alb_verifier, token_source="alb")

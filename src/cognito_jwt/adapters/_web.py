@@ -7,6 +7,9 @@
   scope or group a route needs is 403 ``error="insufficient_scope"`` (with ``scope=``); keys
   unavailable is 503, our outage rather than the client's fault.
 * Bodies are JSON: ``{"error": ..., "error_description": ..., "code": ...}``, never the token.
+* Behind an Application Load Balancer (``token_source="alb"``) the token is the
+  ``x-amzn-oidc-data`` header instead, and the unsigned ``x-amzn-oidc-identity`` and
+  ``x-amzn-oidc-accesstoken`` are handed out only with the claims of a verified token.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from .. import (
+    ClaimError,
     Claims,
     InsufficientScopeError,
     JwtError,
@@ -25,11 +30,21 @@ from .. import (
 )
 
 __all__ = [
+    "ALB_KEY",
+    "DATA_HEADER",
+    "IDENTITY_HEADER",
+    "MISSING_ALB",
+    "TOKEN_HEADER",
+    "AlbIdentity",
     "PathRules",
     "Rejection",
+    "TokenSource",
+    "alb_identity",
+    "alb_mode",
     "bearer_from_headers",
     "check_requirements",
     "cookie_value",
+    "data_token",
     "names",
     "rejection_for",
     "request_token",
@@ -195,9 +210,9 @@ def _rejection(
     return Rejection(status, tuple(headers), json.dumps(body).encode(), error, code)
 
 
-def unauthenticated(realm: str) -> Rejection:
+def unauthenticated(realm: str, description: str = "a bearer token is required") -> Rejection:
     """401 for a request without a token (RFC 6750 §3.1: no error code)."""
-    return _rejection(401, realm, description="a bearer token is required")
+    return _rejection(401, realm, description=description)
 
 
 def rejection_for(exc: JwtError, realm: str, scopes: Iterable[str] = ()) -> Rejection:
@@ -257,3 +272,84 @@ def check_requirements(
         if wanted.isdisjoint(claims.groups):
             return MissingGroupError(f"one of the groups {', '.join(sorted(wanted))} is required")
     return None
+
+
+# --- Behind an Application Load Balancer ---------------------------------------------------------
+TokenSource = Literal["bearer", "alb"]
+
+DATA_HEADER = "x-amzn-oidc-data"
+"""The signed claims the load balancer adds (a JWT for an ``AlbVerifier``)."""
+IDENTITY_HEADER = "x-amzn-oidc-identity"
+"""The user's ``sub``, in plain text (unsigned)."""
+TOKEN_HEADER = "x-amzn-oidc-accesstoken"
+"""The IdP's access token, in plain text (unsigned)."""
+ALB_KEY = "cognito_jwt.alb"
+"""The WSGI ``environ`` / ASGI ``scope`` key of the :class:`AlbIdentity` of a request."""
+MISSING_ALB = "the load balancer's x-amzn-oidc-data header is required"
+
+
+@dataclass(frozen=True, slots=True)
+class AlbIdentity:
+    """A user the load balancer authenticated, known once ``x-amzn-oidc-data`` verified.
+
+    Attributes:
+        claims: The verified claims of ``x-amzn-oidc-data`` (the IdP's user info).
+        identity: ``x-amzn-oidc-identity``, checked equal to the verified ``sub``; ``None``
+            when the request did not carry it.
+        access_token: ``x-amzn-oidc-accesstoken`` as sent: the load balancer does not sign
+            it, so nothing ties it to the verified claims. Verify it (e.g. with a
+            ``CognitoVerifier``) before you rely on it; ``None`` when absent.
+    """
+
+    claims: Claims
+    identity: str | None
+    access_token: str | None
+
+
+def alb_mode(token_source: object, *, cookie: str | None, header: str | None) -> bool:
+    """Check a middleware's ``token_source`` option; whether it reads the ALB header.
+
+    Raises:
+        ValueError: Not ``"bearer"`` or ``"alb"``, or ``"alb"`` with ``cookie``/``header``.
+    """
+    if token_source not in ("bearer", "alb"):
+        raise ValueError(f"token_source must be 'bearer' or 'alb', got {token_source!r}")
+    if token_source == "alb" and (cookie is not None or header is not None):
+        raise ValueError("token_source='alb' reads x-amzn-oidc-data only: drop cookie= and header=")
+    return token_source == "alb"
+
+
+def _single(values: Sequence[str], name: str) -> str | None:
+    present = [v.strip() for v in values if v.strip()]
+    if not present:
+        return None
+    if len(present) != 1:
+        raise MalformedTokenError(f"the {name} header was sent more than once")
+    return present[0]
+
+
+def data_token(values: Sequence[str]) -> str | None:
+    """The token of the ``x-amzn-oidc-data`` header values of a request, or ``None``.
+
+    Raises:
+        MalformedTokenError: The header was sent twice, or holds more than one word.
+    """
+    token = _single(values, DATA_HEADER)
+    if token is not None and (len(token.split()) != 1 or "," in token):
+        raise MalformedTokenError(f"the {DATA_HEADER} header must hold one token")
+    return token
+
+
+def alb_identity(
+    claims: Claims, identity: Sequence[str], access_token: Sequence[str]
+) -> AlbIdentity:
+    """Pair the verified *claims* with the unsigned identity and access token headers.
+
+    Raises:
+        MalformedTokenError: One of the headers was sent twice.
+        ClaimError: ``x-amzn-oidc-identity`` is not the verified ``sub``.
+    """
+    sub = _single(identity, IDENTITY_HEADER)
+    if sub is not None and sub != claims.sub:
+        raise ClaimError(f"the {IDENTITY_HEADER} header is not the verified 'sub'")
+    return AlbIdentity(claims, sub, _single(access_token, TOKEN_HEADER))

@@ -22,6 +22,12 @@ any other ASGI application.
 * Verification is ``await verifier.verify_async(token)``: key fetches never block the loop.
 * On success the claims are put in ``scope["state"]["claims"]`` (Starlette and FastAPI:
   ``request.state.claims``, ``websocket.state.claims``) and in ``scope["cognito_jwt.claims"]``.
+* With ``token_source="alb"`` (behind an Application Load Balancer, with an ``AlbVerifier``)
+  the token is the ``x-amzn-oidc-data`` header, never ``Authorization``; the unsigned
+  ``x-amzn-oidc-identity`` and ``x-amzn-oidc-accesstoken`` headers are removed from the scope
+  and put back only once that token verified, with an
+  :class:`~cognito_jwt.adapters.alb.AlbIdentity` in ``scope["state"]["alb"]`` and
+  ``scope["cognito_jwt.alb"]``.
 * On failure an HTTP request gets the RFC 6750 answer: 401 (missing or invalid token), 403
   (``insufficient_scope``) or 503 (keys unavailable, with ``Retry-After``), each with a JSON
   body that never contains the token. A WebSocket handshake is refused before it is accepted:
@@ -38,10 +44,19 @@ from typing import Any, Protocol
 
 from .. import Claims, JwtError
 from ._web import (
+    ALB_KEY,
+    DATA_HEADER,
+    IDENTITY_HEADER,
+    MISSING_ALB,
+    TOKEN_HEADER,
     PathRules,
     Rejection,
+    TokenSource,
+    alb_identity,
+    alb_mode,
     check_requirements,
     cookie_value,
+    data_token,
     names,
     rejection_for,
     request_token,
@@ -70,6 +85,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """An ASGI 3 application."""
 
 CLAIMS_KEY = "cognito_jwt.claims"
+_UNSIGNED = frozenset({IDENTITY_HEADER.encode(), TOKEN_HEADER.encode()})
 
 # WebSocket close codes (RFC 6455 §7.4.1).
 _POLICY_VIOLATION = 1008
@@ -111,6 +127,9 @@ class BearerAuthMiddleware:
             when no ``Authorization`` header was sent.
         scopes: Refuse (403) tokens granting none of these scopes.
         groups: Refuse (403) users in none of these ``cognito:groups``.
+        token_source: ``"bearer"`` (the default, as above) or ``"alb"``: the token is the
+            ``x-amzn-oidc-data`` header an Application Load Balancer adds, for an
+            ``AlbVerifier`` (``cookie`` and ``header`` don't apply then).
     """
 
     def __init__(
@@ -125,7 +144,9 @@ class BearerAuthMiddleware:
         header: str | None = None,
         scopes: Iterable[str] | None = None,
         groups: Iterable[str] | None = None,
+        token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
+        self._alb = alb_mode(token_source, cookie=cookie, header=header)
         self.app = app
         self.verifier = verifier
         self.realm = realm
@@ -139,10 +160,13 @@ class BearerAuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         kind = scope.get("type")
-        if kind not in ("http", "websocket") or self._excluded(scope):
+        if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if kind == "http" and _is_preflight(scope):
+        headers = scope.get("headers") or []
+        if self._alb:  # the unsigned ALB headers only come back with verified claims
+            scope["headers"] = [(k, v) for k, v in headers if bytes(k).lower() not in _UNSIGNED]
+        if self._excluded(scope) or (kind == "http" and _is_preflight(scope)):
             await self.app(scope, receive, send)
             return
         try:
@@ -154,11 +178,21 @@ class BearerAuthMiddleware:
             if self.optional:
                 await self.app(scope, receive, send)
                 return
-            await self._reject(scope, receive, send, unauthenticated(self.realm))
+            missing = MISSING_ALB if self._alb else "a bearer token is required"
+            await self._reject(scope, receive, send, unauthenticated(self.realm, missing))
             return
         try:
             claims = await self.verifier.verify_async(token)
             error = check_requirements(claims, scopes=self.scopes, groups=self.groups)
+            if self._alb and error is None:
+                sent = {"headers": headers}
+                identity = alb_identity(
+                    claims,
+                    _header_values(sent, IDENTITY_HEADER.encode()),
+                    _header_values(sent, TOKEN_HEADER.encode()),
+                )
+                scope["headers"] = headers
+                scope.setdefault("state", {})["alb"] = scope[ALB_KEY] = identity
         except JwtError as exc:
             error = exc
         if error is not None:
@@ -176,6 +210,8 @@ class BearerAuthMiddleware:
         Raises:
             MalformedTokenError: A bearer credential that is not exactly one token.
         """
+        if self._alb:
+            return data_token(_header_values(scope, DATA_HEADER.encode()))
         return request_token(
             _header_values(scope, b"authorization"),
             header=_header_values(scope, self.header) if self.header is not None else (),

@@ -37,13 +37,29 @@ import flask
 from typing_extensions import ParamSpec, Unpack
 
 from .. import Claims, InsufficientScopeError
-from ._web import Rejection, check_requirements, names, rejection_for, unauthenticated
+from ._web import (
+    ALB_KEY,
+    AlbIdentity,
+    Rejection,
+    TokenSource,
+    check_requirements,
+    names,
+    rejection_for,
+    unauthenticated,
+)
 from .wsgi import CLAIMS_KEY, BearerAuthMiddleware, Verifier
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["MiddlewareOptions", "current_claims", "init_app", "rejection_response", "require_token"]
+__all__ = [
+    "MiddlewareOptions",
+    "current_alb_identity",
+    "current_claims",
+    "init_app",
+    "rejection_response",
+    "require_token",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,6 +77,7 @@ class MiddlewareOptions(TypedDict, total=False):
     header: str | None
     scopes: Iterable[str] | None
     groups: Iterable[str] | None
+    token_source: TokenSource
 
 
 def init_app(
@@ -73,7 +90,7 @@ def init_app(
         verifier: Any verifier of this package.
         **options: :class:`~cognito_jwt.adapters.wsgi.BearerAuthMiddleware` options:
             ``realm``, ``exclude_paths``, ``optional``, ``cookie``, ``header``, ``scopes``,
-            ``groups``.
+            ``groups``, ``token_source`` (``"alb"`` behind an Application Load Balancer).
 
     Returns:
         The middleware (also kept in ``app.extensions["cognito_jwt"]``).
@@ -92,6 +109,16 @@ def current_claims() -> Claims | None:
     """
     claims = flask.request.environ.get(CLAIMS_KEY)
     return claims if isinstance(claims, Claims) else None
+
+
+def current_alb_identity() -> AlbIdentity | None:
+    """The verified load balancer user of the current request (``token_source="alb"``).
+
+    ``None`` when the request carried no verified ``x-amzn-oidc-data``. Must be called while
+    handling a request.
+    """
+    identity = flask.request.environ.get(ALB_KEY)
+    return identity if isinstance(identity, AlbIdentity) else None
 
 
 def rejection_response(rejection: Rejection) -> flask.Response:

@@ -19,6 +19,11 @@ callable) and imports none of them. For each request:
   else from the configured header (the raw token), else from the configured cookie.
 * A valid token puts its :class:`~cognito_jwt.Claims` in ``environ["cognito_jwt.claims"]``
   (:data:`CLAIMS_KEY`) and calls the application.
+* With ``token_source="alb"`` (behind an Application Load Balancer, with an ``AlbVerifier``)
+  the token is the ``x-amzn-oidc-data`` header, never ``Authorization``; the unsigned
+  ``x-amzn-oidc-identity`` and ``x-amzn-oidc-accesstoken`` headers are taken out of
+  ``environ`` and put back only once that token verified, with an
+  :class:`~cognito_jwt.adapters.alb.AlbIdentity` in ``environ["cognito_jwt.alb"]``.
 * Otherwise the middleware answers itself, following RFC 6750 §3: 401 without an error code
   when there is no token; 401 ``invalid_token`` for a bad one; 403 ``insufficient_scope`` for
   a valid token without a required scope or group; 503 (with ``Retry-After``) when the keys
@@ -35,10 +40,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from .. import Claims, InsufficientScopeError, JwtError, KeySetUnavailableError, MalformedTokenError
 from ._web import (
+    ALB_KEY,
+    MISSING_ALB,
     PathRules,
     Rejection,
+    TokenSource,
+    alb_identity,
+    alb_mode,
     check_requirements,
     cookie_value,
+    data_token,
     names,
     rejection_for,
     request_token,
@@ -54,6 +65,9 @@ logger = logging.getLogger("cognito_jwt")
 
 CLAIMS_KEY = "cognito_jwt.claims"
 """The ``environ`` key under which the claims of a verified token are put."""
+
+# The unsigned ALB headers (identity, then access token), as WSGI names them.
+_UNSIGNED = ("HTTP_X_AMZN_OIDC_IDENTITY", "HTTP_X_AMZN_OIDC_ACCESSTOKEN")
 
 
 class Verifier(Protocol):
@@ -91,6 +105,9 @@ class BearerAuthMiddleware:
         header: Also accept the raw token from this request header (e.g. ``X-Access-Token``).
         scopes: Refuse (403) tokens granting none of these scopes.
         groups: Refuse (403) tokens whose user is in none of these ``cognito:groups``.
+        token_source: ``"bearer"`` (the default, as above) or ``"alb"``: the token is the
+            ``x-amzn-oidc-data`` header an Application Load Balancer adds, for an
+            ``AlbVerifier`` (``cookie`` and ``header`` don't apply then).
     """
 
     def __init__(
@@ -105,7 +122,9 @@ class BearerAuthMiddleware:
         header: str | None = None,
         scopes: Iterable[str] | None = None,
         groups: Iterable[str] | None = None,
+        token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
+        self._alb = alb_mode(token_source, cookie=cookie, header=header)
         self._paths = PathRules.of(exclude_paths)
         self.scopes = names(scopes, "scopes")
         self.groups = names(groups, "groups")
@@ -122,6 +141,7 @@ class BearerAuthMiddleware:
     # The WSGI entry point -----------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request: pass it to the application, or refuse it."""
+        unsigned = {key: environ.pop(key, None) for key in _UNSIGNED} if self._alb else {}
         if self._passes_untouched(environ):
             return self.app(environ, start_response)
         try:
@@ -131,8 +151,11 @@ class BearerAuthMiddleware:
         if token is None:
             if self.optional:
                 return self.app(environ, start_response)
-            return respond(unauthenticated(self.realm), start_response)
+            missing = MISSING_ALB if self._alb else "a bearer token is required"
+            return respond(unauthenticated(self.realm, missing), start_response)
         result = self.authenticate(token)
+        if self._alb and not isinstance(result, Rejection):
+            result = self._expose_unsigned(environ, result, unsigned)
         if isinstance(result, Rejection):
             return respond(result, start_response)
         environ[CLAIMS_KEY] = result
@@ -152,6 +175,19 @@ class BearerAuthMiddleware:
         if refused is not None:
             logger.info("wsgi: 403 (%s)", refused.code)
             return rejection_for(refused, self.realm, self._named(refused))
+        return claims
+
+    def _expose_unsigned(
+        self, environ: WSGIEnvironment, claims: Claims, unsigned: dict[str, object]
+    ) -> Claims | Rejection:
+        """Verified: pair the claims with the unsigned ALB headers and put those back."""
+        held = [[v] if isinstance(v, str) else [] for v in unsigned.values()]
+        try:
+            environ[ALB_KEY] = alb_identity(claims, *held)
+        except JwtError as exc:
+            logger.info("wsgi: unsigned ALB headers refused (%s)", exc.code)
+            return rejection_for(exc, self.realm)
+        environ.update({k: v for k, v in unsigned.items() if v is not None})
         return claims
 
     def _named(self, exc: JwtError) -> frozenset[str]:
@@ -180,6 +216,8 @@ class BearerAuthMiddleware:
             value = environ.get(key) if key is not None else None
             return [value] if isinstance(value, str) else []
 
+        if self._alb:
+            return data_token(values("HTTP_X_AMZN_OIDC_DATA"))
         return request_token(
             values("HTTP_AUTHORIZATION"),
             header=values(self._header_key),
