@@ -5,20 +5,28 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cognito_jwt import FileStore, StoredKeySet
+from cognito_jwt._alb import pem_document
+from cognito_jwt.testing import LocalLoadBalancer
 
 from .helpers import SigningKey, all_keys
+from .servers.moto_cognito import MotoCognito
+from .servers.oidc import OidcProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 POOL = "eu-west-1_AbCdEf123"
 CLIENT = "1example23456789abcdefghij"
+ALB_ARN = (
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"
+)
 
 
 def _namespace() -> dict[str, Any]:
@@ -61,6 +69,7 @@ def _namespace() -> dict[str, Any]:
     FileStore().save(uri, StoredKeySet(jwks, time.time(), 3600, uri))
     access_token = cognito.sign(access)
     return {
+        **_alb(issuer),
         "jwks": jwks,
         "access_token": access_token,
         "id_token": cognito.sign(id_),
@@ -68,6 +77,21 @@ def _namespace() -> dict[str, Any]:
         "oidc_token": oidc.sign(oidc_payload),
         **_events(access_token),
     }
+
+
+def _alb(issuer: str) -> dict[str, Any]:
+    """The headers a load balancer adds for alice (docs/guides/alb.md), its key in the store.
+
+    The key is saved under its regional URL in the default file store, as a warm container
+    would hold it, so samples written for production verify without any network.
+    """
+    alb = LocalLoadBalancer(alb_arn=ALB_ARN, issuer=issuer, client_id=CLIENT)
+    kid = alb.kids[0]
+    url = f"https://public-keys.auth.elb.eu-west-1.amazonaws.com/{kid}"
+    document = pem_document(kid, alb.public_key_pem(), url)
+    FileStore().save(url, StoredKeySet(document, time.time(), 86_400.0, url))
+    claims = {"sub": "0d1f-user", "email": "alice@example.com", "email_verified": "true"}
+    return {"alb_headers": alb.headers(claims)}
 
 
 def _events(token: str) -> dict[str, Any]:
@@ -104,9 +128,32 @@ def test_docs_have_samples() -> None:
     assert len(_pages_with_samples()) >= 4
 
 
+@pytest.fixture
+def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Names one page's samples take as given, beyond :func:`_namespace` (see the page's note)."""
+    if page.name != "private-key-jwt.md":
+        yield {}
+        return
+    # A real OpenID provider stands in for Login.gov, moto's server for AWS KMS.
+    with OidcProvider(algorithms=("RS256", "ES256")) as provider, MotoCognito() as moto:
+
+        def register_client(jwks: dict[str, Any], *, redirect_uri: str) -> str:
+            return provider.register_client(jwks, redirect_uris=[redirect_uri])
+
+        yield {
+            "issuer": provider.issuer,
+            "register_client": register_client,
+            "browser_login": provider.login,
+            "key_dir": tmp_path / "keys",
+            "kms": moto.client("kms"),
+        }
+
+
 @pytest.mark.parametrize("page", _pages_with_samples(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_samples_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    namespace = _namespace()
+def test_samples_run(
+    page: Path, capsys: pytest.CaptureFixture[str], page_names: dict[str, Any]
+) -> None:
+    namespace = {**_namespace(), **page_names}
     for number, block in enumerate(FENCE.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.name}[sample {number}]", "exec")
         exec(code, namespace)  # noqa: S102 - our own documentation

@@ -10,6 +10,7 @@ import sys
 import cognito_jwt
 
 PUBLIC = {
+    "AlbVerifier",
     "AlgorithmNotAllowedError",
     "AudienceMismatchError",
     "ClaimError",

