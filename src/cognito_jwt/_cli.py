@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
+
+from ._cli_inspect import EXIT_CODES_HELP, HelpFormatter, add_commands, exit_code
 
 __all__ = ["main"]
 
@@ -193,15 +196,27 @@ def _sign_assertion(args: argparse.Namespace, out: TextIO) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cognito-jwt", description="Verify Amazon Cognito and OpenID Connect JWTs."
+        prog="cognito-jwt",
+        description="Verify Amazon Cognito and OpenID Connect JWTs.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the library's log (fetches, skipped keys)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    add_commands(commands)
     commands.add_parser(
         "demo", help="mint and verify Cognito-shaped tokens locally (no network, no account)"
     )
 
     keygen = commands.add_parser(
         "keygen",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=HelpFormatter,
         help="generate a private_key_jwt key pair, its public JWK and a certificate",
         description="Write private.pem (0600), public.crt, public.jwk.json and jwks.json into "
         "--out. Register the certificate or the JWK with your identity provider.",
@@ -222,6 +237,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sign = commands.add_parser(
         "sign-assertion",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=HelpFormatter,
         help="print a private_key_jwt client assertion signed with a PEM key",
         description="Print a new client assertion (RFC 7523): iss = sub = --client-id, "
         "aud = --audience, a fresh jti, exp --lifetime seconds ahead.",
@@ -245,10 +262,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None
+) -> int:
     """Run the command line; returns the process exit code.
 
-    Exit codes: 0 success, 1 a library error (its code and message on stderr), 2 bad usage.
+    Args:
+        argv: The arguments (default ``sys.argv[1:]``).
+        out: Where results go (default ``sys.stdout``); errors go to ``sys.stderr``.
+        stdin: Where ``-`` reads a token from (default ``sys.stdin``).
+
+    Exit codes:
+        0: Success (``verify``: the token is valid).
+        1: The token, a key or an input was refused: a ``JwtError``, its code and message on
+            stderr (with ``--json``, a JSON object with ``code`` and ``message`` on *out*).
+        2: Bad usage (argparse raises ``SystemExit(2)``).
+        3: Network problem or key set unavailable (``KeySetUnavailableError`` and its
+            subclasses ``DiscoveryError`` / ``InvalidJwksError``,
+            ``TokenEndpointUnavailableError``): not the token's fault.
     """
     from ._errors import JwtError
 
@@ -256,8 +287,24 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     stream = out if out is not None else sys.stdout
     handlers = {"demo": lambda: _demo(stream), "keygen": lambda: _keygen(args, stream)}
     handlers["sign-assertion"] = lambda: _sign_assertion(args, stream)
+    # The library logs for services; here, the commands report what matters themselves.
+    log = logging.getLogger("cognito_jwt")
+    handler = logging.StreamHandler(sys.stderr) if args.verbose else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("log: %(message)s"))
+    previous_level = log.level
+    log.addHandler(handler)
+    if args.verbose:
+        log.setLevel(logging.INFO)
     try:
-        return handlers[args.command]()
+        if args.command in handlers:
+            return handlers[args.command]()
+        return int(args.handler(args, stream, stdin if stdin is not None else sys.stdin))
     except JwtError as exc:
-        sys.stderr.write(f"error: {exc.code}: {exc}\n")
-        return 1
+        if getattr(args, "json", False):
+            stream.write(json.dumps({"code": exc.code, "message": str(exc)}) + "\n")
+        else:
+            sys.stderr.write(f"error: {exc.code}: {exc}\n")
+        return exit_code(exc)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous_level)

@@ -13,6 +13,9 @@ with LocalIssuer() as issuer:
 The issuer listens on loopback only, from a daemon thread, and needs no network and no cloud
 account. Keys are generated when it starts; :meth:`LocalIssuer.rotate` adds a new signing key
 (the old one stays published) and :meth:`LocalIssuer.retire` stops publishing old ones.
+:meth:`LocalIssuer.add_jwk` publishes any JWK as given (a weak or symmetric key, to see what a
+verifier refuses). Either server can be made failing (:meth:`~LocalIssuer.fail`) or slow
+(:meth:`~LocalIssuer.slow`) and back to normal (:meth:`~LocalIssuer.recover`).
 
 :class:`LocalLoadBalancer` does the same for an Application Load Balancer that authenticates
 users: it serves the load balancer's public keys (one PEM per ``kid``) and mints the
@@ -38,9 +41,10 @@ from typing_extensions import Self
 
 from ._alb import AlbVerifier
 from ._algorithms import ALGORITHMS, PrivateKey
-from ._cognito import cognito_issuer
+from ._cognito import CognitoVerifier, TokenUse, cognito_issuer
 from ._jwk import jwk_from_public_key, jwk_thumbprint
 from ._sign import encode_compact
+from ._verifier import JwtVerifier
 
 __all__ = ["LocalIssuer", "LocalLoadBalancer"]
 
@@ -72,6 +76,8 @@ class _LoopbackServer:
     Attributes:
         requests: How many times each path was requested (to see caches at work).
         available: While ``False``, every request is answered 503.
+        failure_status: While set, every request is answered with this HTTP status.
+        delay: Seconds each answer waits before it is sent.
     """
 
     _thread_name = "cognito-jwt-test-server"
@@ -83,6 +89,27 @@ class _LoopbackServer:
         self._thread: threading.Thread | None = None
         self.requests: Counter[str] = Counter()
         self.available = True
+        self.failure_status: int | None = None
+        self.delay = 0.0
+
+    # Faults -------------------------------------------------------------------------------------
+    def fail(self, status: int = 500) -> None:
+        """Answer every request with HTTP *status* (and a JSON error body) until :meth:`recover`."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"a failure status is 4xx or 5xx, got {status}")
+        self.failure_status = status
+
+    def slow(self, seconds: float) -> None:
+        """Wait *seconds* before sending each answer (timeouts, piled-up lookups)."""
+        if seconds < 0:
+            raise ValueError("the delay must be zero or more seconds")
+        self.delay = float(seconds)
+
+    def recover(self) -> None:
+        """Answer normally again: undo :meth:`fail`, :meth:`slow` and ``available = False``."""
+        self.available = True
+        self.failure_status = None
+        self.delay = 0.0
 
     # Lifecycle ----------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -134,10 +161,13 @@ class _LoopbackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests[self.path] += 1
-                if server.available:
+                if server.delay:
+                    time.sleep(server.delay)
+                failure = server.failure_status if server.available else 503
+                if failure is None:
                     status, body, headers = server._answer(self.path)
                 else:
-                    status, body, headers = _json_answer(503, {"error": "temporarily_unavailable"})
+                    status, body, headers = _json_answer(failure, {"error": "server_error"})
                 self.send_response(status)
                 for name, value in {"Content-Length": str(len(body)), **headers}.items():
                     self.send_header(name, value)
@@ -165,6 +195,8 @@ class LocalIssuer(_LoopbackServer):
     Attributes:
         requests: How many times each path was requested (to see the cache at work).
         available: While ``False``, every request is answered 503.
+        failure_status: Set by :meth:`fail`: every request is answered with this status.
+        delay: Set by :meth:`slow`: seconds each answer waits before it is sent.
     """
 
     _thread_name = "cognito-jwt-local-issuer"
@@ -175,6 +207,7 @@ class LocalIssuer(_LoopbackServer):
         super().__init__(port)
         self.algorithm = algorithm
         self._keys: list[_Key] = []
+        self._extra: list[dict[str, Any]] = []
         self.rotate()
 
     # Where things are ---------------------------------------------------------------------------
@@ -195,9 +228,9 @@ class LocalIssuer(_LoopbackServer):
             return [key.kid for key in self._keys]
 
     def jwks(self) -> dict[str, Any]:
-        """The published JWKS document."""
+        """The published JWKS document: the signing keys, then any :meth:`add_jwk` entries."""
         with self._lock:
-            return {"keys": [dict(key.jwk) for key in self._keys]}
+            return {"keys": [dict(key.jwk) for key in self._keys] + [*map(dict, self._extra)]}
 
     # Keys ---------------------------------------------------------------------------------------
     def rotate(self) -> str:
@@ -211,11 +244,24 @@ class LocalIssuer(_LoopbackServer):
         return kid
 
     def retire(self) -> list[str]:
-        """Stop publishing every key but the newest; returns the retired ``kid`` values."""
+        """Stop publishing every signing key but the newest; returns the retired ``kid`` values.
+
+        Entries added with :meth:`add_jwk` stay published.
+        """
         with self._lock:
             retired = [key.kid for key in self._keys[:-1]]
             self._keys = self._keys[-1:]
         return retired
+
+    def add_jwk(self, jwk: Mapping[str, Any]) -> None:
+        """Publish *jwk* in the JWKS exactly as given, after the signing keys.
+
+        Nothing is checked: use it to serve what a real issuer might (a 1024-bit RSA key, an
+        ``oct`` key, a key with ``use: enc``) and see verifiers skip it. The issuer never signs
+        with these entries.
+        """
+        with self._lock:
+            self._extra.append(dict(jwk))
 
     # Tokens -------------------------------------------------------------------------------------
     def mint(
@@ -241,18 +287,66 @@ class LocalIssuer(_LoopbackServer):
         self, *, user_pool_id: str, client_id: str, scope: str = "", **claims: Any
     ) -> str:
         """Mint a token shaped like a Cognito user pool access token of *user_pool_id*."""
-        now = int(time.time())
-        payload: dict[str, Any] = {
+        shape = {"client_id": client_id, "token_use": "access", "scope": scope}
+        return self._cognito_token(user_pool_id, {**shape, "username": "local-user"}, claims)
+
+    def cognito_id_token(self, *, user_pool_id: str, client_id: str, **claims: Any) -> str:
+        """Mint a token shaped like a Cognito user pool ID token of *user_pool_id*."""
+        shape = {"aud": client_id, "token_use": "id", "cognito:username": "local-user"}
+        return self._cognito_token(user_pool_id, shape, claims)
+
+    def _cognito_token(
+        self, user_pool_id: str, shape: Mapping[str, Any], claims: Mapping[str, Any]
+    ) -> str:
+        payload = {
             "sub": str(uuid.uuid4()),
             "iss": cognito_issuer(user_pool_id),
-            "client_id": client_id,
-            "token_use": "access",
-            "scope": scope,
-            "auth_time": now,
-            "username": "local-user",
+            **shape,
+            "auth_time": int(time.time()),
             **claims,
         }
         return self.mint(payload)
+
+    # Verifiers for this issuer -------------------------------------------------------------------
+    def verifier(self, *, audience: str | list[str] | None, **options: Any) -> JwtVerifier:
+        """A :class:`JwtVerifier` for tokens from :meth:`mint`, keys found by discovery.
+
+        *options* are passed on; ``store`` defaults to ``None`` (no file cache shared between
+        tests) and ``algorithms`` to this issuer's algorithm.
+        """
+        settings: dict[str, Any] = {
+            "issuer": self.issuer,
+            "audience": audience,
+            "store": None,
+            "algorithms": (self.algorithm,),
+            **options,
+        }
+        return JwtVerifier(**settings)
+
+    def cognito_verifier(
+        self,
+        *,
+        user_pool_id: str,
+        client_id: str | list[str] | None,
+        token_use: TokenUse | None,
+        **options: Any,
+    ) -> CognitoVerifier:
+        """A :class:`CognitoVerifier` for tokens from :meth:`cognito_access_token`.
+
+        It checks the real Cognito issuer string of *user_pool_id* and fetches the keys from
+        this issuer's :attr:`jwks_uri`. *options* are passed on; ``store`` defaults to ``None``
+        and ``algorithms`` to this issuer's algorithm.
+        """
+        settings: dict[str, Any] = {
+            "user_pool_id": user_pool_id,
+            "client_id": client_id,
+            "token_use": token_use,
+            "jwks_uri": self.jwks_uri,
+            "store": None,
+            "algorithms": (self.algorithm,),
+            **options,
+        }
+        return CognitoVerifier(**settings)
 
     # HTTP ---------------------------------------------------------------------------------------
     def _metadata(self) -> dict[str, Any]:
@@ -304,7 +398,9 @@ class LocalLoadBalancer(_LoopbackServer):
     Attributes:
         requests: How many times each path was requested (to see the cache at work).
         available: While ``False``, every request is answered 503.
-        delay: Seconds each answer waits before it is sent (lets concurrent lookups pile up).
+        failure_status: Set by :meth:`fail`: every request is answered with this status.
+        delay: Seconds each answer waits before it is sent (lets concurrent lookups pile up);
+            :meth:`slow` sets it.
     """
 
     _thread_name = "cognito-jwt-local-alb"
@@ -323,7 +419,6 @@ class LocalLoadBalancer(_LoopbackServer):
         self.alb_arn = alb_arn
         self.issuer = issuer
         self.client_id = client_id
-        self.delay = 0.0
         self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._published: dict[str, Answer] = {}
         self.rotate()
@@ -430,8 +525,6 @@ class LocalLoadBalancer(_LoopbackServer):
         }
 
     def _answer(self, path: str) -> Answer:
-        if self.delay:
-            time.sleep(self.delay)
         kid = path.lstrip("/")
         with self._lock:
             published = self._published.get(kid)

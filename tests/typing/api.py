@@ -105,3 +105,20 @@ def wsgi_app(environ: dict[str, object], start_response: object) -> list[bytes]:
 
 
 protected = BearerAuthMiddleware(wsgi_app, alb_verifier, token_source="alb")
+
+
+# The testing toolkit: a local issuer for your own tests (and the pytest plugin's fixtures).
+from cognito_jwt.pytest_plugin import jwt_issuer, jwt_issuer_session  # noqa: E402, F401
+from cognito_jwt.testing import LocalIssuer  # noqa: E402
+
+with LocalIssuer(algorithm="ES256") as local:
+    local.fail(500)
+    local.slow(0.5)
+    local.recover()
+    local.add_jwk({"kty": "oct", "k": "c2VjcmV0"})
+    local_cognito: CognitoVerifier = local.cognito_verifier(
+        user_pool_id="eu-west-1_AbCdEf123", client_id="c", token_use="access", leeway=5
+    )
+    local_oidc: JwtVerifier = local.verifier(audience="api")
+    local_id_token: str = local.cognito_id_token(user_pool_id="eu-west-1_AbCdEf123", client_id="c")
+    local_status: int | None = local.failure_status
