@@ -64,7 +64,7 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, not in the default run: ``python -m nox -s bench -- [verify cache lambda]``."""
     session.install(".", *_group("bench"))
-    for name in session.posargs or ["verify", "cache", "lambda", "asgi"]:
+    for name in session.posargs or ["verify", "cache", "lambda", "asgi", "fleet"]:
         session.run("python", f"benchmarks/bench_{name}.py")
 
 

@@ -18,6 +18,7 @@ from cognito_jwt.testing import LocalLoadBalancer
 from .helpers import SigningKey, all_keys
 from .servers.moto_cognito import MotoCognito
 from .servers.oidc import OidcProvider
+from .servers.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -131,6 +132,10 @@ def test_docs_have_samples() -> None:
 @pytest.fixture
 def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Names one page's samples take as given, beyond :func:`_namespace` (see the page's note)."""
+    if page.name == "fleet.md":  # a real Redis for RedisStore.from_url(redis_url)
+        with RedisServer() as redis_server:
+            yield {"redis_url": redis_server.url}
+        return
     if page.name != "private-key-jwt.md":
         yield {}
         return

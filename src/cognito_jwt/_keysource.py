@@ -39,7 +39,7 @@ from ._errors import (
 from ._json import loads_object
 from ._jwk import DEFAULT_MAX_KEYS, KeySet, parse_jwks
 from ._options import FetchOptions, RefreshPolicy
-from .stores._base import KeyStore, RefreshCoordinator, StoredKeySet
+from .stores._base import KeyStore, StoredKeySet, coordinator_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -324,6 +324,8 @@ class RemoteKeySource:
         # How long a caller waits for another's fetch: discovery (2 URLs) + JWKS, each with
         # its retries, plus a margin.
         self._wait_limit = 3 * fetch.timeout * (fetch.retries + 1) + 5
+        if coordinator_of(store) is not None:  # plus waiting for another process's fetch
+            self._wait_limit += 1.5 * fetch.timeout
 
     def __repr__(self) -> str:
         return f"RemoteKeySource({self.cache_key!r})"
@@ -799,20 +801,21 @@ class RemoteKeySource:
 
     def _fetch_shared(self, seq: int, reason: str) -> Snapshot:
         """Fetch; with a coordinating store, only if no other process is fetching the same."""
-        if not isinstance(self.store, RefreshCoordinator):
+        coordinator = coordinator_of(self.store)
+        if coordinator is None:
             return self._fetch_sync(seq, reason)
         since, timeout = self._shared_since(reason), self.fetch_options.timeout
-        with self.store.coordinate(self.cache_key, newer_than=since, timeout=timeout) as shared:
+        with coordinator.coordinate(self.cache_key, newer_than=since, timeout=timeout) as shared:
             adopted = self._from_record(shared, seq)
             return self._fetch_sync(seq, reason) if adopted is None else adopted
 
     async def _fetch_shared_async(self, seq: int, reason: str) -> Snapshot:
         """Like :meth:`_fetch_shared`, without blocking the event loop."""
-        store = self.store
-        if not isinstance(store, RefreshCoordinator):
+        coordinator = coordinator_of(self.store)
+        if coordinator is None:
             return await self._fetch_async(seq, reason)
         since, timeout = self._shared_since(reason), self.fetch_options.timeout
-        async with store.coordinate_async(
+        async with coordinator.coordinate_async(
             self.cache_key, newer_than=since, timeout=timeout
         ) as shared:
             adopted = self._from_record(shared, seq)

@@ -1,16 +1,19 @@
 """Fixtures that start a real OpenID provider (oidc-provider on Node.js) on 127.0.0.1.
 
-Missing Node.js or a provider that does not start is a test error, never a skip.
+Missing Node.js or a provider that does not start is a test error, never a skip. The same goes
+for the Redis fixtures at the end.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.servers.oidc import OidcProvider
+from tests.servers.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +49,37 @@ def oidc_provider_factory() -> Iterator[Callable[..., OidcProvider]]:
 def fresh_oidc_provider(oidc_provider_factory: Callable[..., OidcProvider]) -> OidcProvider:
     """A provider of this test's own (every algorithm), free to rotate, retire or stop."""
     return oidc_provider_factory()
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+# A real redis-server on 127.0.0.1 (tests/servers/redis_server.py). No binary is an error, never
+# a skip.
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One Redis for the session; tests keep apart by their own ``redis_namespace``.
+
+    Shared: tests must not stop, kill or pause it (use ``redis_server_factory`` for that).
+    """
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_server_factory() -> Iterator[Callable[[], RedisServer]]:
+    """Start Redis servers of this test's own, free to kill and restart; closed after it."""
+    started: list[RedisServer] = []
+
+    def make() -> RedisServer:
+        server = RedisServer()
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in reversed(started):
+        server.close()
+
+
+@pytest.fixture
+def redis_namespace() -> str:
+    """A key prefix of this test's own in the shared Redis."""
+    return f"test-{uuid.uuid4().hex[:12]}"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["KeyStore", "MemoryStore", "StoredKeySet"]
+__all__ = ["KeyStore", "MemoryStore", "RefreshCoordinator", "StoredKeySet", "coordinator_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,45 @@ class KeyStore(Protocol):
     async def save_async(self, key: str, record: StoredKeySet) -> None:
         """Like :meth:`save`, without blocking the event loop."""
         ...
+
+
+@runtime_checkable
+class RefreshCoordinator(Protocol):
+    """An optional extension of a :class:`KeyStore` shared by many processes: one refresh.
+
+    A key source whose store has these methods enters :meth:`coordinate` around each fetch.
+    What the block receives says what to do:
+
+    * ``None``: fetch (and save) as usual. Either this process now holds the refresh (others
+      wait for it until the block is left), or coordination is unavailable or timed out.
+    * a :class:`StoredKeySet`: another process stored a key set fetched after *newer_than*
+      while this one waited; use it instead of fetching (after validating it like any stored
+      key set, and fetching after all if it is unusable).
+
+    Neither method may raise for a failure of the store itself: they degrade to ``None``.
+    """
+
+    def coordinate(
+        self, key: str, *, newer_than: float | None, timeout: float
+    ) -> AbstractContextManager[StoredKeySet | None]:
+        """Take the refresh of *key*, or wait up to about *timeout* s for another's result.
+
+        *newer_than* is the fetch time (epoch seconds) a shared key set must exceed to stand
+        in for this fetch (``None``: any). *timeout* bounds one fetch: a holder that dies
+        blocks the others no longer than that.
+        """
+        ...
+
+    def coordinate_async(
+        self, key: str, *, newer_than: float | None, timeout: float
+    ) -> AbstractAsyncContextManager[StoredKeySet | None]:
+        """Like :meth:`coordinate`, without blocking the event loop."""
+        ...
+
+
+def coordinator_of(store: object) -> RefreshCoordinator | None:
+    """*store* if it coordinates refreshes between processes, else ``None``."""
+    return store if isinstance(store, RefreshCoordinator) else None
 
 
 class MemoryStore:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .._json import loads_object
 from ._base import StoredKeySet
+from ._document import (
+    MAX_DOCUMENT_BYTES,
+    build_document,
+    current_of,
+    history_of,
+    key_digest,
+    parse_document,
+)
 
 __all__ = ["FileStore", "default_cache_dir"]
 
 logger = logging.getLogger("cognito_jwt")
-
-SCHEMA = 1
-_MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 def default_cache_dir() -> Path:
@@ -63,10 +64,10 @@ class FileStore:
 
     def path_for(self, key: str) -> Path:
         """The file that holds *key*."""
-        return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:40] + ".json")
+        return self.directory / (key_digest(key) + ".json")
 
     # Reading ------------------------------------------------------------------------------------
-    def _read(self, key: str) -> dict[str, Any] | None:  # noqa: PLR0911 - one exit per refusal
+    def _read(self, key: str) -> dict[str, Any] | None:
         path = self.path_for(key)
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -83,46 +84,19 @@ class FileStore:
             if info.st_mode & 0o022:
                 logger.warning("key store: %s is writable by others; ignoring it", path)
                 return None
-            raw = handle.read(_MAX_FILE_BYTES + 1)
-        if len(raw) > _MAX_FILE_BYTES:
-            logger.warning(
-                "key store: %s is larger than %d bytes; ignoring it", path, _MAX_FILE_BYTES
-            )
-            return None
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
         try:
-            data = loads_object(raw)
+            return parse_document(raw, key)
         except ValueError as exc:
-            logger.warning("key store: %s is corrupt (%s); ignoring it", path, exc)
+            logger.warning("key store: %s %s; ignoring it", path, exc)
             return None
-        if data.get("schema") != SCHEMA or data.get("key") != key:
-            logger.warning("key store: %s has another schema or key; ignoring it", path)
-            return None
-        return data
-
-    @staticmethod
-    def _record(entry: object) -> StoredKeySet | None:
-        if not isinstance(entry, dict):
-            return None
-        jwks, jwks_uri = entry.get("jwks"), entry.get("jwks_uri")
-        times = [entry.get("fetched_at"), entry.get("max_age")]
-        numbers = [
-            float(t) for t in times if isinstance(t, int | float) and not isinstance(t, bool)
-        ]
-        if (
-            not isinstance(jwks, dict)
-            or not isinstance(jwks_uri, str)
-            or len(numbers) != 2
-            or not all(math.isfinite(t) for t in numbers)
-        ):
-            return None
-        return StoredKeySet(jwks, numbers[0], numbers[1], jwks_uri)
 
     def load(self, key: str) -> StoredKeySet | None:
         """Return the current key set for *key*, or ``None`` (absent, unreadable or invalid)."""
         data = self._read(key)
         if data is None:
             return None
-        record = self._record(data.get("current"))
+        record = current_of(data)
         if record is None:
             logger.warning(
                 "key store: %s has no valid current entry; ignoring it", self.path_for(key)
@@ -131,22 +105,9 @@ class FileStore:
 
     def history(self, key: str) -> list[StoredKeySet]:
         """Earlier versions of the key set for *key*, newest first."""
-        data = self._read(key)
-        entries = data.get("history") if data else None
-        if not isinstance(entries, list):
-            return []
-        return [r for r in map(self._record, entries) if r is not None]
+        return history_of(self._read(key))
 
     # Writing ------------------------------------------------------------------------------------
-    @staticmethod
-    def _entry(record: StoredKeySet) -> dict[str, Any]:
-        return {
-            "jwks": dict(record.jwks),
-            "fetched_at": record.fetched_at,
-            "max_age": record.max_age,
-            "jwks_uri": record.jwks_uri,
-        }
-
     def save(self, key: str, record: StoredKeySet) -> None:
         """Write *record* as the current key set of *key*; the previous one joins the history.
 
@@ -158,24 +119,7 @@ class FileStore:
             logger.warning("key store: cannot write %s (%s)", self.path_for(key), exc)
 
     def _save(self, key: str, record: StoredKeySet) -> None:
-        previous = self._read(key) or {}
-        new_jwks = dict(record.jwks)
-        earlier = previous.get("history")
-        history = [
-            e
-            for e in (earlier if isinstance(earlier, list) else [])
-            if self._record(e) is not None and e.get("jwks") != new_jwks
-        ]
-        old = previous.get("current")
-        if isinstance(old, dict) and self._record(old) is not None and old.get("jwks") != new_jwks:
-            history.insert(0, old)
-        document = {
-            "schema": SCHEMA,
-            "key": key,
-            "current": self._entry(record),
-            "history": history[: self.history_size],
-        }
-        payload = json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+        payload = build_document(key, record, self._read(key), self.history_size)
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
         try:

@@ -1,0 +1,515 @@
+"""A key store shared by a fleet of processes: Redis (or Valkey, or ElastiCache).
+
+Install the extra: ``pip install "cognito-jwt[redis]"``. This module is imported only when
+``cognito_jwt.stores.RedisStore`` is first used, so ``import cognito_jwt`` never imports
+``redis``.
+
+Every operation is written once, as a *plan*: a generator that yields the Redis commands it
+needs and receives their replies, free of I/O. Two small drivers run plans, one with the
+blocking client and one with the asyncio client, and are the only places that talk to Redis,
+handle its failures and fall back to the local store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypedDict, TypeVar
+from urllib.parse import urlsplit
+
+from typing_extensions import Unpack
+
+from .._errors import ConfigurationError
+from ._base import KeyStore, StoredKeySet
+from ._document import build_document, current_of, history_of, key_digest, parse_document
+
+try:
+    import redis
+    import redis.asyncio
+    from redis.asyncio.retry import Retry as AsyncRetry
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'RedisStore needs the redis package: pip install "cognito-jwt[redis]"'
+    ) from exc
+
+__all__ = ["DEFAULT_TTL", "RedisStore", "RedisStoreOptions"]
+
+logger = logging.getLogger("cognito_jwt")
+
+DEFAULT_TTL = 7 * 24 * 3600.0
+"""How long a stored key set lives in Redis: well past ``RefreshPolicy.stale_if_error``."""
+
+# Failures of Redis itself: refused, reset, timed out, refused by ACL, ... (all degrade).
+_REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    redis.RedisError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+# Deletes the refresh lock only if it still holds this process's token: a holder whose lock
+# expired must not release the lock another process has taken since.
+_RELEASE = """
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("DEL", KEYS[1])
+end
+return 0
+"""
+
+T = TypeVar("T")
+
+
+class RedisStoreOptions(TypedDict, total=False):
+    """The options of :class:`RedisStore` besides its clients (see the class)."""
+
+    namespace: str
+    ttl: float
+    history: int
+    fallback: KeyStore | Literal["default"] | None
+    retry_interval: float
+    poll_interval: float
+
+
+# Plans: Redis conversations without I/O ---------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One step of a plan: a Redis client method and its arguments, or ``"sleep"``."""
+
+    command: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Done(Generic[T]):
+    value: T
+
+
+Plan = Generator[_Call, Any, T]
+"""A generator that yields the calls it needs, is sent their replies, and returns a result."""
+
+
+def _advance(plan: Plan[T], reply: object) -> _Call | _Done[T]:
+    """Send *reply* into *plan*: its next call, or its result."""
+    try:
+        return plan.send(reply)
+    except StopIteration as stop:
+        return _Done(stop.value)
+
+
+class _Health:
+    """Whether Redis is usable: one warning per outage, one info line when it is back.
+
+    After a failure, Redis is left alone for *retry_interval* seconds (operations go straight
+    to the fallback, paying no timeout); then the next operation tries it again.
+    """
+
+    def __init__(self, name: str, retry_interval: float, fallback: str) -> None:
+        self._name = name
+        self._fallback = fallback
+        self._retry_interval = retry_interval
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+        self._retry_at = -math.inf
+
+    def usable(self) -> bool:
+        return self.down_since is None or time.monotonic() >= self._retry_at
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            first = self.down_since is None
+            if first:
+                self.down_since = now
+            self._retry_at = now + self._retry_interval
+        if first:
+            logger.warning(
+                "shared key store %s is unavailable (%s: %s); using %s and direct fetches, "
+                "trying Redis again every %g s",
+                self._name,
+                type(exc).__name__,
+                exc,
+                self._fallback,
+                self._retry_interval,
+            )
+
+    def succeeded(self) -> None:
+        if self.down_since is None:  # the common case: no lock
+            return
+        with self._lock:
+            since, self.down_since = self.down_since, None
+        if since is not None:
+            logger.info(
+                "shared key store %s is available again (after %.1f s)",
+                self._name,
+                time.monotonic() - since,
+            )
+
+
+def _describe(client: redis.Redis) -> str:
+    """Where *client* connects, without credentials: safe for logs and ``repr``."""
+    pool = client.connection_pool
+    options = pool.connection_kwargs
+    if "path" in options:
+        return f"unix://{options['path']}"
+    scheme = "rediss" if "SSL" in pool.connection_class.__name__ else "redis"
+    host, port = options.get("host", "localhost"), options.get("port", 6379)
+    return f"{scheme}://{host}:{port}/{options.get('db', 0)}"
+
+
+def _positive(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigurationError(f"RedisStore {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+class RedisStore:
+    """Key sets in Redis, shared by every process of a fleet, with one refresh for all.
+
+    Implements the :class:`KeyStore` protocol (the last good key set of each key-set URI, its
+    fetch time and a short history) and the optional refresh coordination: when several
+    processes need the same refresh, one takes a short-lived lock and fetches, the others wait
+    for its result in Redis.
+
+    Redis is never trusted more than the network: entries are parsed with the strict JSON
+    parser, size-capped and schema-checked, and the key source validates their keys exactly
+    like a fetched JWKS. An entry that fails is ignored.
+
+    Redis that is down, slow or refusing (ACL, ...) never fails a verification: operations
+    time out after the client's short socket timeouts, one warning is logged for the outage,
+    the *fallback* store (reads) and direct fetches take over, and Redis is tried again every
+    *retry_interval* seconds; one info line is logged when it is back. Saves are written to
+    the fallback as well as to Redis, so it has the last good key set when Redis goes away.
+
+    Build it with :meth:`from_url`, or pass your own clients.
+
+    Args:
+        client: A ``redis.Redis`` (or Valkey-compatible) client. Give it short timeouts and
+            no retries: :meth:`from_url` shows how.
+        async_client: For the async face: a ``redis.asyncio.Redis`` (bound to the event loop
+            it is first used on), or a function that makes one per operation (closed after
+            it; works from any event loop). Without it, the async methods run the sync client
+            in a worker thread.
+        namespace: Prefix of every Redis key: ``<namespace>:jwks:<hash of the key-set URI>``
+            and ``<namespace>:refresh-lock:<hash>``.
+        ttl: Seconds a stored key set lives in Redis; keep it well above
+            ``RefreshPolicy.stale_if_error`` (default 7 days).
+        history: How many earlier, different versions of each key set to keep.
+        fallback: Where to read while Redis is unavailable (and a copy of every save):
+            ``"default"`` (the default :class:`FileStore`), another store, or ``None``.
+        retry_interval: Seconds between attempts to reach Redis during an outage.
+        poll_interval: Seconds between looks at Redis while waiting for another process's
+            refresh.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        async_client: redis.asyncio.Redis | Callable[[], redis.asyncio.Redis] | None = None,
+        namespace: str = "cognito-jwt",
+        ttl: float = DEFAULT_TTL,
+        history: int = 3,
+        fallback: KeyStore | Literal["default"] | None = "default",
+        retry_interval: float = 5.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if not isinstance(namespace, str) or not namespace:
+            raise ConfigurationError("RedisStore namespace must be a non-empty string")
+        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
+            raise ConfigurationError("RedisStore history must be a non-negative int")
+        self.client = client
+        self.async_client = async_client
+        self.namespace = namespace
+        self.ttl = _positive("ttl", ttl)
+        self.history_size = history
+        self.retry_interval = _positive("retry_interval", retry_interval)
+        self.poll_interval = _positive("poll_interval", poll_interval)
+        self.fallback = self._fallback_of(fallback)
+        self._name = _describe(client)
+        local = repr(self.fallback) if self.fallback is not None else "no local store"
+        self._health = _Health(self._name, self.retry_interval, local)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        socket_timeout: float = 0.2,
+        socket_connect_timeout: float = 0.2,
+        client_options: Mapping[str, Any] | None = None,
+        **options: Unpack[RedisStoreOptions],
+    ) -> RedisStore:
+        """A store on the Redis at *url*, with short timeouts and no client-side retries.
+
+        *url* is ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` for TLS
+        (ElastiCache in-transit encryption; the server certificate is verified), or
+        ``unix:///path/to/socket``. An ACL user and password may be given in the URL.
+        *client_options* go to both ``redis`` clients (e.g. ``ssl_ca_certs``,
+        ``client_name``); *options* (``namespace``, ``ttl``, ``history``, ``fallback``,
+        ``retry_interval``, ``poll_interval``) to the store, as documented on the class.
+        The async face opens a connection per operation (key set loads, saves and
+        refreshes are rare), so it works from any event loop.
+        """
+        scheme = urlsplit(url).scheme if isinstance(url, str) else ""
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ConfigurationError(
+                f"RedisStore URL must start with redis://, rediss:// or unix://, got {scheme!r}"
+            )
+        settings: dict[str, Any] = {
+            "socket_timeout": _positive("socket_timeout", socket_timeout),
+            "socket_connect_timeout": _positive("socket_connect_timeout", socket_connect_timeout),
+            **(client_options or {}),
+        }
+        return cls(
+            redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings),
+            async_client=lambda: redis.asyncio.Redis.from_url(
+                url, retry=AsyncRetry(NoBackoff(), 0), **settings
+            ),
+            **options,
+        )
+
+    @staticmethod
+    def _fallback_of(fallback: KeyStore | Literal["default"] | None) -> KeyStore | None:
+        if fallback is None:
+            return None
+        if fallback == "default":
+            from ._file import FileStore
+
+            return FileStore()
+        if not isinstance(fallback, KeyStore):
+            raise ConfigurationError("RedisStore fallback must be a KeyStore, 'default' or None")
+        return fallback
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._name!r}, namespace={self.namespace!r})"
+
+    @property
+    def available(self) -> bool:
+        """``False`` from a failed Redis operation until one succeeds again."""
+        return self._health.down_since is None
+
+    def data_key(self, key: str) -> str:
+        """The Redis key that holds the key set *key*."""
+        return f"{self.namespace}:jwks:{key_digest(key)}"
+
+    def lock_key(self, key: str) -> str:
+        """The Redis key of the refresh lock of *key*."""
+        return f"{self.namespace}:refresh-lock:{key_digest(key)}"
+
+    def close(self) -> None:
+        """Close the sync client's connections."""
+        self.client.close()
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _async_client(
+        source: redis.asyncio.Redis | Callable[[], redis.asyncio.Redis],
+    ) -> AsyncIterator[redis.asyncio.Redis]:
+        if isinstance(source, redis.asyncio.Redis):
+            yield source
+            return
+        client = source()
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(*_REDIS_ERRORS):
+                await client.aclose()
+
+    # Plans ---------------------------------------------------------------------------------------
+    def _document(self, key: str, raw: object, *, quiet: bool) -> dict[str, Any] | None:
+        """The stored document in a GET reply, or ``None`` (absent or unusable)."""
+        if raw is None:
+            return None
+        try:
+            if not isinstance(raw, bytes):
+                raise ValueError(f"is a {type(raw).__name__}, not bytes")
+            return parse_document(raw, key)
+        except ValueError as exc:
+            if not quiet:
+                logger.warning("key store: Redis entry %s %s; ignoring it", self.data_key(key), exc)
+            return None
+
+    def _load_plan(self, key: str) -> Plan[StoredKeySet | None]:
+        document = self._document(key, (yield _Call("get", (self.data_key(key),))), quiet=False)
+        record = current_of(document)
+        if document is not None and record is None:
+            logger.warning(
+                "key store: Redis entry %s has no valid current entry; ignoring it",
+                self.data_key(key),
+            )
+        return record
+
+    def _history_plan(self, key: str) -> Plan[list[StoredKeySet]]:
+        raw = yield _Call("get", (self.data_key(key),))
+        return history_of(self._document(key, raw, quiet=True))
+
+    def _save_plan(self, key: str, record: StoredKeySet) -> Plan[None]:
+        # Read, merge the history, write: no transaction. Saves follow a coordinated fetch, so
+        # two at once are rare; then the last writer's document stands (a history entry may
+        # be lost, never the current key set).
+        name = self.data_key(key)
+        previous = self._document(key, (yield _Call("get", (name,))), quiet=True)
+        try:
+            payload = build_document(key, record, previous, self.history_size)
+        except (TypeError, ValueError) as exc:
+            logger.warning("key store: cannot write Redis entry %s (%s)", name, exc)
+            return
+        yield _Call("set", (name, payload), {"px": max(1, round(self.ttl * 1000))})
+
+    def _coordinate_plan(
+        self, key: str, token: str, newer_than: float | None, timeout: float
+    ) -> Plan[tuple[bool, StoredKeySet | None]]:
+        """Lead the refresh of *key* (``(True, None)``), or wait for another's result.
+
+        Each round tries to take the lock, then looks for a key set fetched after
+        *newer_than*; the lock is taken before looking, so a holder that saved and released
+        between the two looks is never missed. A holder that dies leaves a lock that expires
+        after *timeout*; a waiter gives up after 1.5 x *timeout* (``(False, None)``: fetch).
+        """
+        lock, name = self.lock_key(key), self.data_key(key)
+        lock_ms = max(1, round(timeout * 1000))
+        deadline = time.monotonic() + 1.5 * timeout
+        while True:
+            led = bool((yield _Call("set", (lock, token), {"nx": True, "px": lock_ms})))
+            shared = current_of(self._document(key, (yield _Call("get", (name,))), quiet=True))
+            if shared is not None and (newer_than is None or shared.fetched_at > newer_than):
+                if led:
+                    yield from self._release_plan(key, token)
+                return False, shared
+            if led or time.monotonic() >= deadline:
+                return led, None
+            yield _Call("sleep", (self.poll_interval,))
+
+    def _release_plan(self, key: str, token: str) -> Plan[None]:
+        yield _Call("eval", (_RELEASE, 1, self.lock_key(key), token))
+
+    # Drivers: the only code that talks to Redis --------------------------------------------------
+    def _run(self, plan: Plan[T], default: T) -> T:
+        """Run *plan* with the sync client; *default* if Redis is unavailable or fails."""
+        if not self._health.usable():
+            plan.close()
+            return default
+        try:
+            step = _advance(plan, None)
+            while isinstance(step, _Call):
+                if step.command == "sleep":
+                    time.sleep(step.args[0])
+                    step = _advance(plan, None)
+                else:
+                    step = _advance(
+                        plan, getattr(self.client, step.command)(*step.args, **step.kwargs)
+                    )
+        except _REDIS_ERRORS as exc:
+            return self._failed(plan, exc, default)
+        return self._done(step)
+
+    async def _run_async(self, plan: Plan[T], default: T) -> T:
+        """Like :meth:`_run`, with the asyncio client (or the sync one in a worker thread)."""
+        if self.async_client is None or not self._health.usable():
+            # No async client, or Redis is being left alone: the sync driver does it (or
+            # returns *default* at once) in a worker thread.
+            return await asyncio.to_thread(self._run, plan, default)
+        try:
+            async with self._async_client(self.async_client) as client:
+                step = _advance(plan, None)
+                while isinstance(step, _Call):
+                    if step.command == "sleep":
+                        await asyncio.sleep(step.args[0])
+                        reply = None
+                    else:
+                        reply = await getattr(client, step.command)(*step.args, **step.kwargs)
+                    step = _advance(plan, reply)
+        except _REDIS_ERRORS as exc:
+            return self._failed(plan, exc, default)
+        return self._done(step)
+
+    def _failed(self, plan: Plan[T], exc: BaseException, default: T) -> T:
+        plan.close()
+        self._health.failed(exc)
+        return default
+
+    def _done(self, step: _Done[T]) -> T:
+        self._health.succeeded()
+        return step.value
+
+    # KeyStore ------------------------------------------------------------------------------------
+    def load(self, key: str) -> StoredKeySet | None:
+        """The key set *key* from Redis; else (absent, unusable, Redis down) the fallback's."""
+        record = self._run(self._load_plan(key), None)
+        if record is None and self.fallback is not None:
+            return self.fallback.load(key)
+        return record
+
+    def save(self, key: str, record: StoredKeySet) -> None:
+        """Write *record* to Redis (its previous version joins the history) and the fallback.
+
+        Best effort: failures are logged, never raised.
+        """
+        if self.fallback is not None:
+            self.fallback.save(key, record)
+        self._run(self._save_plan(key, record), None)
+
+    async def load_async(self, key: str) -> StoredKeySet | None:
+        """Like :meth:`load`, without blocking the event loop."""
+        record = await self._run_async(self._load_plan(key), None)
+        if record is None and self.fallback is not None:
+            return await self.fallback.load_async(key)
+        return record
+
+    async def save_async(self, key: str, record: StoredKeySet) -> None:
+        """Like :meth:`save`, without blocking the event loop."""
+        if self.fallback is not None:
+            await self.fallback.save_async(key, record)
+        await self._run_async(self._save_plan(key, record), None)
+
+    def history(self, key: str) -> list[StoredKeySet]:
+        """Earlier versions of the key set *key* in Redis, newest first."""
+        return self._run(self._history_plan(key), [])
+
+    # RefreshCoordinator --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def coordinate(
+        self, key: str, *, newer_than: float | None, timeout: float
+    ) -> Iterator[StoredKeySet | None]:
+        """Take the refresh of *key* for this process, or wait for another process's result.
+
+        Yields ``None`` when this process should fetch (it holds the lock until the block is
+        left, or Redis is unavailable, or the wait ran out), or a key set another process
+        stored that was fetched after *newer_than*. See :class:`RefreshCoordinator`.
+        """
+        token = secrets.token_hex(16)
+        plan = self._coordinate_plan(key, token, newer_than, timeout)
+        led, shared = self._run(plan, (False, None))
+        try:
+            yield shared
+        finally:
+            if led:
+                self._run(self._release_plan(key, token), None)
+
+    @contextlib.asynccontextmanager
+    async def coordinate_async(
+        self, key: str, *, newer_than: float | None, timeout: float
+    ) -> AsyncIterator[StoredKeySet | None]:
+        """Like :meth:`coordinate`, without blocking the event loop."""
+        token = secrets.token_hex(16)
+        plan = self._coordinate_plan(key, token, newer_than, timeout)
+        led, shared = await self._run_async(plan, (False, None))
+        try:
+            yield shared
+        finally:
+            if led:
+                await self._run_async(self._release_plan(key, token), None)

@@ -1,0 +1,111 @@
+"""One process of a fleet, for the Redis tests and benchmarks/bench_fleet.py.
+
+The child side runs as ``python -m tests.integration.redis_worker SPEC``; :class:`Worker` starts
+one from the parent. *SPEC* is a JSON object: ``issuer``, ``token``, ``cache_dir`` (the process's
+own file store), ``store`` (``"redis"``: a :class:`RedisStore` on ``redis_url`` in ``namespace``
+with that file store as its fallback; ``"file"``: the file store alone), ``mode`` (``"sync"`` or
+``"async"``), ``fetch_timeout``, and ``barrier``: when true, the worker builds its verifier,
+prints ``ready`` and waits for a line on stdin before verifying, so a whole fleet can be
+released at once.
+
+The child prints one JSON line: ``ok``, ``sub`` or ``error``, ``ms`` (the verification's wall
+time) and its key source's counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 30.0  # bound on every wait for a worker; never reached when all is well
+
+
+class Worker:
+    """A fleet member started from the parent (cwd: the repository root)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        env = {**os.environ, "COGNITO_JWT_CACHE_DIR": spec["cache_dir"]}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.redis_worker", json.dumps(spec)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def ready(self) -> None:
+        """Wait until the worker has built its verifier (``barrier`` specs only)."""
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if line != "ready\n":
+            self.process.kill()
+            raise RuntimeError(f"worker not ready: {line!r}\n{self.process.communicate()[1]}")
+
+    def go(self) -> None:
+        """Release a worker waiting at the barrier."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+
+    def result(self) -> dict[str, Any]:
+        """The worker's answer, once it has exited."""
+        out, err = self.process.communicate(timeout=WAIT)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"worker failed (exit {self.process.returncode}):\n{err}")
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return result
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies wherever it is (mid-fetch, holding a lock ...)."""
+        self.process.kill()
+        self.process.communicate(timeout=WAIT)
+
+
+def main(spec: dict[str, Any]) -> dict[str, Any]:
+    """The child: build a verifier like a fresh process of the fleet, verify one token."""
+    from cognito_jwt import FetchOptions, FileStore, JwtError, JwtVerifier
+    from cognito_jwt.stores import KeyStore, RedisStore
+
+    store: KeyStore = FileStore(spec["cache_dir"])
+    if spec.get("store", "redis") == "redis":
+        store = RedisStore.from_url(spec["redis_url"], namespace=spec["namespace"], fallback=store)
+    verifier = JwtVerifier(
+        issuer=spec["issuer"],
+        audience="api",
+        store=store,
+        fetch=FetchOptions(timeout=spec["fetch_timeout"], retries=0),
+    )
+    if spec.get("barrier"):
+        print("ready", flush=True)
+        sys.stdin.readline()
+    began = time.perf_counter()
+    try:
+        if spec["mode"] == "async":
+            claims = asyncio.run(verifier.verify_async(spec["token"]))
+        else:
+            claims = verifier.verify(spec["token"])
+    except JwtError as exc:
+        result: dict[str, Any] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    else:
+        result = {"ok": True, "sub": claims.sub}
+    stats = verifier.stats
+    result.update(
+        ms=(time.perf_counter() - began) * 1e3,
+        fetches=stats.fetches,
+        l2_loads=stats.l2_loads,
+        refreshes=stats.refreshes,
+    )
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))), flush=True)

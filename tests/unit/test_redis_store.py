@@ -1,0 +1,572 @@
+"""``RedisStore`` against an in-memory fake of the few commands it uses.
+
+The real server is in tests/integration/test_redis_store.py; here every branch is driven fast:
+the document format, untrusted entries, the outage state machine and its logs, the refresh
+lock, and the async drivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+
+from cognito_jwt import ConfigurationError, FileStore, KeyStore, MemoryStore, StoredKeySet
+from cognito_jwt.stores import RedisStore, RefreshCoordinator
+from cognito_jwt.stores._redis import DEFAULT_TTL
+from tests.helpers import all_keys, jwks_of
+
+KEY = "https://login.example.com/jwks"
+URI = KEY
+
+
+def _record(alg: str = "RS256", fetched_at: float = 1_800_000_000.0) -> StoredKeySet:
+    return StoredKeySet(jwks_of(all_keys()[alg]), fetched_at, 3600.0, URI)
+
+
+class FakeRedis:
+    """GET, SET (NX, PX) and the lock-release script, in memory; ``down`` makes them raise."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.px: dict[str, int] = {}
+        self.calls: list[str] = []
+        self.down: Exception | None = None
+        self.connection_pool = SimpleNamespace(
+            connection_kwargs={"host": "cache.internal", "port": 6380, "db": 2},
+            connection_class=redis.Connection,
+        )
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.down is not None:
+            raise self.down
+
+    def get(self, name: str) -> Any:
+        self._call("get")
+        return self.data.get(name)
+
+    def set(self, name: str, value: Any, *, px: int, nx: bool = False) -> bool | None:
+        self._call("set")
+        if nx and name in self.data:
+            return None
+        self.data[name] = value if isinstance(value, bytes) else str(value).encode()
+        self.px[name] = px
+        return True
+
+    def eval(self, script: str, numkeys: int, lock: str, token: str) -> int:
+        self._call("eval")
+        assert numkeys == 1
+        assert 'redis.call("GET", KEYS[1]) == ARGV[1]' in script
+        if self.data.get(lock) == token.encode():
+            del self.data[lock]
+            return 1
+        return 0
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+class FakeAsyncRedis:
+    """The asyncio face of a :class:`FakeRedis` (same data)."""
+
+    def __init__(self, sync: FakeRedis) -> None:
+        self.sync = sync
+        self.closed = 0
+
+    async def get(self, name: str) -> Any:
+        return self.sync.get(name)
+
+    async def set(self, name: str, value: Any, **kwargs: Any) -> bool | None:
+        return self.sync.set(name, value, **kwargs)
+
+    async def eval(self, *args: Any) -> int:
+        return self.sync.eval(*args)
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+@pytest.fixture
+def fake() -> FakeRedis:
+    return FakeRedis()
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> FileStore:
+    return FileStore(tmp_path / "fallback")
+
+
+@pytest.fixture
+def make(fake: FakeRedis, local: FileStore) -> Callable[..., RedisStore]:
+    def build(**options: Any) -> RedisStore:
+        options.setdefault("fallback", local)
+        return RedisStore(fake, **options)  # type: ignore[arg-type]
+
+    return build
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def _plant(fake: FakeRedis, store: RedisStore, value: Any) -> None:
+    fake.data[store.data_key(KEY)] = value
+
+
+def _document(**changes: Any) -> bytes:
+    current = {"jwks": jwks_of(all_keys()["RS256"]), "fetched_at": 1.0, "max_age": 2.0}
+    current["jwks_uri"] = URI
+    document: dict[str, Any] = {"schema": 1, "key": KEY, "current": current, "history": []}
+    document.update(changes)
+    return json.dumps(document).encode()
+
+
+# === The store protocol ===========================================================================
+def test_is_a_key_store_and_a_refresh_coordinator(make: Callable[..., RedisStore]) -> None:
+    store = make()
+    assert isinstance(store, KeyStore)
+    assert isinstance(store, RefreshCoordinator)
+    assert not isinstance(MemoryStore(), RefreshCoordinator)
+    assert not isinstance(FileStore(), RefreshCoordinator)
+
+
+def test_round_trip_with_namespace_ttl_and_schema(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make(namespace="orders-api", ttl=86_400 * 3)
+    assert store.load(KEY) is None
+    store.save(KEY, _record())
+    assert store.load(KEY) == _record()
+    name = store.data_key(KEY)
+    assert name.startswith("orders-api:jwks:")
+    assert store.lock_key(KEY).startswith("orders-api:refresh-lock:")
+    assert KEY not in name  # hashed: any URI makes a well-formed key
+    assert fake.px[name] == 86_400 * 3 * 1000
+    document = json.loads(fake.data[name])
+    assert document["schema"] == 1
+    assert document["key"] == KEY
+    assert document["current"]["jwks_uri"] == URI
+
+
+def test_defaults(make: Callable[..., RedisStore]) -> None:
+    store = make(fallback="default")
+    assert store.ttl == DEFAULT_TTL == 7 * 24 * 3600
+    assert store.ttl > 24 * 3600  # well beyond the default stale_if_error
+    assert store.namespace == "cognito-jwt"
+    assert store.history_size == 3
+    assert isinstance(store.fallback, FileStore)
+
+
+def test_history_newest_first_capped(make: Callable[..., RedisStore]) -> None:
+    store = make(history=2)
+    for n, alg in enumerate(("RS256", "ES256", "ES384", "ES512")):
+        store.save(KEY, _record(alg, fetched_at=1000.0 + n))
+    assert store.load(KEY) == _record("ES512", fetched_at=1003.0)
+    assert store.history(KEY) == [
+        _record("ES384", fetched_at=1002.0),
+        _record("ES256", fetched_at=1001.0),
+    ]
+
+
+def test_saves_are_copied_to_the_fallback(
+    make: Callable[..., RedisStore], local: FileStore
+) -> None:
+    store = make()
+    store.save(KEY, _record())
+    assert local.load(KEY) == _record()
+
+
+def test_a_miss_in_redis_reads_the_fallback(
+    make: Callable[..., RedisStore], local: FileStore
+) -> None:
+    local.save(KEY, _record("ES256"))
+    assert make().load(KEY) == _record("ES256")
+    assert make(fallback=None).load(KEY) is None
+
+
+def test_async_round_trip_through_a_client_factory(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    clients: list[FakeAsyncRedis] = []
+
+    def connect() -> FakeAsyncRedis:
+        clients.append(FakeAsyncRedis(fake))
+        return clients[-1]
+
+    store = make(async_client=connect)
+
+    async def scenario() -> StoredKeySet | None:
+        await store.save_async(KEY, _record("ES384"))
+        return await store.load_async(KEY)
+
+    assert asyncio.run(scenario()) == _record("ES384")
+    assert len(clients) == 2
+    assert all(client.closed == 1 for client in clients)  # one connection per operation
+    assert store.load(KEY) == _record("ES384")
+
+
+def test_async_without_an_async_client_runs_the_sync_one(
+    make: Callable[..., RedisStore], local: FileStore
+) -> None:
+    store = make()
+    asyncio.run(store.save_async(KEY, _record("ES256")))
+    assert asyncio.run(store.load_async(KEY)) == _record("ES256")
+    assert local.load(KEY) == _record("ES256")
+
+
+def test_close_closes_the_sync_client(make: Callable[..., RedisStore], fake: FakeRedis) -> None:
+    make().close()
+    assert fake.calls[-1] == "close"
+
+
+# === Configuration ================================================================================
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"namespace": ""}, "namespace"),
+        ({"history": -1}, "history"),
+        ({"history": True}, "history"),
+        ({"ttl": 0}, "ttl"),
+        ({"ttl": float("inf")}, "ttl"),
+        ({"retry_interval": -1}, "retry_interval"),
+        ({"poll_interval": "fast"}, "poll_interval"),
+        ({"fallback": "files"}, "fallback"),
+    ],
+)
+def test_bad_options_are_configuration_errors(
+    make: Callable[..., RedisStore], options: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        make(**options)
+
+
+@pytest.mark.parametrize("url", ["http://cache:6379", "cache:6379", "", "valkey://cache"])
+def test_from_url_needs_a_redis_url(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="redis://"):
+        RedisStore.from_url(url)
+
+
+def test_from_url_needs_positive_timeouts() -> None:
+    with pytest.raises(ConfigurationError, match="socket_timeout"):
+        RedisStore.from_url("redis://cache", socket_timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://app:s3cr3t@cache.internal:6380/2", "redis://cache.internal:6380/2"),
+        ("rediss://:s3cr3t@cache.internal", "rediss://cache.internal:6379/0"),
+        ("unix:///run/redis.sock?password=s3cr3t", "unix:///run/redis.sock"),
+    ],
+)
+def test_from_url_repr_and_logs_never_show_the_password(url: str, shown: str) -> None:
+    store = RedisStore.from_url(url, fallback=None)
+    assert repr(store) == f"RedisStore({shown!r}, namespace='cognito-jwt')"
+    assert "s3cr3t" not in repr(store)
+    options = store.client.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == 0.2
+    store.close()
+
+
+def test_from_url_credentials_and_tls() -> None:
+    store = RedisStore.from_url("rediss://app:s3cr3t@cache.internal:6380/2", fallback=None)
+    pool = store.client.connection_pool
+    assert pool.connection_class is redis.SSLConnection  # rediss://: TLS, certificate checked
+    assert (pool.connection_kwargs["username"], pool.connection_kwargs["password"]) == (
+        "app",
+        "s3cr3t",
+    )
+    assert pool.connection_kwargs["retry"]._retries == 0  # no retries: fail fast, then degrade
+    store.close()
+
+
+def test_from_url_passes_client_options() -> None:
+    store = RedisStore.from_url(
+        "redis://cache", client_options={"client_name": "orders-api"}, fallback=None
+    )
+    assert store.client.connection_pool.connection_kwargs["client_name"] == "orders-api"
+
+
+def test_import_is_lazy() -> None:
+    code = (
+        "import sys, cognito_jwt, cognito_jwt.stores; assert 'redis' not in sys.modules; "
+        "from cognito_jwt.stores import RedisStore; assert 'redis' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError, match="NoSuchStore"):
+        _ = __import__("cognito_jwt.stores").stores.NoSuchStore
+
+
+# === Entries it must not trust ====================================================================
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"\x00\xffgarbage", "is corrupt"),
+        (b"{not json", "is corrupt"),
+        (b"[1, 2]", "is corrupt"),
+        (b'{"schema": 1, "schema": 1}', "is corrupt"),
+        (_document(schema=2), "another schema or key"),
+        (_document(key="https://evil.example.com/jwks"), "another schema or key"),
+        (_document(current={"jwks": [], "fetched_at": 1, "max_age": 2}), "no valid current"),
+        (
+            _document(current={"jwks": {}, "fetched_at": "1", "max_age": 2, "jwks_uri": URI}),
+            "no valid current",
+        ),
+        (b" " * (4 * 1024 * 1024 + 1), "larger than"),
+    ],
+)
+def test_bad_entries_are_ignored_with_a_warning(
+    make: Callable[..., RedisStore],
+    fake: FakeRedis,
+    local: FileStore,
+    caplog: pytest.LogCaptureFixture,
+    value: bytes,
+    reason: str,
+) -> None:
+    store = make()
+    _plant(fake, store, value)
+    with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
+        assert store.load(KEY) is None
+        local.save(KEY, _record("ES256"))
+        assert store.load(KEY) == _record("ES256")  # the fallback's, not Redis's
+    assert any(reason in m and store.data_key(KEY) in m for m in _warnings(caplog))
+    assert store.available  # a bad entry is not an outage
+
+
+def test_a_reply_that_is_not_bytes_is_ignored(
+    make: Callable[..., RedisStore], fake: FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = make(fallback=None)
+    fake.data[store.data_key(KEY)] = _document().decode()  # type: ignore[assignment]
+    with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
+        assert store.load(KEY) is None
+    assert any("not bytes" in m for m in _warnings(caplog))
+
+
+def test_save_over_a_corrupt_entry_replaces_it(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make()
+    _plant(fake, store, b"{corrupt")
+    store.save(KEY, _record())
+    assert store.load(KEY) == _record()
+    assert store.history(KEY) == []
+
+
+def test_unserialisable_record_is_logged_not_raised(
+    make: Callable[..., RedisStore], fake: FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = make(fallback=None)
+    with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
+        store.save(KEY, StoredKeySet({"keys": [float("nan")]}, 1.0, 2.0, URI))
+    assert any("cannot write Redis entry" in m for m in _warnings(caplog))
+    assert store.data_key(KEY) not in fake.data
+
+
+# === Outages ======================================================================================
+def test_outage_falls_back_logs_once_and_recovers(
+    make: Callable[..., RedisStore],
+    fake: FakeRedis,
+    local: FileStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = make(retry_interval=1e-9)  # try Redis again on every operation
+    store.save(KEY, _record("RS256"))
+    fake.down = redis.ConnectionError("Error 111 connecting to cache.internal:6380.")
+    with caplog.at_level(logging.INFO, logger="cognito_jwt"):
+        assert store.load(KEY) == _record("RS256")  # the fallback's copy
+        for _ in range(5):
+            store.save(KEY, _record("ES256"))
+            assert store.load(KEY) == _record("ES256")
+            with store.coordinate(KEY, newer_than=None, timeout=1.0) as shared:
+                assert shared is None  # fetch yourself
+        assert asyncio.run(store.load_async(KEY)) == _record("ES256")
+        assert not store.available
+        warnings = _warnings(caplog)
+        assert len(warnings) == 1, warnings
+        assert "shared key store redis://cache.internal:6380/2 is unavailable" in warnings[0]
+        assert "ConnectionError" in warnings[0]
+        assert "FileStore" in warnings[0]
+        assert local.load(KEY) == _record("ES256")  # saves kept going to the fallback
+        fake.down = None
+        store.save(KEY, _record("ES384"))
+        assert store.available
+        assert store.load(KEY) == _record("ES384")
+        fake.down = redis.TimeoutError("Timeout reading from socket")
+        assert store.load(KEY) == _record("ES384")
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert len(infos) == 1
+    assert "is available again" in infos[0]
+    assert len(_warnings(caplog)) == 2  # a second outage is a second warning
+    assert "TimeoutError" in _warnings(caplog)[1]
+
+
+def test_during_an_outage_redis_is_left_alone_until_the_retry_interval(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make(retry_interval=3600)
+    fake.down = redis.ConnectionError("refused")
+    assert store.load(KEY) is None
+    calls = len(fake.calls)
+    for _ in range(10):
+        store.load(KEY)
+        store.save(KEY, _record())
+        with store.coordinate(KEY, newer_than=None, timeout=1.0) as shared:
+            assert shared is None
+    assert len(fake.calls) == calls  # no timeout paid on any of them
+
+
+@pytest.mark.parametrize(
+    "error",
+    [redis.AuthenticationError("invalid password"), redis.ResponseError("NOPERM"), OSError()],
+)
+def test_any_redis_failure_degrades(
+    make: Callable[..., RedisStore], fake: FakeRedis, error: Exception
+) -> None:
+    store = make(fallback=None)
+    fake.down = error
+    assert store.load(KEY) is None
+    store.save(KEY, _record())
+    assert asyncio.run(store.load_async(KEY)) is None
+    assert not store.available
+
+
+# === Refresh coordination =========================================================================
+def test_the_first_caller_leads_and_releases_its_lock(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make()
+    lock = store.lock_key(KEY)
+    with store.coordinate(KEY, newer_than=None, timeout=2.5) as shared:
+        assert shared is None
+        assert lock in fake.data
+        assert fake.px[lock] == 2500
+        store.save(KEY, _record())
+    assert lock not in fake.data
+
+
+def test_the_lock_is_released_when_the_fetch_fails(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make()
+    with pytest.raises(RuntimeError), store.coordinate(KEY, newer_than=None, timeout=1.0):
+        raise RuntimeError("fetch failed")
+    assert store.lock_key(KEY) not in fake.data
+
+
+def test_a_lock_taken_over_by_another_process_is_not_released(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make()
+    lock = store.lock_key(KEY)
+    with store.coordinate(KEY, newer_than=None, timeout=1.0):
+        fake.data[lock] = b"another-process-token"  # ours expired; another took it
+    assert fake.data[lock] == b"another-process-token"
+
+
+def test_a_waiter_takes_a_newer_key_set_stored_meanwhile(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make(poll_interval=0.001)
+    fake.data[store.lock_key(KEY)] = b"holder"
+    original_get = fake.get
+    polls = []
+
+    def get(name: str) -> Any:  # the holder saves after the waiter's third look
+        polls.append(name)
+        if len(polls) == 3:
+            store.save(KEY, _record("ES256", fetched_at=2000.0))
+        return original_get(name)
+
+    fake.get = get  # type: ignore[method-assign]
+    with store.coordinate(KEY, newer_than=1000.0, timeout=5.0) as shared:
+        assert shared == _record("ES256", fetched_at=2000.0)
+    assert fake.data[store.lock_key(KEY)] == b"holder"  # never ours
+
+
+def test_a_waiter_ignores_key_sets_not_newer_than_its_own(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make(poll_interval=0.001)
+    store.save(KEY, _record(fetched_at=1000.0))
+    fake.data[store.lock_key(KEY)] = b"holder"
+    started = time.monotonic()
+    with store.coordinate(KEY, newer_than=1000.0, timeout=0.02) as shared:
+        assert shared is None  # waited 1.5 x timeout for the holder, then: fetch yourself
+    assert 0.03 <= time.monotonic() - started < 1.0
+
+
+def test_a_waiter_takes_over_a_lock_that_expired(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make(poll_interval=0.001)
+    lock = store.lock_key(KEY)
+    fake.data[lock] = b"dead-holder"
+    original_set = fake.set
+    attempts = []
+
+    def set_(name: str, value: Any, **kwargs: Any) -> Any:
+        attempts.append(name)
+        if len(attempts) == 3:
+            del fake.data[lock]  # PX ran out: the holder died mid-fetch
+        return original_set(name, value, **kwargs)
+
+    fake.set = set_  # type: ignore[method-assign]
+    with store.coordinate(KEY, newer_than=None, timeout=5.0) as shared:
+        assert shared is None
+        assert fake.data[lock] != b"dead-holder"  # ours now
+    assert lock not in fake.data
+
+
+def test_a_leader_that_finds_a_fresh_key_set_hands_back_the_lock(
+    make: Callable[..., RedisStore], fake: FakeRedis
+) -> None:
+    store = make()
+    store.save(KEY, _record(fetched_at=2000.0))  # saved by a holder that just released
+    with store.coordinate(KEY, newer_than=1000.0, timeout=1.0) as shared:
+        assert shared == _record(fetched_at=2000.0)
+    assert store.lock_key(KEY) not in fake.data
+    assert fake.calls.count("eval") == 1
+
+
+def test_poisoned_entries_are_ignored_quietly_while_waiting(
+    make: Callable[..., RedisStore], fake: FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = make(poll_interval=0.001)
+    _plant(fake, store, b"{garbage")
+    with (
+        caplog.at_level(logging.WARNING, logger="cognito_jwt"),
+        store.coordinate(KEY, newer_than=None, timeout=1.0) as shared,
+    ):
+        assert shared is None  # led: nothing usable stored
+    assert _warnings(caplog) == []
+
+
+def test_async_coordination(make: Callable[..., RedisStore], fake: FakeRedis) -> None:
+    store = make(async_client=lambda: FakeAsyncRedis(fake), poll_interval=0.001)
+
+    async def scenario() -> None:
+        async with store.coordinate_async(KEY, newer_than=None, timeout=1.0) as shared:
+            assert shared is None
+            assert store.lock_key(KEY) in fake.data
+            await store.save_async(KEY, _record(fetched_at=5.0))
+        assert store.lock_key(KEY) not in fake.data
+        async with store.coordinate_async(KEY, newer_than=4.0, timeout=1.0) as shared:
+            assert shared == _record(fetched_at=5.0)
+        fake.down = redis.ConnectionError("refused")
+        async with store.coordinate_async(KEY, newer_than=None, timeout=1.0) as shared:
+            assert shared is None
+
+    asyncio.run(scenario())
+    assert not store.available
