@@ -1,6 +1,7 @@
 """Every check this project runs, and the only way to run them: ``python -m nox``.
 
-``python -m nox`` with no arguments runs the default sessions (lint, typing, docs, tests);
+``python -m nox`` with no arguments runs the default sessions (lint, typing, docs, a short
+fuzz run, tests);
 ``.ci/run`` runs exactly that.
 """
 
@@ -14,7 +15,7 @@ nox.needs_version = ">=2025.2.9"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 # Tests last, so the test runner's summary is the last thing a CI log shows before nox's own.
-nox.options.sessions = ["lint", "typing", "docs", "tests"]
+nox.options.sessions = ["lint", "typing", "docs", "fuzz", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
@@ -58,6 +59,26 @@ def docs(session: nox.Session) -> None:
         session.create_tmp() + "/site",
         env={"NO_MKDOCS_2_WARNING": "1"},  # Material's banner about MkDocs 2, not about us
     )
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris): ``python -m nox -s fuzz -- [seconds per target]``.
+
+    30 s per target by default (the short run CI does). A crash, a hang past 10 s on one input,
+    or an accepted forgery fails the session; libFuzzer writes the input to ``crash-*``.
+    """
+    session.install(".", *_group("fuzz"))
+    seconds = session.posargs[0] if session.posargs else "30"
+    for target in ("fuzz_verify", "fuzz_jwks"):
+        session.run(
+            "python",
+            f"fuzz/{target}.py",
+            f"-max_total_time={seconds}",
+            "-timeout=10",
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        )
 
 
 @nox.session
