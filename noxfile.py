@@ -82,6 +82,18 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def soak(session: nox.Session) -> None:
+    """Soak: ``python -m nox -s soak -- [N]`` verifications per path (default 1,000,000).
+
+    Sync and async verification against a local issuer rotating its key; fails on any reject,
+    on memory growth (tracemalloc) or on leftover threads or tasks. CI runs a short version
+    (tests/test_soak.py).
+    """
+    session.install(".")
+    session.run("python", "-m", "tests.soak", *(session.posargs or ["1000000"]))
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, not in the default run: ``python -m nox -s bench -- [verify cache lambda]``."""
     session.install(".", *_group("bench"))
