@@ -307,6 +307,9 @@ class RemoteKeySource:
         self._gate = FetchGate()
         self._seq = itertools.count(1)
         self._flight: _Flight | None = None
+        # Set while an unknown-kid refresh runs (either face): callers the cooldown turns away
+        # wait for it instead of failing.
+        self._kid_pending: threading.Event | None = None
         self._background: threading.Thread | None = None
         self._async_flights: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[Snapshot]
@@ -358,10 +361,18 @@ class RemoteKeySource:
             snapshot = self._ensure(now)
         else:
             self.stats.l1_hits += 1
-        key = self._lookup(snapshot, kid, alg, now, lambda: self._flight is not None)
+        key, action, pending = self._lookup(snapshot, kid, alg, now, self._flight is not None)
         if key is not None:
             return key
-        return self._find_after_refresh(self._refresh("unknown_kid"), kid, alg)
+        if action == "wait":
+            assert pending is not None  # noqa: S101 - "wait" always comes with the event
+            pending.wait(self._wait_limit)
+            return self._after_wait(snapshot, kid, alg)
+        try:
+            return self._find_after_refresh(self._refresh("unknown_kid"), kid, alg)
+        finally:
+            if pending is not None:
+                pending.set()
 
     async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
         """Like :meth:`find`, without blocking the event loop."""
@@ -371,10 +382,20 @@ class RemoteKeySource:
             snapshot = await self._ensure_async(now)
         else:
             self.stats.l1_hits += 1
-        key = self._lookup(snapshot, kid, alg, now, self._async_flight_running)
+        key, action, pending = self._lookup(
+            snapshot, kid, alg, now, self._async_flight_running()
+        )
         if key is not None:
             return key
-        return self._find_after_refresh(await self._refresh_async("unknown_kid"), kid, alg)
+        if action == "wait":
+            assert pending is not None  # noqa: S101 - "wait" always comes with the event
+            await _wait_event(pending, self._wait_limit)
+            return self._after_wait(snapshot, kid, alg)
+        try:
+            return self._find_after_refresh(await self._refresh_async("unknown_kid"), kid, alg)
+        finally:
+            if pending is not None:
+                pending.set()
 
     def _lookup(
         self,
@@ -382,20 +403,35 @@ class RemoteKeySource:
         kid: str | None,
         alg: str,
         now: float,
-        in_flight: Callable[[], bool],
-    ) -> PreparedKey | None:
-        """The key, or ``None`` when an unknown kid may refresh; raises when it may not."""
+        in_flight: bool,  # noqa: FBT001
+    ) -> tuple[PreparedKey | None, str, threading.Event | None]:
+        """The key; else what an unknown kid may do (see :meth:`_may_refresh_for_kid`).
+
+        Raises:
+            KeyNotFoundError: The kid is unknown and may not refresh now.
+        """
         try:
-            return snapshot.keyset.find(kid, alg)
+            return snapshot.keyset.find(kid, alg), "found", None
         except KeyAlgorithmMismatchError:
             raise
         except KeyNotFoundError:
             newer = self._newer_key(snapshot, kid, alg)
             if newer is not None:
-                return newer
-            if not self._may_refresh_for_kid(kid, now, in_flight()):
+                return newer, "found", None
+            action, pending = self._may_refresh_for_kid(kid, now, in_flight)
+            if action == "refuse":
                 raise
-        return None
+        return None, action, pending
+
+    def _after_wait(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey:
+        """After waiting for another caller's unknown-kid refresh: look in what it installed."""
+        current = self._snapshot
+        if current is not None and current is not seen:
+            return self._find_after_refresh(current, kid, alg)
+        # That refresh failed (or took too long): the kid stays unknown, not negatively cached.
+        self.stats.unknown_kid_rejections += 1
+        self._emit("unknown_kid", refreshed=False)
+        return seen.keyset.find(kid, alg)  # raises KeyNotFoundError
 
     def _newer_key(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey | None:
         """Look in a key set installed since *seen* (another caller's refresh just landed)."""
@@ -413,24 +449,41 @@ class RemoteKeySource:
         task = self._async_flights.get(asyncio.get_running_loop())
         return task is not None and not task.done()
 
-    def _may_refresh_for_kid(self, kid: str | None, now: float, in_flight: bool) -> bool:  # noqa: FBT001
-        """Decide whether an unknown kid may trigger (or join) a fetch: the penalty box.
+    def _may_refresh_for_kid(
+        self,
+        kid: str | None,
+        now: float,
+        in_flight: bool,  # noqa: FBT001
+    ) -> tuple[str, threading.Event | None]:
+        """Decide what an unknown kid may do: the penalty box.
 
-        A fetch already under way is joined whatever the cooldown says: the callers that
-        arrive with a newly rotated kid all wait for the one refresh it caused.
+        Returns ``("join", None)`` when a fetch is already under way on this face (joined
+        whatever the cooldown says: the callers that arrive with a newly rotated kid all wait
+        for the one refresh it caused); ``("lead", event)`` when this caller starts the
+        refresh and must set *event* when it is over; ``("wait", event)`` when the cooldown
+        is charged by a refresh that is still running (started on the other face, or not yet
+        registered as a fetch): wait for *event*, then look again; ``("refuse", None)``.
+        The cooldown and the pending event are set together under the lock, so no caller
+        can fall between the two.
         """
         with self._lock:
-            allowed = (
-                kid is not None
-                and kid not in self._negative
-                and (in_flight or self._gate.may_trigger(now, self.policy.cooldown))
-            )
-            if allowed and not in_flight:
+            pending = self._kid_pending
+            if kid is None or kid in self._negative:
+                decision: tuple[str, threading.Event | None] = ("refuse", None)
+            elif in_flight:
+                decision = ("join", None)
+            elif self._gate.may_trigger(now, self.policy.cooldown):
                 self._gate.triggered_at = now
-        if not allowed:
+                self._kid_pending = threading.Event()
+                decision = ("lead", self._kid_pending)
+            elif pending is not None and not pending.is_set():
+                decision = ("wait", pending)
+            else:
+                decision = ("refuse", None)
+        if decision[0] == "refuse":
             self.stats.unknown_kid_rejections += 1
             self._emit("unknown_kid", refreshed=False)
-        return allowed
+        return decision
 
     def _find_after_refresh(self, snapshot: Snapshot, kid: str | None, alg: str) -> PreparedKey:
         try:
@@ -875,6 +928,16 @@ class RemoteKeySource:
     async def refresh_async(self) -> None:
         """Like :meth:`refresh`, without blocking the event loop."""
         await self._refresh_async("manual")
+
+
+async def _wait_event(event: threading.Event, timeout: float) -> None:
+    """Wait for a threading *event* without blocking the event loop (short polls)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not event.is_set() and loop.time() < deadline:
+        await asyncio.sleep(0.005)
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

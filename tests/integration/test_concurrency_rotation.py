@@ -1,0 +1,304 @@
+"""Concurrency under key rotation, against the package's ``LocalIssuer`` on 127.0.0.1.
+
+1,000 asyncio tasks and 16 threads verify at once while the issuer rotates its keys a few
+times. Each phase starts right after a rotation, with every worker's first token signed by the
+brand-new key, so the unknown-kid refresh happens under full contention. The verifier's clock
+is ``time.time()`` plus an offset moved past the refresh cooldown at each rotation (no sleeps).
+
+Tokens: signed by every published key (must all verify: zero false rejects), by a key that was
+never published (unknown kid) and forged under the newest kid with another private key (must all
+be refused: zero false accepts).
+
+Fetch count, asserted as ``<= rotations + 2`` for one face: one cold-start fetch, one per
+rotation (the newest-key token is every worker's first, so the first unknown kid after a
+rotation is the new one; the unknown-kid trigger fires at most once per cooldown window and
+concurrent callers join the fetch under way, so the never-published kid costs nothing more: it
+is refused by the cooldown or joins the flight, then sits in the negative cache), plus one in the
+first phase, where no rotation has used the cooldown yet and the never-published kid is the
+first unknown kid the verifier sees. With both faces, the cold start costs one fetch per face
+(single flight is per face by design: one for the threads, one per event loop), hence ``+ 3``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pytest
+
+from cognito_jwt import JwtError, JwtVerifier
+from cognito_jwt._keysource import RemoteKeySource
+from cognito_jwt.testing import LocalIssuer
+from tests.fake_issuer import FakeClock, FakeIssuer, oidc_token
+from tests.helpers import AUDIENCE as HELPER_AUDIENCE
+from tests.helpers import OIDC_ISSUER, SigningKey, _signing_key, rsa_private
+
+AUDIENCE = "api://concurrency"
+TASKS = 1000
+THREADS = 16
+PER_THREAD = 150
+ROTATIONS = 3
+WAIT = 30.0  # bound on every join and wait; never reached when all is well
+LIFETIME = 3600
+
+
+class OffsetClock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@dataclass
+class Tally:
+    false_rejects: Counter[str] = field(default_factory=Counter)
+    false_accepts: int = 0
+    good: int = 0
+    bad: int = 0
+    expected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, genuine: bool, outcome: object) -> None:
+        if outcome is not None and not isinstance(outcome, JwtError):
+            raise AssertionError(f"{type(outcome).__name__} escaped: {outcome}")
+        with self.lock:
+            if genuine:
+                self.good += 1
+                if outcome is not None:
+                    self.false_rejects[type(outcome).__name__] += 1
+            else:
+                self.bad += 1
+                if outcome is None:
+                    self.false_accepts += 1
+
+
+@dataclass
+class Phase:
+    newest: str
+    good: list[str]
+    bad: list[str]
+
+    def sequence(self, worker: int, length: int) -> list[tuple[bool, str]]:
+        """The newest-key token first, then every token in turn (offset per worker)."""
+        mixed = [(True, t) for t in self.good] + [(False, t) for t in self.bad]
+        rest = [mixed[(worker + i) % len(mixed)] for i in range(length - 1)]
+        return [(True, self.newest), *rest]
+
+
+@pytest.fixture
+def issuer() -> Iterator[LocalIssuer]:
+    with LocalIssuer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def outsiders() -> LocalIssuer:
+    """Keys that no issuer under test ever publishes (never started: it only signs)."""
+    other = LocalIssuer()
+    other._port = 1
+    return other
+
+
+def make_phase(issuer: LocalIssuer, outsiders: LocalIssuer) -> Phase:
+    claims = {"sub": "alice", "aud": AUDIENCE, "iss": issuer.issuer}
+    newest = issuer.kids[-1]
+    good = [issuer.mint(claims, lifetime=LIFETIME, kid=kid) for kid in issuer.kids]
+    never = outsiders.mint(claims, lifetime=LIFETIME)  # unknown kid
+    # forged: the newest kid in the header, signed by an outsider's key
+    forged_header = issuer.mint(claims, lifetime=LIFETIME, kid=newest).split(".")[0]
+    forged_rest = outsiders.mint(claims, lifetime=LIFETIME).split(".", 1)[1]
+    return Phase(good[-1], good, [never, f"{forged_header}.{forged_rest}"])
+
+
+def run_phase(verifier: JwtVerifier, phase: Phase, tally: Tally, *, tasks: int, threads: int):
+    tally.expected += tasks * (1 + len(phase.good) + len(phase.bad)) + threads * PER_THREAD
+    go = threading.Event()
+    crashed: list[BaseException] = []
+
+    def thread_worker(index: int) -> None:
+        try:
+            if not go.wait(WAIT):
+                raise AssertionError("never released")
+            for genuine, token in phase.sequence(index, PER_THREAD):
+                try:
+                    verifier.verify(token)
+                except Exception as exc:  # noqa: BLE001, PERF203 - recorded and asserted
+                    tally.record(genuine, exc)
+                else:
+                    tally.record(genuine, None)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            crashed.append(exc)
+
+    workers = [
+        threading.Thread(target=thread_worker, args=(i,), daemon=True) for i in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+
+    async def main() -> None:
+        start = asyncio.Event()
+
+        async def task_worker(index: int) -> None:
+            await start.wait()
+            for genuine, token in phase.sequence(index, 1 + len(phase.good) + len(phase.bad)):
+                try:
+                    await verifier.verify_async(token)
+                except Exception as exc:  # noqa: BLE001, PERF203 - recorded and asserted
+                    tally.record(genuine, exc)
+                else:
+                    tally.record(genuine, None)
+
+        running = [asyncio.create_task(task_worker(i)) for i in range(tasks)]
+        await asyncio.sleep(0)  # every task is now waiting on `start`
+        go.set()
+        start.set()
+        await asyncio.wait_for(asyncio.gather(*running), WAIT)
+
+    if tasks:
+        asyncio.run(main())
+    else:
+        go.set()
+    for worker in workers:
+        worker.join(WAIT)
+    assert not any(worker.is_alive() for worker in workers), "a verifying thread hangs"
+    if crashed:
+        raise crashed[0]
+
+
+def rotation_run(issuer: LocalIssuer, outsiders: LocalIssuer, *, tasks: int, threads: int):
+    clock = OffsetClock()
+    verifier = issuer.verifier(audience=AUDIENCE, jwks_uri=issuer.jwks_uri, clock=clock)
+    tally = Tally()
+    run_phase(verifier, make_phase(issuer, outsiders), tally, tasks=tasks, threads=threads)
+    for _ in range(ROTATIONS):
+        issuer.rotate()  # older keys stay published: their tokens must keep verifying
+        clock.offset += 31  # past the default 30 s cooldown, well within max-age (300 s)
+        run_phase(verifier, make_phase(issuer, outsiders), tally, tasks=tasks, threads=threads)
+    source = verifier._keys
+    assert isinstance(source, RemoteKeySource)
+    source.join_background(WAIT)
+    return tally, issuer.requests["/.well-known/jwks.json"], verifier
+
+
+def check(tally: Tally, fetches: int, *, tasks: int, threads: int) -> None:
+    assert tally.good + tally.bad == tally.expected, "a verification went missing"
+    assert tally.false_accepts == 0, "a token not signed by a published key was accepted"
+    assert not tally.false_rejects, f"tokens signed by a published key were refused: {tally}"
+    faces = (tasks > 0) + (threads > 0)
+    assert ROTATIONS + 1 <= fetches <= ROTATIONS + 1 + faces, f"{fetches} fetches"
+
+
+def test_tasks_under_rotation(issuer: LocalIssuer, outsiders: LocalIssuer) -> None:
+    tally, fetches, _ = rotation_run(issuer, outsiders, tasks=TASKS, threads=0)
+    check(tally, fetches, tasks=TASKS, threads=0)
+
+
+def test_threads_under_rotation(issuer: LocalIssuer, outsiders: LocalIssuer) -> None:
+    tally, fetches, _ = rotation_run(issuer, outsiders, tasks=0, threads=THREADS)
+    check(tally, fetches, tasks=0, threads=THREADS)
+
+
+def test_tasks_and_threads_under_rotation(issuer: LocalIssuer, outsiders: LocalIssuer) -> None:
+    tally, fetches, _ = rotation_run(issuer, outsiders, tasks=TASKS, threads=THREADS)
+    check(tally, fetches, tasks=TASKS, threads=THREADS)
+
+
+def test_tasks_and_threads_under_rotation_accept_nothing_false(
+    issuer: LocalIssuer, outsiders: LocalIssuer
+) -> None:
+    """The mixed run's other promises hold even with the defect above: no false accepts, no
+    exception other than a JwtError, one fetch per rotation; the false rejects are all
+    KeyNotFoundError (the refused kid is the new one)."""
+    tally, fetches, _ = rotation_run(issuer, outsiders, tasks=TASKS, threads=THREADS)
+    assert tally.false_accepts == 0
+    assert set(tally.false_rejects) <= {"KeyNotFoundError"}
+    assert ROTATIONS + 1 <= fetches <= ROTATIONS + 3, f"{fetches} fetches"
+
+
+# === Deterministic reproductions of the races (fake issuer, fake clock) =========================
+@cache
+def _key(kid: str, seed: int) -> SigningKey:
+    return _signing_key("RS256", rsa_private(2048, seed), kid)
+
+
+def _rotated() -> tuple[FakeIssuer, FakeClock, JwtVerifier]:
+    """A verifier that knows key A, an issuer that now also publishes key B, the cooldown over."""
+    old, new = _key("rsa-a", 0), _key("rsa-b", 1)
+    fake, clock = FakeIssuer(OIDC_ISSUER, keys=(old,)), FakeClock()
+    verifier = JwtVerifier(
+        issuer=OIDC_ISSUER,
+        audience=HELPER_AUDIENCE,
+        jwks_uri=fake.jwks_uri,
+        clock=clock,
+        store=None,
+        fetch=fake.fetch_options(),
+    )
+    verifier.verify(oidc_token(old, clock()))
+    fake.rotate(old, new)
+    clock.advance(31)
+    return fake, clock, verifier
+
+
+def _second_caller(call: Any, release: threading.Event) -> object:
+    """Run *call* in a thread. If it is still waiting after a moment (it joined the fetch, the
+    right behaviour), open the fetch; return its outcome (the result or the exception)."""
+    box: list[object] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            box.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(0.5)  # a bounded wait on a thread, not on time: either outcome is handled
+    release.set()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+    return box[0]
+
+
+def test_task_arriving_during_a_threads_refresh_waits_for_it() -> None:
+    fake, clock, verifier = _rotated()
+    fake.block()
+    token = oidc_token(_key("rsa-b", 1), clock())
+    first = threading.Thread(target=verifier.verify, args=(token,), daemon=True)
+    first.start()
+    assert fake.entered.wait(WAIT)  # the thread's unknown-kid fetch is in flight
+    outcome = _second_caller(lambda: asyncio.run(verifier.verify_async(token)), fake.gate)
+    first.join(WAIT)
+    assert fake.count() == 2
+    assert not isinstance(outcome, Exception), f"refused: {outcome!r}"
+
+
+def test_thread_arriving_between_trigger_and_flight_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, clock, verifier = _rotated()
+    token = oidc_token(_key("rsa-b", 1), clock())
+    entered, proceed = threading.Event(), threading.Event()
+    original = RemoteKeySource._refresh
+
+    def paused(self: RemoteKeySource, reason: str) -> Any:
+        if threading.current_thread().name == "first-caller":
+            entered.set()  # the cooldown is taken, the flight not yet registered
+            assert proceed.wait(WAIT)
+        return original(self, reason)
+
+    monkeypatch.setattr(RemoteKeySource, "_refresh", paused)
+    first = threading.Thread(
+        target=verifier.verify, args=(token,), daemon=True, name="first-caller"
+    )
+    first.start()
+    assert entered.wait(WAIT)
+    outcome = _second_caller(lambda: verifier.verify(token), proceed)
+    first.join(WAIT)
+    assert not isinstance(outcome, Exception), f"refused: {outcome!r}"
