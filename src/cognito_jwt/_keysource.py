@@ -382,9 +382,7 @@ class RemoteKeySource:
             snapshot = await self._ensure_async(now)
         else:
             self.stats.l1_hits += 1
-        key, action, pending = self._lookup(
-            snapshot, kid, alg, now, self._async_flight_running()
-        )
+        key, action, pending = self._lookup(snapshot, kid, alg, now, self._async_flight_running())
         if key is not None:
             return key
         if action == "wait":
