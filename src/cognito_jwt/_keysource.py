@@ -361,7 +361,14 @@ class RemoteKeySource:
             snapshot = self._ensure(now)
         else:
             self.stats.l1_hits += 1
-        key, action, pending = self._lookup(snapshot, kid, alg, now, self._flight is not None)
+        try:  # the hot path: one lookup, nothing allocated
+            return snapshot.keyset.find(kid, alg)
+        except KeyAlgorithmMismatchError:
+            raise
+        except KeyNotFoundError as miss:
+            key, action, pending = self._unknown_kid(
+                miss, snapshot, kid, alg, now, in_flight=self._flight is not None
+            )
         if key is not None:
             return key
         if action == "wait":
@@ -382,7 +389,14 @@ class RemoteKeySource:
             snapshot = await self._ensure_async(now)
         else:
             self.stats.l1_hits += 1
-        key, action, pending = self._lookup(snapshot, kid, alg, now, self._async_flight_running())
+        try:  # the hot path: one lookup, nothing allocated
+            return snapshot.keyset.find(kid, alg)
+        except KeyAlgorithmMismatchError:
+            raise
+        except KeyNotFoundError as miss:
+            key, action, pending = self._unknown_kid(
+                miss, snapshot, kid, alg, now, in_flight=self._async_flight_running()
+            )
         if key is not None:
             return key
         if action == "wait":
@@ -395,30 +409,27 @@ class RemoteKeySource:
             if pending is not None:
                 pending.set()
 
-    def _lookup(
+    def _unknown_kid(
         self,
+        miss: KeyNotFoundError,
         snapshot: Snapshot,
         kid: str | None,
         alg: str,
         now: float,
-        in_flight: bool,  # noqa: FBT001
+        *,
+        in_flight: bool,
     ) -> tuple[PreparedKey | None, str, threading.Event | None]:
-        """The key; else what an unknown kid may do (see :meth:`_may_refresh_for_kid`).
+        """After *miss* in *snapshot*: a newer key, else what the unknown kid may do.
 
         Raises:
-            KeyNotFoundError: The kid is unknown and may not refresh now.
+            KeyNotFoundError: *miss*, when the kid may not refresh now.
         """
-        try:
-            return snapshot.keyset.find(kid, alg), "found", None
-        except KeyAlgorithmMismatchError:
-            raise
-        except KeyNotFoundError:
-            newer = self._newer_key(snapshot, kid, alg)
-            if newer is not None:
-                return newer, "found", None
-            action, pending = self._may_refresh_for_kid(kid, now, in_flight)
-            if action == "refuse":
-                raise
+        newer = self._newer_key(snapshot, kid, alg)
+        if newer is not None:
+            return newer, "found", None
+        action, pending = self._may_refresh_for_kid(kid, now, in_flight)
+        if action == "refuse":
+            raise miss
         return None, action, pending
 
     def _after_wait(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey:
