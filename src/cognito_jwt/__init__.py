@@ -12,7 +12,6 @@ claims = verifier.verify(token)  # raises a JwtError subclass on any failure
 
 from typing import TYPE_CHECKING, Any
 
-from ._alb import AlbVerifier
 from ._claims import Claims
 from ._cognito import CognitoVerifier
 from ._errors import (
@@ -52,6 +51,7 @@ from ._version import __version__
 from .stores import FileStore, KeyStore, MemoryStore, StoredKeySet
 
 if TYPE_CHECKING:
+    from ._alb import AlbVerifier
     from ._assertion import ClientAssertionSigner
     from ._keygen import ClientKey, generate_client_key
     from ._oauth import (
@@ -62,9 +62,10 @@ if TYPE_CHECKING:
         build_authorization_url,
     )
 
-# The client side (private_key_jwt signing, the token client, key generation) is imported on
-# first use: a verifier's cold start never pays for it.
+# The client side (private_key_jwt signing, the token client, key generation) and the ALB
+# verifier are imported on first use: a Cognito or OIDC verifier's cold start never pays for them.
 _LAZY = {
+    "AlbVerifier": "._alb",
     "AuthorizationRequest": "._oauth",
     "ClientAssertionSigner": "._assertion",
     "ClientKey": "._keygen",
