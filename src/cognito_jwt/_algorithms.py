@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_ALGORITHMS",
     "FORBIDDEN",
     "Algorithm",
+    "Check",
     "PrivateKey",
     "PublicKey",
     "check_allowlist",
@@ -39,6 +40,7 @@ __all__ = [
 PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 Kty = Literal["RSA", "EC", "OKP"]
+Check: TypeAlias = "Callable[[bytes, bytes], bool]"
 
 # Case-insensitive: "None", "NONE", "hs256" ... are all refused with the same clear error.
 FORBIDDEN = frozenset({"none", "hs256", "hs384", "hs512"})
@@ -57,16 +59,26 @@ class Algorithm:
         name: The ``alg`` value, case-sensitive.
         kty: The JWK key type that can verify it.
         crv: For EC and OKP, the one curve that fits (the curve is part of the algorithm).
-        verify: ``verify(key, signature, signing_input) -> bool``; never raises for a bad
-            signature and returns ``False`` for a key of the wrong type.
+        prepare: ``prepare(key) -> check`` where ``check(signature, signing_input) -> bool``
+            verifies with *key*; ``None`` when the key has the wrong type or curve. Key
+            processing prepares one check per key and algorithm, so the hot path does no type
+            checks and no table lookups.
         sign: ``sign(private_key, signing_input) -> signature`` in JWS form.
     """
 
     name: str
     kty: Kty
     crv: str | None
-    verify: Callable[[PublicKey, bytes, bytes], bool]
+    prepare: Callable[[PublicKey], Check | None]
     sign: Callable[[PrivateKey, bytes], bytes]
+
+    def verify(self, key: PublicKey, signature: bytes, signing_input: bytes) -> bool:
+        """Verify *signature* over *signing_input* with *key*; ``False`` for a wrong key type.
+
+        Never raises for a bad signature. Prefer a check from :attr:`prepare` on hot paths.
+        """
+        check = self.prepare(key)
+        return check is not None and check(signature, signing_input)
 
 
 # --- RSA ---------------------------------------------------------------------------------------
@@ -75,26 +87,32 @@ _PKCS1 = padding.PKCS1v15()
 
 def _rsa(
     hash_alg: hashes.HashAlgorithm, pad: padding.AsymmetricPadding
-) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+) -> tuple[Callable[[PublicKey], Check | None], Callable[[PrivateKey, bytes], bytes]]:
     # Padding and hash objects are immutable: built once per algorithm, not per verification.
-    def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+    def prepare(key: PublicKey) -> Check | None:
         if not isinstance(key, rsa.RSAPublicKey):  # fail closed on a key of the wrong type
-            return False
+            return None
         # RSA signatures have exactly the modulus length (RFC 8017 §8.2.2 step 1, §8.1.2).
-        if len(signature) != (key.key_size + 7) // 8:
-            return False
-        try:
-            key.verify(signature, data, pad, hash_alg)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        size = (key.key_size + 7) // 8
+        verify = key.verify
+
+        def check(signature: bytes, data: bytes) -> bool:
+            if len(signature) != size:
+                return False
+            try:
+                verify(signature, data, pad, hash_alg)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+
+        return check
 
     def sign(key: PrivateKey, data: bytes) -> bytes:
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ConfigurationError("RS* and PS* algorithms need an RSA private key")
         return key.sign(data, pad, hash_alg)
 
-    return verify, sign
+    return prepare, sign
 
 
 def _rsa_pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
@@ -141,27 +159,33 @@ def curve_info(crv: str) -> tuple[ec.EllipticCurve, int, int] | None:
 
 def _ecdsa(
     crv: str, hash_alg: hashes.HashAlgorithm
-) -> tuple[Callable[[PublicKey, bytes, bytes], bool], Callable[[PrivateKey, bytes], bytes]]:
+) -> tuple[Callable[[PublicKey], Check | None], Callable[[PrivateKey, bytes], bytes]]:
     curve, size, order = _CURVES[crv]
     ecdsa = ec.ECDSA(hash_alg)
+    full = 2 * size
 
-    def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+    def prepare(key: PublicKey) -> Check | None:
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve.name:
-            return False  # fail closed on a key of the wrong type or curve
-        # RFC 7518 §3.4: exactly R || S, each the full coordinate size; DER is not accepted.
-        if len(signature) != 2 * size:
-            return False
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        # 0 < r, s < n: rules out the "psychic signature" r = s = 0 (CVE-2022-21449) and its
-        # relatives explicitly rather than trusting the backend to.
-        if not (0 < r < order and 0 < s < order):
-            return False
-        try:
-            key.verify(encode_dss_signature(r, s), data, ecdsa)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+            return None  # fail closed on a key of the wrong type or curve
+        verify = key.verify
+
+        def check(signature: bytes, data: bytes) -> bool:
+            # RFC 7518 §3.4: exactly R || S, each the full coordinate size; DER is refused.
+            if len(signature) != full:
+                return False
+            r = int.from_bytes(signature[:size], "big")
+            s = int.from_bytes(signature[size:], "big")
+            # 0 < r, s < n: rules out the "psychic signature" r = s = 0 (CVE-2022-21449) and
+            # its relatives explicitly rather than trusting the backend to.
+            if not (0 < r < order and 0 < s < order):
+                return False
+            try:
+                verify(encode_dss_signature(r, s), data, ecdsa)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+
+        return check
 
     def sign(key: PrivateKey, data: bytes) -> bytes:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != curve.name:
@@ -169,20 +193,25 @@ def _ecdsa(
         r, s = decode_dss_signature(key.sign(data, ecdsa))
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
-    return verify, sign
+    return prepare, sign
 
 
 # --- EdDSA ---------------------------------------------------------------------------------------
-def _ed25519_verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
+def _ed25519_prepare(key: PublicKey) -> Check | None:
     if not isinstance(key, ed25519.Ed25519PublicKey):  # fail closed on a key of the wrong type
-        return False
-    if len(signature) != 64:
-        return False
-    try:
-        key.verify(signature, data)
-    except InvalidSignature:
-        return False
-    return True
+        return None
+    verify = key.verify
+
+    def check(signature: bytes, data: bytes) -> bool:
+        if len(signature) != 64:
+            return False
+        try:
+            verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True
+
+    return check
 
 
 def _ed25519_sign(key: PrivateKey, data: bytes) -> bytes:
@@ -211,7 +240,7 @@ def _build() -> dict[str, Algorithm]:
     # "EdDSA" (RFC 8037) and its fully specified successor "Ed25519" (RFC 9864); Ed448 is not
     # supported.
     for name in ("EdDSA", "Ed25519"):
-        table[name] = Algorithm(name, "OKP", "Ed25519", _ed25519_verify, _ed25519_sign)
+        table[name] = Algorithm(name, "OKP", "Ed25519", _ed25519_prepare, _ed25519_sign)
     return table
 
 

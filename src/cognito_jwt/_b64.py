@@ -12,7 +12,13 @@ import base64
 import binascii
 import re
 
-__all__ = ["b64url_decode", "b64url_encode", "decode_checked_alphabet", "is_b64url"]
+__all__ = [
+    "ALPHABET_BYTES",
+    "b64url_decode",
+    "b64url_encode",
+    "decode_checked_alphabet",
+    "is_b64url",
+]
 
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -22,6 +28,11 @@ _CANONICAL_LAST = {
     2: frozenset("AQgw"),
     3: frozenset("AEIMQUYcgkosw048"),
 }
+_CANONICAL_LAST_BYTE = {
+    rem: frozenset("".join(chars).encode("ascii")) for rem, chars in _CANONICAL_LAST.items()
+}
+ALPHABET_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+"""The base64url alphabet: ``data.translate(None, ALPHABET_BYTES)`` leaves what is not in it."""
 _PAD = (b"", b"", b"==", b"=")
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
@@ -46,21 +57,22 @@ def b64url_decode(text: str) -> bytes:
     return decode_checked_alphabet(text)
 
 
-def decode_checked_alphabet(text: str) -> bytes:
-    """Decode *text* whose characters a caller already matched against the alphabet.
+def decode_checked_alphabet(text: str | bytes) -> bytes:
+    """Decode *text* whose characters a caller already checked against the alphabet.
 
     Checks the length and the canonical final character, then decodes in C. This is the hot
-    path of token parsing, where one regular expression has already validated the whole token.
+    path of token parsing, where the whole token's alphabet has been checked in one pass.
 
     Raises:
         ValueError: Impossible length or non-zero unused bits.
     """
-    rem = len(text) % 4
+    data = text.encode("ascii") if isinstance(text, str) else text
+    rem = len(data) % 4
     if rem == 0:
-        return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD))
-    if rem == 1 or text[-1] not in _CANONICAL_LAST[rem]:
+        return binascii.a2b_base64(data.translate(_TO_STANDARD))
+    if rem == 1 or data[-1] not in _CANONICAL_LAST_BYTE[rem]:
         raise ValueError("not canonical unpadded base64url")
-    return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + _PAD[rem])
+    return binascii.a2b_base64(data.translate(_TO_STANDARD) + _PAD[rem])
 
 
 def b64url_encode(data: bytes) -> str:

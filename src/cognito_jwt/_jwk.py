@@ -23,11 +23,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ._algorithms import ALGORITHMS, PublicKey, curve_info
+from ._algorithms import ALGORITHMS, Check, PublicKey, curve_info
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import InvalidJwksError, KeyAlgorithmMismatchError, KeyNotFoundError
 from ._json import loads_object
@@ -67,6 +68,8 @@ class PreparedKey:
         algorithms: The ``alg`` values this key may verify (one when the JWK pins ``alg``).
         key: The public key object, built once and reused for every verification.
         jwk: The public JWK as published (public members only).
+        checks: For each of *algorithms*, ``check(signature, signing_input) -> bool`` bound to
+            *key*: the verification hot path, prepared once when the key set is processed.
     """
 
     kid: str | None
@@ -74,6 +77,17 @@ class PreparedKey:
     algorithms: frozenset[str]
     key: PublicKey = field(repr=False)
     jwk: Mapping[str, Any] = field(repr=False, compare=False)
+    checks: Mapping[str, Check] = field(repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.checks:
+            checks = {}
+            for alg in self.algorithms:
+                check = ALGORITHMS[alg].prepare(self.key)
+                if check is None:
+                    raise ValueError(f"{alg} cannot use a {type(self.key).__name__}")
+                checks[alg] = check
+            object.__setattr__(self, "checks", MappingProxyType(checks))
 
 
 @dataclass(frozen=True, slots=True)

@@ -295,7 +295,7 @@ class BaseVerifier:
     def _finish(
         self, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any] | None
     ) -> Claims:
-        ok = ALGORITHMS[parsed.alg].verify(key.key, parsed.signature, parsed.signing_input)
+        ok = key.checks[parsed.alg](parsed.signature, parsed.signing_input)
         self._keys.record_signature(ok)
         if not ok:
             raise InvalidSignatureError(

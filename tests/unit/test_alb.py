@@ -210,7 +210,7 @@ def test_the_signing_input_is_the_token_as_sent() -> None:
     assert parsed.header["signer"] == ARN
     assert parsed.kid == KID
     assert len(parsed.signature) == 64
-    assert parsed.payload_b64 == payload_b64.rstrip("=")
+    assert parsed.payload_b64 == payload_b64.rstrip("=").encode()
     assert parse_alb_token(sent.encode()).signing_input == parsed.signing_input
 
 

@@ -8,7 +8,10 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from cognito_jwt import _token
 from cognito_jwt._b64 import b64url_encode
 from cognito_jwt._errors import (
     JwtError,
@@ -59,7 +62,7 @@ def test_parse_returns_unverified_parts() -> None:
     assert parsed.kid == "k1"
     assert parsed.signing_input == f"{h}.{p}".encode("ascii")
     assert parsed.signature == SIG
-    assert parsed.payload_b64 == p
+    assert parsed.payload_b64 == p.encode()
     assert decode_payload(parsed) == PAYLOAD
 
 
@@ -77,10 +80,15 @@ def test_empty_signature_is_allowed() -> None:
     assert parsed.alg == "none"
 
 
-def test_parsed_token_is_frozen() -> None:
-    parsed = parse_token(tok())
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        parsed.alg = "none"  # type: ignore[misc]
+def test_parsed_header_is_read_only_and_not_shared_mutably() -> None:
+    # ParsedToken itself is a plain slotted record (not frozen: 0.6 µs per token saved); what is
+    # shared between calls through the header cache is the header, and that is read-only.
+    first, second = parse_token(tok()), parse_token(tok())
+    assert first.header is second.header  # served from the cache
+    with pytest.raises(TypeError):
+        first.header["alg"] = "none"  # type: ignore[index]
+    first.alg = "none"
+    assert parse_token(tok()).alg == "RS256"
 
 
 @pytest.mark.parametrize("alg", ["none", "HS256", "RS1", "whatever"])
@@ -433,7 +441,7 @@ def test_default_token_limit_boundary() -> None:
     token = prefix + payload + suffix
     assert len(token) == limit
     # size check passes; the payload is only decoded later
-    assert parse_token(token).payload_b64 == payload
+    assert parse_token(token).payload_b64 == payload.encode()
     with pytest.raises(MalformedTokenError, match=f"token is {limit + 1} characters"):
         parse_token(prefix + payload + "A" + suffix)
 
@@ -609,3 +617,45 @@ def test_nested_header_values_not_shared_between_parses() -> None:
     first.header["x5c"].append("injected")
     second = parse_token(token)
     assert second.header["x5c"] == ["MIIB"]
+
+
+# --- the hot path agrees with the general path ----------------------------------------------------
+def _outcome(parse: Any, token: object, limits: TokenLimits) -> object:
+    try:
+        return parse(token, limits)
+    except JwtError as exc:
+        return (type(exc), str(exc))
+
+
+_SEEN = tok()  # its header is in the cache once parsed
+_ALPHABET_AND_MORE = st.sampled_from([*"ABCxyz019-_.+/= \n\t\x00é", "\u00a0", "\ud800"])
+
+
+@given(
+    position=st.integers(min_value=0, max_value=len(_SEEN)),
+    insert=st.text(_ALPHABET_AND_MORE, max_size=3),
+    delete=st.integers(min_value=0, max_value=3),
+    as_bytes=st.booleans(),
+    small=st.booleans(),
+)
+def test_seen_header_path_agrees_with_the_general_path(
+    position: int, insert: str, delete: int, as_bytes: bool, small: bool
+) -> None:
+    limits = TokenLimits(max_token_length=200, max_signature_length=64) if small else DEFAULT_LIMITS
+    parse_token(_SEEN)
+    text = _SEEN[:position] + insert + _SEEN[position + delete :]
+    token: object = text
+    if as_bytes:
+        token = text.encode("utf-8", "surrogatepass")
+    general = _outcome(lambda t, lim: _token._parse_general(t, lim, frozenset()), token, limits)
+    assert _outcome(parse_token, token, limits) == general
+    seen = _token.parse_seen(token, limits)
+    assert seen is None or seen == general
+
+
+def test_seen_header_path_is_taken_for_a_repeat_header() -> None:
+    parse_token(_SEEN)
+    seen = _token.parse_seen(_SEEN, DEFAULT_LIMITS)
+    assert seen is not None
+    assert seen == _token._parse_general(_SEEN, DEFAULT_LIMITS, frozenset())
+    assert _token.parse_seen(_SEEN.replace("-", "+"), DEFAULT_LIMITS) is None
