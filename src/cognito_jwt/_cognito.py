@@ -99,6 +99,10 @@ class CognitoVerifier(BaseVerifier):
         custom_check: Called with the :class:`Claims` after every other check; return
             ``True``/``None`` to accept, anything else (or raise) to reject.
         limits: Token size caps.
+        token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
+            signature check (``exp``/``nbf``, the key's presence and *custom_check* are still
+            checked on every hit). ``0``, the default, turns the cache off; see the
+            performance guide for the trade-offs.
         fetch: HTTP settings (timeouts, size cap, your own ``httpx`` client).
         refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
@@ -128,6 +132,7 @@ class CognitoVerifier(BaseVerifier):
         required_claims: Iterable[str] = (),
         custom_check: CustomCheck | None = None,
         limits: TokenLimits | None = None,
+        token_cache_size: int = 0,
         fetch: FetchOptions | None = None,
         refresh: RefreshPolicy | None = None,
         store: StoreArg = "default",
@@ -153,6 +158,7 @@ class CognitoVerifier(BaseVerifier):
             required_claims=required_claims,
             custom_check=custom_check,
             limits=limits,
+            token_cache_size=token_cache_size,
         )
         self.user_pool_id = user_pool_id
         self._token_use = token_use

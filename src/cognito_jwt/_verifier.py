@@ -33,6 +33,7 @@ from ._keysource import (
 )
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
+from ._token_cache import CachedToken, TokenCache, check_cache_size, token_digest
 from ._validate import (
     check_any_scope,
     check_audience,
@@ -163,6 +164,7 @@ class BaseVerifier:
         "_leeway",
         "_limits",
         "_required",
+        "_token_cache",
     )
 
     def __init__(
@@ -176,6 +178,7 @@ class BaseVerifier:
         required_claims: Iterable[str],
         custom_check: CustomCheck | None,
         limits: TokenLimits | None,
+        token_cache_size: int = 0,
     ) -> None:
         self._issuers = issuers
         self._algorithms = check_allowlist(algorithms)
@@ -193,6 +196,8 @@ class BaseVerifier:
         if limits is not None and not isinstance(limits, TokenLimits):
             raise ConfigurationError("limits must be a TokenLimits")
         self._limits = limits or DEFAULT_LIMITS
+        size = check_cache_size(token_cache_size)
+        self._token_cache = TokenCache(size) if size else None
 
     @property
     def issuers(self) -> frozenset[str] | None:
@@ -204,6 +209,22 @@ class BaseVerifier:
         """The algorithm allowlist."""
         return self._algorithms
 
+    @property
+    def token_cache_stats(self) -> dict[str, int] | None:
+        """Hits, misses, size and max_size of the verified-token cache; ``None`` when it is off.
+
+        The hit and miss counts are approximate under concurrent use.
+        """
+        cache = self._token_cache
+        if cache is None:
+            return None
+        return {
+            "hits": cache.hits,
+            "misses": cache.misses,
+            "size": len(cache.entries),
+            "max_size": cache.max_size,
+        }
+
     # The pipeline -------------------------------------------------------------------------------
     def verify(self, token: str | bytes) -> Claims:
         """Verify *token* and return its claims.
@@ -211,8 +232,28 @@ class BaseVerifier:
         Raises:
             JwtError: A subclass naming what was wrong; nothing else escapes for bad input.
         """
+        cache = self._token_cache
+        if cache is None:
+            parsed = self._parse(token)
+            return self._finish(parsed, self._find(parsed), None)
+        digest = token_digest(token)
+        if digest is not None:
+            entry = cache.entries.get(digest)
+            if entry is not None:
+                try:
+                    key = self._keys.find(entry.kid, entry.alg)
+                except JwtError:
+                    key = None  # the full pipeline below raises the error that applies
+                claims = self._cache_hit(cache, digest, entry, key)
+                if claims is not None:
+                    return claims
         parsed = self._parse(token)
-        return self._finish(parsed, self._find(parsed), None)
+        key = self._find(parsed)
+        claims = self._finish(parsed, key, None)
+        cache.misses += 1
+        if digest is not None:
+            cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
+        return claims
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
@@ -220,8 +261,59 @@ class BaseVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
+        cache = self._token_cache
+        if cache is None:
+            parsed = self._parse(token)
+            return self._finish(parsed, await self._find_async(parsed), None)
+        digest = token_digest(token)
+        if digest is not None:
+            entry = cache.entries.get(digest)
+            if entry is not None:
+                try:
+                    key = await self._keys.find_async(entry.kid, entry.alg)
+                except JwtError:
+                    key = None
+                claims = self._cache_hit(cache, digest, entry, key)
+                if claims is not None:
+                    return claims
         parsed = self._parse(token)
-        return self._finish(parsed, await self._find_async(parsed), None)
+        key = await self._find_async(parsed)
+        claims = self._finish(parsed, key, None)
+        cache.misses += 1
+        if digest is not None:
+            cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
+        return claims
+
+    def _cache_hit(
+        self, cache: TokenCache, digest: bytes, entry: CachedToken, key: PreparedKey | None
+    ) -> Claims | None:
+        """Claims for a cached token after the checks a hit repeats, or ``None`` to verify it.
+
+        *key* is what the key source holds now for the token's ``kid`` and ``alg``.
+        """
+        if key is not entry.key:
+            if key is None or key.jwk != entry.key.jwk:
+                cache.discard(digest)  # the key that verified it has left the key set
+                return None
+            entry = entry._replace(key=key)  # the same key, re-read by a key set refresh
+            cache.replace(digest, entry)
+        now, leeway = self._clock(), self._leeway
+        if now >= entry.exp + leeway:
+            cache.discard(digest)
+            return None  # expired: the full pipeline names it
+        if entry.nbf is not None and now + leeway < entry.nbf:
+            return None  # a clock that went back: the full pipeline decides
+        cache.hits += 1
+        payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
+        claims = Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
+        if self._custom_check is not None:
+            try:
+                check_custom(self._custom_check, claims)
+            except JwtError as exc:
+                exc.unverified_header = entry.header
+                exc.unverified_claims = payload
+                raise
+        return claims
 
     def hydrate(self) -> None:
         """Load the key set now (store or network), e.g. in a Lambda function's init phase.
@@ -347,6 +439,10 @@ class JwtVerifier(BaseVerifier):
         custom_check: Called with the :class:`Claims` after every other check; return
             ``True``/``None`` to accept, anything else (or raise) to reject.
         limits: Token size caps.
+        token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
+            signature check (``exp``/``nbf``, the key's presence and *custom_check* are still
+            checked on every hit). ``0``, the default, turns the cache off; see the
+            performance guide for the trade-offs.
         fetch: HTTP settings for discovery and JWKS (timeouts, size cap, your own client).
         refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
@@ -374,6 +470,7 @@ class JwtVerifier(BaseVerifier):
         required_claims: Iterable[str] = (),
         custom_check: CustomCheck | None = None,
         limits: TokenLimits | None = None,
+        token_cache_size: int = 0,
         fetch: FetchOptions | None = None,
         refresh: RefreshPolicy | None = None,
         store: StoreArg = "default",
@@ -397,6 +494,7 @@ class JwtVerifier(BaseVerifier):
             required_claims=required_claims,
             custom_check=custom_check,
             limits=limits,
+            token_cache_size=token_cache_size,
         )
         self._audiences = string_set(audience, "audience")
         self._scopes = string_set(scopes, "scopes")

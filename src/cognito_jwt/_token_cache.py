@@ -1,0 +1,167 @@
+"""The opt-in verified-token cache: a repeat of a token already verified skips the signature.
+
+Rules (they are what makes the cache safe to turn on):
+
+* An entry is keyed by the SHA-256 digest of the whole token, signature included: a token that
+  differs in any byte is a different entry, and the cache never holds the token itself.
+* Only a token that passed every check is stored, and only one whose header is flat (no nested
+  values) and whose length is at most :data:`MAX_CACHED_TOKEN_LENGTH`; the number of entries is
+  bounded (oldest first out), so memory is bounded too.
+* Every hit re-checks ``exp`` and ``nbf`` against the verifier's clock and leeway, asks the key
+  source for the token's key (so scheduled refreshes still happen) and drops the entry when
+  that key has left the key set or changed; the verifier's ``custom_check`` runs again on every
+  hit. What a hit skips is only work whose result can't change: parsing, the signature, and the
+  claim rules that depend on nothing but the payload and the verifier's fixed settings.
+* Each verifier owns its cache; nothing is shared between verifiers with different settings.
+* A hit hands out fresh containers for nested claims, so a caller that mutates what it got
+  can't change what the next caller sees.
+"""
+
+from __future__ import annotations
+
+import threading
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ._errors import ConfigurationError
+from ._validate import numeric_date
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ._jwk import PreparedKey
+    from ._token import ParsedToken
+
+__all__ = [
+    "MAX_CACHED_TOKEN_LENGTH",
+    "MAX_TOKEN_CACHE_SIZE",
+    "CachedToken",
+    "TokenCache",
+    "check_cache_size",
+    "token_digest",
+]
+
+MAX_CACHED_TOKEN_LENGTH = 16 * 1024
+"""Longer tokens are verified every time: they would make the cache's memory bound loose."""
+
+MAX_TOKEN_CACHE_SIZE = 1_000_000
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+class CachedToken(NamedTuple):
+    """One verified token: what a hit needs to re-check and to answer."""
+
+    payload: dict[str, Any]
+    nested: tuple[str, ...]
+    header: Mapping[str, Any]
+    kid: str | None
+    alg: str
+    key: PreparedKey
+    exp: float
+    nbf: float | None
+
+
+def _thaw(value: Any) -> Any:
+    if type(value) is list:
+        return [_thaw(item) for item in value]
+    if type(value) is dict:
+        return {name: _thaw(item) for name, item in value.items()}
+    return value
+
+
+def check_cache_size(size: object) -> int:
+    """Validate ``token_cache_size``.
+
+    Raises:
+        ConfigurationError: Not an int between 0 and :data:`MAX_TOKEN_CACHE_SIZE`.
+    """
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ConfigurationError(
+            f"token_cache_size must be an int (0 turns the cache off), got {type(size).__name__}"
+        )
+    if not 0 <= size <= MAX_TOKEN_CACHE_SIZE:
+        raise ConfigurationError(
+            f"token_cache_size must be between 0 and {MAX_TOKEN_CACHE_SIZE}, got {size}"
+        )
+    return size
+
+
+def token_digest(token: object) -> bytes | None:
+    """The cache key of *token*, or ``None`` when it can't be cached (type, length)."""
+    if type(token) is str:
+        if len(token) > MAX_CACHED_TOKEN_LENGTH or not token.isascii():
+            return None
+        return sha256(token.encode("ascii")).digest()
+    if type(token) is bytes and len(token) <= MAX_CACHED_TOKEN_LENGTH:
+        return sha256(token).digest()
+    return None
+
+
+class TokenCache:
+    """A bounded map from token digest to :class:`CachedToken`, safe to share between threads.
+
+    Reads take no lock (one ``dict.get`` on :attr:`entries`); writes and evictions take one.
+    The hit and miss counters are kept by the verifier.
+    """
+
+    __slots__ = ("_lock", "entries", "hits", "max_size", "misses")
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.entries: dict[bytes, CachedToken] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def claims_of(entry: CachedToken) -> dict[str, Any]:
+        """A payload dict for one caller: shares only immutable values with the entry."""
+        payload = entry.payload.copy()
+        for name in entry.nested:
+            payload[name] = _thaw(payload[name])
+        return payload
+
+    def remember(
+        self, digest: bytes, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any]
+    ) -> None:
+        """Store a token that has just passed every check (if it may be cached)."""
+        if any(type(value) not in _SCALARS for value in parsed.header.values()):
+            return
+        exp, nbf = numeric_date(payload, "exp"), numeric_date(payload, "nbf")
+        if exp is None:
+            return  # not reached for verified tokens (exp is required); kept for safety
+        nested = tuple(name for name, value in payload.items() if type(value) in (list, dict))
+        entry = CachedToken(
+            payload={name: _thaw(value) for name, value in payload.items()}
+            if nested
+            else payload.copy(),
+            nested=nested,
+            header=parsed.header,
+            kid=parsed.kid,
+            alg=parsed.alg,
+            key=key,
+            exp=exp,
+            nbf=nbf,
+        )
+        with self._lock:
+            entries = self.entries
+            if digest not in entries and len(entries) >= self.max_size:
+                del entries[next(iter(entries))]  # the oldest entry
+            entries[digest] = entry
+
+    def replace(self, digest: bytes, entry: CachedToken) -> None:
+        """Update an entry in place (its key was re-found after a key set refresh)."""
+        with self._lock:
+            if digest in self.entries:
+                self.entries[digest] = entry
+
+    def discard(self, digest: bytes) -> None:
+        """Drop one entry."""
+        with self._lock:
+            self.entries.pop(digest, None)
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self.entries.clear()
