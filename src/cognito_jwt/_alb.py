@@ -38,7 +38,6 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -68,6 +67,11 @@ from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, parse_token
 from ._validate import check_issuer, check_required, check_times, string_set
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg, store_of
 from .stores._base import KeyStore, StoredKeySet
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, replace
+else:
+    from ._record import dataclass, replace
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey

@@ -9,7 +9,6 @@ key is looked at, whatever the allowlist says.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from cryptography.exceptions import InvalidSignature
@@ -21,6 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from ._record import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -9,11 +9,15 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._jwk import KeySet
 from ._options import RefreshPolicy
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from ._record import dataclass
 
 __all__ = ["FailureWindow", "FetchGate", "Freshness", "Snapshot", "freshness"]
 

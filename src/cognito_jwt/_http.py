@@ -13,7 +13,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import certifi
@@ -28,6 +28,11 @@ from ._errors import (
 )
 from ._options import FetchOptions
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from ._record import dataclass, field
 
 __all__ = ["Fetched", "HttpFetcher", "HttpStatusError", "Posted"]
 

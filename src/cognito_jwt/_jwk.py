@@ -22,9 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -32,6 +31,11 @@ from ._algorithms import ALGORITHMS, Check, PublicKey, curve_info
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import InvalidJwksError, KeyAlgorithmMismatchError, KeyNotFoundError
 from ._json import loads_object
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from ._record import dataclass, field
 
 __all__ = [
     "DEFAULT_MAX_KEYS",

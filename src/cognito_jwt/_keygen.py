@@ -12,7 +12,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,11 @@ from ._algorithms import ALGORITHMS, PrivateKey
 from ._errors import ConfigurationError
 from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
 from ._private_keys import check_key_alg
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from ._record import dataclass, field
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -24,7 +24,6 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
@@ -40,6 +39,11 @@ from ._json import loads_object
 from ._jwk import DEFAULT_MAX_KEYS, KeySet, parse_jwks
 from ._options import FetchOptions, RefreshPolicy
 from .stores._base import KeyStore, StoredKeySet, coordinator_of
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from ._record import dataclass, field
 
 if TYPE_CHECKING:
     import asyncio

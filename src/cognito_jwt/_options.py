@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, fields
+else:
+    from ._record import dataclass, field, fields
 
 if TYPE_CHECKING:
     import httpx

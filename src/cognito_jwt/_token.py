@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._b64 import ALPHABET_BYTES, decode_checked_alphabet
 from ._errors import MalformedTokenError, UnsupportedCriticalHeaderError
 from ._json import loads_object
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from ._record import dataclass
 
 __all__ = [
     "ParsedToken",

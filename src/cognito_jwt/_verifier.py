@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
@@ -44,6 +43,11 @@ from ._validate import (
     string_set,
 )
 from .stores._base import KeyStore
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from ._record import dataclass
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey

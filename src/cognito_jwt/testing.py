@@ -31,10 +31,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from typing_extensions import Self
@@ -45,6 +44,11 @@ from ._cognito import CognitoVerifier, TokenUse, cognito_issuer
 from ._jwk import jwk_from_public_key, jwk_thumbprint
 from ._sign import encode_compact
 from ._verifier import JwtVerifier
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from ._record import dataclass
 
 __all__ = ["LocalIssuer", "LocalLoadBalancer"]
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .. import (
     ClaimError,
@@ -28,6 +27,11 @@ from .. import (
     MalformedTokenError,
     MissingGroupError,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from .._record import dataclass
 
 __all__ = [
     "ALB_KEY",

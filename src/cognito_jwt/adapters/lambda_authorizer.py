@@ -34,8 +34,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 from .. import (
     Claims,
@@ -44,6 +43,11 @@ from .. import (
     KeySetUnavailableError,
     MissingGroupError,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from .._record import dataclass, field
 
 __all__ = [
     "ApiArn",

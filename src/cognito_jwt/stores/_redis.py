@@ -20,8 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
@@ -29,6 +28,11 @@ from typing_extensions import Unpack
 from .._errors import ConfigurationError
 from ._base import KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of, key_digest, parse_document
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from .._record import dataclass, field
 
 try:
     import redis
