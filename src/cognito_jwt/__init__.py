@@ -42,17 +42,17 @@ from ._errors import (
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
-from ._jwk import KeySet, SkippedKey
 from ._keysource import KeySetStats
 from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
 from ._verifier import JwtVerifier, MultiIssuerVerifier
 from ._version import __version__
-from .stores import FileStore, KeyStore, MemoryStore, StoredKeySet
+from .stores import KeyStore, MemoryStore, StoredKeySet
 
 if TYPE_CHECKING:
     from ._alb import AlbVerifier
     from ._assertion import ClientAssertionSigner
+    from ._jwk import KeySet, SkippedKey
     from ._keygen import ClientKey, generate_client_key
     from ._oauth import (
         AuthorizationRequest,
@@ -61,11 +61,18 @@ if TYPE_CHECKING:
         TokenResponse,
         build_authorization_url,
     )
+    from .stores import FileStore
 
-# The client side (private_key_jwt signing, the token client, key generation) and the ALB
-# verifier are imported on first use: a Cognito or OIDC verifier's cold start never pays for them.
+# Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
+# client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
+# which a Cognito or OIDC verifier never needs; key processing (KeySet, which needs
+# cryptography), loaded anyway with the first key set; the file store, built by a verifier
+# that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
+    "FileStore": ".stores._file",
+    "KeySet": "._jwk",
+    "SkippedKey": "._jwk",
     "AuthorizationRequest": "._oauth",
     "ClientAssertionSigner": "._assertion",
     "ClientKey": "._keygen",

@@ -8,7 +8,6 @@ key is looked at, whatever the allowlist says.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from cryptography.exceptions import InvalidSignature
@@ -19,6 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from ._alg_names import (
+    ALGORITHM_NAMES,
+    DEFAULT_ALGORITHMS,
+    FORBIDDEN,
+    check_allowlist,
+    is_forbidden,
+)
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -45,14 +51,6 @@ PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 Kty = Literal["RSA", "EC", "OKP"]
 Check: TypeAlias = "Callable[[bytes, bytes], bool]"
-
-# Case-insensitive: "None", "NONE", "hs256" ... are all refused with the same clear error.
-FORBIDDEN = frozenset({"none", "hs256", "hs384", "hs512"})
-
-
-def is_forbidden(alg: str) -> bool:
-    """Return whether *alg* is ``none`` or HMAC in any casing."""
-    return alg.lower() in FORBIDDEN or alg.upper().startswith("HS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,34 +249,5 @@ def _build() -> dict[str, Algorithm]:
 ALGORITHMS: dict[str, Algorithm] = _build()
 """Every supported algorithm by its case-sensitive ``alg`` name."""
 
-DEFAULT_ALGORITHMS: frozenset[str] = frozenset(ALGORITHMS)
-"""The allowlist a verifier uses when none is given: every supported asymmetric algorithm."""
-
-
-def check_allowlist(algorithms: Iterable[str]) -> frozenset[str]:
-    """Validate a verifier's allowlist.
-
-    Raises:
-        ConfigurationError: The list is empty, is a bare string, names ``none``/HMAC, or names
-            an algorithm this library does not implement.
-    """
-    if isinstance(algorithms, str | bytes):
-        raise ConfigurationError("algorithms must be a collection of names, not a single string")
-    try:
-        allowed = frozenset(algorithms)
-    except TypeError:
-        raise ConfigurationError("algorithms must be a collection of algorithm names") from None
-    if not allowed:
-        raise ConfigurationError("algorithms must name at least one algorithm")
-    for alg in sorted(allowed, key=str):
-        if not isinstance(alg, str):
-            raise ConfigurationError(f"algorithm names must be strings, found {alg!r}")
-        if is_forbidden(alg):
-            raise ConfigurationError(
-                f"algorithm {alg!r} can never be used to verify with public keys"
-            )
-        if alg not in ALGORITHMS:
-            raise ConfigurationError(
-                f"unsupported algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
-            )
-    return allowed
+if frozenset(ALGORITHMS) != ALGORITHM_NAMES:  # pragma: no cover - a table out of step
+    raise RuntimeError("_algorithms and _alg_names disagree on the supported algorithms")

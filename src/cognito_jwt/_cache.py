@@ -11,11 +11,12 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._jwk import KeySet
 from ._options import RefreshPolicy
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from ._jwk import KeySet
 else:
     from ._record import dataclass
 

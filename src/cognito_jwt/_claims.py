@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["Claims"]
 
 
 def _timestamp(value: object) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
+        from datetime import datetime, timezone  # imported on use: cold starts
+
         try:
             return datetime.fromtimestamp(value, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):

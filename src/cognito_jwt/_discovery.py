@@ -13,7 +13,6 @@ URL policy: ``https`` always; plain ``http`` only to a loopback host (``127.0.0.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +37,8 @@ def is_loopback_host(host: str | None) -> bool:
     if host.lower() == "localhost":
         return True
     try:
+        import ipaddress  # only for IP literals
+
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False

@@ -31,6 +31,7 @@ from ._algorithms import ALGORITHMS, Check, PublicKey, curve_info
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import InvalidJwksError, KeyAlgorithmMismatchError, KeyNotFoundError
 from ._json import loads_object
+from ._options import DEFAULT_MAX_KEYS
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
@@ -50,7 +51,6 @@ __all__ = [
 
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 8192
-DEFAULT_MAX_KEYS = 100
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _ALGS_BY_KTY: dict[str, tuple[str, ...]] = {
     "RSA": tuple(a for a in ALGORITHMS if ALGORITHMS[a].kty == "RSA"),

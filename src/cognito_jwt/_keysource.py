@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
 from ._discovery import discovery_urls, jwks_uri_from_metadata
@@ -36,8 +35,8 @@ from ._errors import (
     KeySetUnavailableError,
 )
 from ._json import loads_object
-from ._jwk import DEFAULT_MAX_KEYS, KeySet, parse_jwks
-from ._options import FetchOptions, RefreshPolicy
+from ._log import logger
+from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
 from .stores._base import KeyStore, StoredKeySet, coordinator_of
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from ._http import Fetched, HttpFetcher
-    from ._jwk import PreparedKey
+    from ._jwk import KeySet, PreparedKey
 
 __all__ = [
     "EventHook",
@@ -66,9 +65,8 @@ __all__ = [
     "static_key_source",
 ]
 
-logger = logging.getLogger("cognito_jwt")
 
-JwksInput = Mapping[str, Any] | str | bytes | KeySet
+JwksInput: TypeAlias = "Mapping[str, Any] | str | bytes | KeySet"
 """A key set given in memory: a JWKS mapping, its JSON text, or a parsed :class:`KeySet`."""
 
 # A stored key set claiming to be fetched further in the future than this is refused: it
@@ -88,6 +86,14 @@ ParseBody = Callable[[bytes, str], Mapping[str, Any]]
 Raises :class:`InvalidJwksError` for a body it can't use. The document is what L2 stores and
 what :func:`parse_jwks` validates, on fetch and again on every load from the store.
 """
+
+
+def _parse_jwks(document: object, *, max_keys: int) -> KeySet:
+    # Imported on the first key set: key processing needs cryptography, which a bare
+    # `import cognito_jwt` should not pay for.
+    from ._jwk import parse_jwks
+
+    return parse_jwks(document, max_keys=max_keys)
 
 
 def json_document(body: bytes, url: str) -> Mapping[str, Any]:
@@ -200,6 +206,8 @@ def static_key_source(jwks: JwksInput) -> StaticKeySource:
     Raises:
         InvalidJwksError: The document has no usable key.
     """
+    from ._jwk import KeySet, parse_jwks  # key processing needs cryptography: imported on use
+
     return StaticKeySource(jwks if isinstance(jwks, KeySet) else parse_jwks(jwks))
 
 
@@ -231,7 +239,7 @@ def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, 
         return
     try:
         hook(name, {"key_set": key_set, **details})
-    except Exception:  # a broken hook must never break verification (logged, not raised)
+    except Exception:  # noqa: BLE001 - a broken hook must never break verification (logged, not raised)
         logger.exception("cognito_jwt on_event hook raised for %s", name)
 
 
@@ -592,7 +600,7 @@ class RemoteKeySource:
         seen = min(record.fetched_at, self._clock())
         self._store_seen = seen if self._store_seen is None else max(seen, self._store_seen)
         try:
-            keyset = parse_jwks(record.jwks, max_keys=self._max_keys)
+            keyset = _parse_jwks(record.jwks, max_keys=self._max_keys)
         except InvalidJwksError as exc:
             logger.warning(
                 "key store entry for %s is unusable (%s); ignoring it", self.cache_key, exc
@@ -662,7 +670,7 @@ class RemoteKeySource:
     def _install(self, seq: int, fetched: Fetched, reason: str) -> Snapshot:
         """Validate a fetched JWKS and swap it into L1 unless a newer fetch already did."""
         document = self._parse_body(fetched.body, fetched.url)
-        keyset = parse_jwks(document, max_keys=self._max_keys)
+        keyset = _parse_jwks(document, max_keys=self._max_keys)
         now = self._clock()
         snapshot = Snapshot(
             keyset, document, now, self.policy.effective_max_age(fetched.max_age), seq, "fetch"

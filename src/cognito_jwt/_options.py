@@ -16,7 +16,10 @@ else:
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["FetchOptions", "RefreshPolicy"]
+__all__ = ["DEFAULT_MAX_KEYS", "FetchOptions", "RefreshPolicy"]
+
+DEFAULT_MAX_KEYS = 100
+"""How many keys a JWKS may hold by default (more is refused: a key set is small)."""
 
 
 def _positive(owner: object, names: tuple[str, ...]) -> None:

@@ -107,6 +107,8 @@ class TokenCache:
 
     __slots__ = ("_lock", "entries", "hits", "max_size", "misses")
 
+    digest = staticmethod(token_digest)
+
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.entries: dict[bytes, CachedToken] = {}

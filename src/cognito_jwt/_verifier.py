@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
+from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
 from ._claims import Claims
 from ._discovery import check_url
 from ._errors import (
@@ -32,7 +32,6 @@ from ._keysource import (
 )
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
-from ._token_cache import CachedToken, TokenCache, check_cache_size, token_digest
 from ._validate import (
     check_any_scope,
     check_audience,
@@ -51,6 +50,7 @@ else:
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey
+    from ._token_cache import CachedToken, TokenCache
 
 __all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier"]
 
@@ -200,8 +200,12 @@ class BaseVerifier:
         if limits is not None and not isinstance(limits, TokenLimits):
             raise ConfigurationError("limits must be a TokenLimits")
         self._limits = limits or DEFAULT_LIMITS
-        size = check_cache_size(token_cache_size)
-        self._token_cache = TokenCache(size) if size else None
+        self._token_cache: TokenCache | None = None
+        if token_cache_size != 0 or type(token_cache_size) is not int:
+            # Imported only when asked for (it needs hashlib, and most verifiers don't cache).
+            from ._token_cache import TokenCache, check_cache_size
+
+            self._token_cache = TokenCache(check_cache_size(token_cache_size))
 
     @property
     def issuers(self) -> frozenset[str] | None:
@@ -240,7 +244,7 @@ class BaseVerifier:
         if cache is None:
             parsed = self._parse(token)
             return self._finish(parsed, self._find(parsed), None)
-        digest = token_digest(token)
+        digest = cache.digest(token)
         if digest is not None:
             entry = cache.entries.get(digest)
             if entry is not None:
@@ -269,7 +273,7 @@ class BaseVerifier:
         if cache is None:
             parsed = self._parse(token)
             return self._finish(parsed, await self._find_async(parsed), None)
-        digest = token_digest(token)
+        digest = cache.digest(token)
         if digest is not None:
             entry = cache.entries.get(digest)
             if entry is not None:
@@ -380,7 +384,7 @@ class BaseVerifier:
         if alg not in self._algorithms:
             if is_forbidden(alg):
                 reason = "is never accepted by a public-key verifier"
-            elif alg in ALGORITHMS:
+            elif alg in ALGORITHM_NAMES:
                 reason = f"is not allowed here (allowed: {', '.join(sorted(self._algorithms))})"
             else:
                 reason = "is not supported"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._base import KeyStore, MemoryStore, RefreshCoordinator, StoredKeySet
-from ._file import FileStore, default_cache_dir
 
 if TYPE_CHECKING:
+    from ._file import FileStore, default_cache_dir
     from ._redis import RedisStore
 
 __all__ = [
@@ -26,8 +26,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # Imported on first use: the file store pulls in tempfile and logging, Redis needs redis.
     if name == "RedisStore":
         from ._redis import RedisStore
 
         return RedisStore
+    if name in ("FileStore", "default_cache_dir"):
+        from . import _file
+
+        return getattr(_file, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

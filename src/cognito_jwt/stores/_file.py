@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._log import logger
 from ._base import StoredKeySet
 from ._document import (
     MAX_DOCUMENT_BYTES,
@@ -20,8 +20,6 @@ from ._document import (
 )
 
 __all__ = ["FileStore", "default_cache_dir"]
-
-logger = logging.getLogger("cognito_jwt")
 
 
 def default_cache_dir() -> Path:
