@@ -90,19 +90,24 @@ def check_times(payload: dict[str, Any], now: float, leeway: float) -> None:
     The token is expired when ``now >= exp + leeway``, not yet valid when
     ``now + leeway < nbf``, and refused when issued in the future (``iat > now + leeway``).
     """
-    exp = numeric_date(payload, "exp")
-    if exp is None:
-        raise MissingClaimError("claim 'exp' is required")
+    exp = payload.get("exp")
+    if type(exp) is not int or not -_FLOAT_SAFE < exp < _FLOAT_SAFE:  # the usual case inline
+        exp = numeric_date(payload, "exp")
+        if exp is None:
+            raise MissingClaimError("claim 'exp' is required")
     if now >= exp + leeway:
         raise ExpiredTokenError(
             f"token expired at {exp:.0f}, now is {now:.0f} (leeway {leeway:g} s)"
         )
-    nbf = numeric_date(payload, "nbf")
-    if nbf is not None and now + leeway < nbf:
-        raise NotYetValidError(
-            f"token is not valid before {nbf:.0f}, now is {now:.0f} (leeway {leeway:g} s)"
-        )
-    iat = numeric_date(payload, "iat")
+    if "nbf" in payload:
+        nbf = numeric_date(payload, "nbf")
+        if nbf is not None and now + leeway < nbf:
+            raise NotYetValidError(
+                f"token is not valid before {nbf:.0f}, now is {now:.0f} (leeway {leeway:g} s)"
+            )
+    iat = payload.get("iat")
+    if type(iat) is not int or not -_FLOAT_SAFE < iat < _FLOAT_SAFE:
+        iat = numeric_date(payload, "iat")
     if iat is not None and iat > now + leeway:
         raise NotYetValidError(
             f"token was issued in the future ({iat:.0f}), now is {now:.0f} (leeway {leeway:g} s)"
