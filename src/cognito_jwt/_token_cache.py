@@ -20,6 +20,7 @@ Rules (they are what makes the cache safe to turn on):
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -47,6 +48,8 @@ MAX_CACHED_TOKEN_LENGTH = 16 * 1024
 MAX_TOKEN_CACHE_SIZE = 1_000_000
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({list, dict})
+_new_entry = tuple.__new__
 
 
 class CachedToken(NamedTuple):
@@ -111,7 +114,9 @@ class TokenCache:
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
-        self.entries: dict[bytes, CachedToken] = {}
+        # Insertion-ordered; OrderedDict because evicting the oldest of a plain dict over and
+        # over makes next(iter(d)) skip ever more deleted slots (measured: +5 us per miss).
+        self.entries: OrderedDict[bytes, CachedToken] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -133,23 +138,17 @@ class TokenCache:
         exp, nbf = numeric_date(payload, "exp"), numeric_date(payload, "nbf")
         if exp is None:
             return  # not reached for verified tokens (exp is required); kept for safety
-        nested = tuple(name for name, value in payload.items() if type(value) in (list, dict))
-        entry = CachedToken(
-            payload={name: _thaw(value) for name, value in payload.items()}
-            if nested
-            else payload.copy(),
-            nested=nested,
-            header=parsed.header,
-            kid=parsed.kid,
-            alg=parsed.alg,
-            key=key,
-            exp=exp,
-            nbf=nbf,
+        containers = _CONTAINERS
+        nested = tuple(name for name, value in payload.items() if type(value) in containers)
+        stored = {n: _thaw(v) for n, v in payload.items()} if nested else payload.copy()
+        # tuple.__new__: a NamedTuple's keyword constructor is a Python function (0.5 us).
+        entry = _new_entry(
+            CachedToken, (stored, nested, parsed.header, parsed.kid, parsed.alg, key, exp, nbf)
         )
         with self._lock:
             entries = self.entries
             if digest not in entries and len(entries) >= self.max_size:
-                del entries[next(iter(entries))]  # the oldest entry
+                entries.popitem(last=False)  # the oldest entry
             entries[digest] = entry
 
     def replace(self, digest: bytes, entry: CachedToken) -> None:
