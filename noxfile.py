@@ -8,6 +8,7 @@ fuzz run, tests);
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -95,10 +96,21 @@ def soak(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks, not in the default run: ``python -m nox -s bench -- [verify cache lambda]``."""
+    """Benchmarks, not in the default run: ``python -m nox -s bench -- [names] [--options]``.
+
+    With no names, runs ``benchmarks/bench_peers.py``: cognito-jwt against the floor and the
+    other JWT libraries (speed, import time, threads); it rewrites the results in
+    ``docs/performance.md`` and ``docs/img/performance.png``. Names run the other scripts,
+    ``benchmarks/bench_<name>.py``: ``-- verify cache lambda asgi fleet peers``. Options go to
+    every script run: ``-- --quick --no-write`` for a rough look that leaves docs alone,
+    ``-- --rounds 40`` for a longer run.
+    """
     session.install(".", *_group("bench"))
-    for name in session.posargs or ["verify", "cache", "lambda", "asgi", "fleet"]:
-        session.run("python", f"benchmarks/bench_{name}.py")
+    scripts = {path.stem.removeprefix("bench_") for path in Path("benchmarks").glob("bench_*.py")}
+    names = [arg for arg in session.posargs if arg in scripts]
+    options = [arg for arg in session.posargs if arg not in scripts]
+    for name in names or ["peers"]:
+        session.run("python", f"benchmarks/bench_{name}.py", *options)
 
 
 @nox.session
