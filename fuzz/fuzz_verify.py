@@ -29,6 +29,23 @@ NOW = 1_700_000_000.0
 VERIFIER = JwtVerifier(
     issuer=ISSUER, audience="api://fuzz", jwks=jwks(), clock=lambda: NOW, leeway=60
 )
+# The same settings with the verified-token cache on (small, so evictions happen): verifying
+# twice through it must give exactly what the plain verifier gives, hit or miss.
+CACHED = JwtVerifier(
+    issuer=ISSUER,
+    audience="api://fuzz",
+    jwks=jwks(),
+    clock=lambda: NOW,
+    leeway=60,
+    token_cache_size=8,
+)
+
+
+def _outcome(verifier: JwtVerifier, data: bytes) -> object:
+    try:
+        return dict(verifier.verify(data))
+    except JwtError as exc:
+        return type(exc)
 
 
 def _independently_signed(token: str) -> bool:
@@ -45,6 +62,11 @@ def _independently_signed(token: str) -> bool:
 
 
 def test_one_input(data: bytes) -> None:
+    expected = _outcome(VERIFIER, data)
+    for attempt in ("miss", "hit"):
+        got = _outcome(CACHED, data)
+        if got != expected:
+            raise AssertionError(f"token cache ({attempt}) gave {got!r}, not {expected!r}")
     try:
         claims = VERIFIER.verify(data)
     except JwtError:
