@@ -6,6 +6,7 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -75,3 +76,22 @@ def process_ms(code: str, args: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, *args], check=True)  # noqa: S603
     return (time.perf_counter() - start) * 1e3
+
+
+def threads_throughput(fn: Callable[[], object], threads: int, calls: int) -> float:
+    """Calls per second of *threads* threads started together, each calling *fn* *calls* times."""
+    barrier = threading.Barrier(threads + 1)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(calls):
+            fn()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return threads * calls / (time.perf_counter() - start)

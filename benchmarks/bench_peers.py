@@ -38,7 +38,6 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import warnings
@@ -47,8 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _floor
 from _floor import ALGS, bare, floor, private_key
-from _timing import calibrate, interleaved_samples, median_ratio
+from _timing import calibrate, interleaved_samples, median_ratio, threads_throughput
 from cryptography.hazmat.primitives import serialization
 
 import cognito_jwt
@@ -129,23 +129,8 @@ def _segment(obj: Mapping[str, Any]) -> str:
 
 
 def cognito_claims(**changes: Any) -> dict[str, Any]:
-    """The claims of a Cognito user pool access token; *changes* set (or, as None, drop) some."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "sub": str(uuid.uuid4()),
-        "iss": ISSUER,
-        "client_id": CLIENT,
-        "origin_jti": str(uuid.uuid4()),
-        "event_id": str(uuid.uuid4()),
-        "token_use": "access",
-        "scope": "aws.cognito.signin.user.admin orders/read",
-        "auth_time": now,
-        "iat": now,
-        "exp": now + 3600,
-        "jti": str(uuid.uuid4()),
-        "username": "alice",
-        "version": 2,
-    }
+    """The claims of an access token of the bench pool; *changes* set (or, as None, drop) some."""
+    claims = _floor.cognito_claims(issuer=ISSUER, client_id=CLIENT)
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -480,21 +465,7 @@ def _scaling(one: list[float], two: list[float]) -> Scaling:
 
 def throughput(verify: Verify, token: str, threads: int, calls: int) -> float:
     """Verifications per second of *threads* threads each verifying *token* *calls* times."""
-    barrier = threading.Barrier(threads + 1)
-
-    def work() -> None:
-        barrier.wait()
-        for _ in range(calls):
-            verify(token)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    return threads * calls / (time.perf_counter() - start)
+    return threads_throughput(functools.partial(verify, token), threads, calls)
 
 
 FLOOR_WORKER = """

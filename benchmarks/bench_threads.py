@@ -20,11 +20,11 @@ import argparse
 import hashlib
 import json
 import statistics
-import threading
 import time
 from collections.abc import Callable
 
-from _floor import b64d, bare, floor, private_key
+from _floor import b64d, bare, cognito_claims, floor, private_key
+from _timing import threads_throughput
 
 from cognito_jwt import CognitoVerifier
 from cognito_jwt._jwk import jwk_from_public_key
@@ -33,25 +33,6 @@ from cognito_jwt._sign import encode_compact
 POOL = "eu-west-1_BenchPool1"
 ISSUER = f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"
 CLIENT = "bench-client"
-
-
-def throughput(fn: Callable[[], object], threads: int, calls: int) -> float:
-    """Calls per second of *threads* threads each calling *fn* *calls* times."""
-    barrier = threading.Barrier(threads + 1)
-
-    def work() -> None:
-        barrier.wait()
-        for _ in range(calls):
-            fn()
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    return threads * calls / (time.perf_counter() - start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,18 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     private = private_key("RS256")
     public = private.public_key()
     jwk = dict(jwk_from_public_key(public), kid="k1", alg="RS256")
-    now = int(time.time())
-    claims = {
-        "sub": "u",
-        "iss": ISSUER,
-        "client_id": CLIENT,
-        "token_use": "access",
-        "scope": "a b",
-        "iat": now,
-        "exp": now + 3600,
-        "jti": "j",
-        "username": "u",
-    }
+    claims = cognito_claims(issuer=ISSUER, client_id=CLIENT)
     token = encode_compact(claims, private, alg="RS256", kid="k1")
     payload_b64 = token.split(".")[1]
     signature = bare("RS256", public, token)
@@ -104,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         calls = max(5, int(args.seconds / max(time.perf_counter() - start, 1e-7)))
         ones, twos, ratios = [], [], []
         for _ in range(args.runs):
-            one, two = throughput(fn, 1, calls), throughput(fn, 2, calls)
+            one, two = threads_throughput(fn, 1, calls), threads_throughput(fn, 2, calls)
             ones.append(one)
             twos.append(two)
             ratios.append(two / one)

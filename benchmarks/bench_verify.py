@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import time
 from collections.abc import Callable
 
-from _floor import bare, floor, private_key
+from _floor import bare, cognito_claims, floor, private_key
 from _timing import interleaved_medians
 
 from cognito_jwt import CognitoVerifier
@@ -41,18 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     for alg in args.algs.split(","):
         private = private_key(alg)
         jwk = dict(jwk_from_public_key(private.public_key()), kid="k1", alg=alg)
-        now = int(time.time())
-        claims = {
-            "sub": "u",
-            "iss": ISSUER,
-            "client_id": CLIENT,
-            "token_use": "access",
-            "scope": "a b",
-            "iat": now,
-            "exp": now + 3600,
-            "jti": "j",
-            "username": "u",
-        }
+        claims = cognito_claims(issuer=ISSUER, client_id=CLIENT)
         token = encode_compact(claims, private, alg=alg, kid="k1")
         verifier = CognitoVerifier(
             user_pool_id=POOL,
