@@ -70,11 +70,10 @@ from .stores._base import KeyStore, StoredKeySet
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, replace
+
+    from ._jwk import PreparedKey
 else:
     from ._record import dataclass, replace
-
-if TYPE_CHECKING:
-    from ._jwk import PreparedKey
 
 __all__ = [
     "MAX_PEM_BYTES",

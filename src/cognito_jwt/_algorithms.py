@@ -28,12 +28,10 @@ from ._alg_names import (
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from dataclasses import dataclass
 else:
     from ._record import dataclass
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 __all__ = [
     "ALGORITHMS",

@@ -24,13 +24,12 @@ from ._private_keys import check_key_alg
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
-else:
-    from ._record import dataclass, field
 
-if TYPE_CHECKING:
     from cryptography import x509
 
     from ._assertion import ClientAssertionSigner
+else:
+    from ._record import dataclass, field
 
 __all__ = ["ClientKey", "generate_client_key"]
 

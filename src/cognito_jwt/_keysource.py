@@ -40,15 +40,13 @@ from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
 from .stores._base import KeyStore, StoredKeySet, coordinator_of
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from ._record import dataclass, field
-
-if TYPE_CHECKING:
     import asyncio
+    from dataclasses import dataclass, field
 
     from ._http import Fetched, HttpFetcher
     from ._jwk import KeySet, PreparedKey
+else:
+    from ._record import dataclass, field
 
 __all__ = [
     "EventHook",

@@ -43,15 +43,13 @@ from ._json import loads_object
 from ._options import FetchOptions
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from ._record import dataclass, field
-
-if TYPE_CHECKING:
     import asyncio
+    from dataclasses import dataclass, field
 
     from ._assertion import ClientAssertionSigner
     from ._http import FormFields, HttpFetcher, Posted
+else:
+    from ._record import dataclass, field
 
 __all__ = ["AuthorizationRequest", "PkcePair", "TokenClient", "TokenResponse"]
 

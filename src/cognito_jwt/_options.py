@@ -10,11 +10,10 @@ from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field, fields
+
+    import httpx
 else:
     from ._record import dataclass, field, fields
-
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = ["DEFAULT_MAX_KEYS", "FetchOptions", "RefreshPolicy"]
 

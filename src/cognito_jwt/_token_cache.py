@@ -55,6 +55,7 @@ _new_entry = tuple.__new__
 class CachedToken(NamedTuple):
     """One verified token: what a hit needs to re-check and to answer."""
 
+    digest: bytes
     payload: dict[str, Any]
     nested: tuple[str, ...]
     header: Mapping[str, Any]
@@ -112,6 +113,11 @@ class TokenCache:
 
     digest = staticmethod(token_digest)
 
+    def lookup(self, token: object) -> tuple[bytes | None, CachedToken | None]:
+        """The digest of *token* (``None``: not cacheable) and its entry, if any."""
+        digest = token_digest(token)
+        return digest, None if digest is None else self.entries.get(digest)
+
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         # Insertion-ordered; OrderedDict because evicting the oldest of a plain dict over and
@@ -143,7 +149,8 @@ class TokenCache:
         stored = {n: _thaw(v) for n, v in payload.items()} if nested else payload.copy()
         # tuple.__new__: a NamedTuple's keyword constructor is a Python function (0.5 us).
         entry = _new_entry(
-            CachedToken, (stored, nested, parsed.header, parsed.kid, parsed.alg, key, exp, nbf)
+            CachedToken,
+            (digest, stored, nested, parsed.header, parsed.kid, parsed.alg, key, exp, nbf),
         )
         with self._lock:
             entries = self.entries

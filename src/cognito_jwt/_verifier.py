@@ -45,12 +45,11 @@ from .stores._base import KeyStore
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
-else:
-    from ._record import dataclass
 
-if TYPE_CHECKING:
     from ._jwk import PreparedKey
     from ._token_cache import CachedToken, TokenCache
+else:
+    from ._record import dataclass
 
 __all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier"]
 
@@ -244,24 +243,17 @@ class BaseVerifier:
         if cache is None:
             parsed = self._parse(token)
             return self._finish(parsed, self._find(parsed), None)
-        digest = cache.digest(token)
-        if digest is not None:
-            entry = cache.entries.get(digest)
-            if entry is not None:
-                try:
-                    key = self._keys.find(entry.kid, entry.alg)
-                except JwtError:
-                    key = None  # the full pipeline below raises the error that applies
-                claims = self._cache_hit(cache, digest, entry, key)
-                if claims is not None:
-                    return claims
+        digest, entry = cache.lookup(token)
+        if entry is not None:
+            try:
+                key = self._keys.find(entry.kid, entry.alg)
+            except JwtError:
+                key = None  # the full pipeline below raises the error that applies
+            claims = self._cache_hit(cache, entry, key)
+            if claims is not None:
+                return claims
         parsed = self._parse(token)
-        key = self._find(parsed)
-        claims = self._finish(parsed, key, None)
-        cache.misses += 1
-        if digest is not None:
-            cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
-        return claims
+        return self._finish_and_remember(cache, digest, parsed, self._find(parsed))
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
@@ -273,19 +265,22 @@ class BaseVerifier:
         if cache is None:
             parsed = self._parse(token)
             return self._finish(parsed, await self._find_async(parsed), None)
-        digest = cache.digest(token)
-        if digest is not None:
-            entry = cache.entries.get(digest)
-            if entry is not None:
-                try:
-                    key = await self._keys.find_async(entry.kid, entry.alg)
-                except JwtError:
-                    key = None
-                claims = self._cache_hit(cache, digest, entry, key)
-                if claims is not None:
-                    return claims
+        digest, entry = cache.lookup(token)
+        if entry is not None:
+            try:
+                key = await self._keys.find_async(entry.kid, entry.alg)
+            except JwtError:
+                key = None
+            claims = self._cache_hit(cache, entry, key)
+            if claims is not None:
+                return claims
         parsed = self._parse(token)
-        key = await self._find_async(parsed)
+        return self._finish_and_remember(cache, digest, parsed, await self._find_async(parsed))
+
+    def _finish_and_remember(
+        self, cache: TokenCache, digest: bytes | None, parsed: ParsedToken, key: PreparedKey
+    ) -> Claims:
+        """The rest of the pipeline for a token the cache could not answer; then remember it."""
         claims = self._finish(parsed, key, None)
         cache.misses += 1
         if digest is not None:
@@ -293,7 +288,7 @@ class BaseVerifier:
         return claims
 
     def _cache_hit(
-        self, cache: TokenCache, digest: bytes, entry: CachedToken, key: PreparedKey | None
+        self, cache: TokenCache, entry: CachedToken, key: PreparedKey | None
     ) -> Claims | None:
         """Claims for a cached token after the checks a hit repeats, or ``None`` to verify it.
 
@@ -301,13 +296,13 @@ class BaseVerifier:
         """
         if key is not entry.key:
             if key is None or key.jwk != entry.key.jwk:
-                cache.discard(digest)  # the key that verified it has left the key set
+                cache.discard(entry.digest)  # the key that verified it left the key set
                 return None
             entry = entry._replace(key=key)  # the same key, re-read by a key set refresh
-            cache.replace(digest, entry)
+            cache.replace(entry.digest, entry)
         now, leeway = self._clock(), self._leeway
         if now >= entry.exp + leeway:
-            cache.discard(digest)
+            cache.discard(entry.digest)
             return None  # expired: the full pipeline names it
         if entry.nbf is not None and now + leeway < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
