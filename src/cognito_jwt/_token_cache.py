@@ -111,8 +111,6 @@ class TokenCache:
 
     __slots__ = ("_lock", "entries", "hits", "max_size", "misses")
 
-    digest = staticmethod(token_digest)
-
     def lookup(self, token: object) -> tuple[bytes | None, CachedToken | None]:
         """The digest of *token* (``None``: not cacheable) and its entry, if any."""
         digest = token_digest(token)
