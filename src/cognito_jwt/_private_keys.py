@@ -9,6 +9,7 @@ Error messages never contain key material or passwords.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -164,6 +165,7 @@ def load_pem_private_key(data: bytes | str, password: bytes | str | None = None)
     # Lazy: the serialization package costs ~40 ms to import and verifiers never need it.
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
+    from cryptography.utils import CryptographyDeprecationWarning
 
     encrypted = match.group(1) == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in (
         match.group(0)
@@ -173,7 +175,12 @@ def load_pem_private_key(data: bytes | str, password: bytes | str | None = None)
     if not encrypted and secret:
         raise ConfigurationError("a password was given but the private key is not encrypted")
     try:
-        key = serialization.load_pem_private_key(match.group(0), password=secret)
+        with warnings.catch_warnings():
+            # cryptography 51 warns on loading a DSA key (deprecated, to be removed). The key is
+            # refused below whatever it says; its warning must not escape as the outcome (under
+            # `-W error` it would be raised instead of our ConfigurationError).
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            key = serialization.load_pem_private_key(match.group(0), password=secret)
     except UnsupportedAlgorithm:  # a curve or cipher cryptography does not know (SM2 ...)
         raise ConfigurationError(
             "cannot load the private key: unsupported key type or encryption"
