@@ -3,6 +3,11 @@
 ``python -m nox`` with no arguments runs the default sessions (lint, typing, docs, a short
 fuzz run, tests);
 ``.ci/run`` runs exactly that.
+
+Every session installs its tools and test dependencies pinned by ``requirements/lock.txt``, so a
+release of any dependency cannot turn a green run red. ``python -m nox -s lock`` refreshes the
+lock; ``python -m nox -s latest`` runs the tests against the newest releases instead and
+reports how far they have drifted from the lock (neither is part of the default run).
 """
 
 from __future__ import annotations
@@ -19,24 +24,60 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = ["lint", "typing", "docs", "fuzz", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+LOCK = "requirements/lock.txt"
+# Every group and extra, locked together: each session installs its part within one resolution.
+LOCKED_GROUPS = ("test", "typing", "lint", "docs", "fuzz", "bench", "nox")
 
 
 def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
-@nox.session
-def tests(session: nox.Session) -> None:
-    """Run the test suite against the installed package."""
-    session.install(".", *_group("test"))
+def _install(session: nox.Session, *args: str) -> None:
+    """``pip install`` *args* with every version pinned by the lock."""
+    session.install("-c", LOCK, *args)
+
+
+def _pytest(session: nox.Session) -> None:
     env = {"HYPOTHESIS_PROFILE": "ci"} if os.environ.get("CI") else {}
     session.run("python", "-m", "pytest", *session.posargs, env=env)
 
 
 @nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite against the installed package (``-- tests/unit`` for a quick loop)."""
+    _install(session, ".", *_group("test"))
+    _pytest(session)
+
+
+@nox.session
+def latest(session: nox.Session) -> None:
+    """The tests against the newest release of every dependency, with a drift report.
+
+    Not in the default run: it answers "will the next ``nox -s lock`` be green?". The report
+    lists each package whose newest release differs from the lock, before the tests run.
+    """
+    session.install("--upgrade", "--upgrade-strategy", "eager", ".", *_group("test"))
+    session.run("python", "requirements/drift.py", LOCK)
+    _pytest(session)
+
+
+@nox.session(venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Refresh ``requirements/lock.txt``: every group and extra, for every supported Python."""
+    session.run("python", "-m", "pip", "install", "--quiet", "uv")
+    groups = [arg for name in LOCKED_GROUPS for arg in ("--group", f"pyproject.toml:{name}")]
+    session.run(
+        "python", "-m", "uv", "pip", "compile", "pyproject.toml", "--all-extras", *groups,
+        "--universal", "--python-version", "3.10", "--upgrade", "--quiet",
+        "--custom-compile-command", "python -m nox -s lock", "--output-file", LOCK,
+    )  # fmt: skip
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole tree."""
-    session.install(*_group("lint"))
+    _install(session, *_group("lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -44,14 +85,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict over the package and the type-checked API examples."""
-    session.install("-e", ".", *_group("typing"))
+    _install(session, "-e", ".", *_group("typing"))
     session.run("mypy", "--strict", "src", "tests/typing")
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site strictly (broken links and references fail)."""
-    session.install("-e", ".", *_group("docs"))
+    _install(session, "-e", ".", *_group("docs"))
     session.run(
         "mkdocs",
         "build",
@@ -69,7 +110,7 @@ def fuzz(session: nox.Session) -> None:
     30 s per target by default (the short run CI does). A crash, a hang past 10 s on one input,
     or an accepted forgery fails the session; libFuzzer writes the input to ``crash-*``.
     """
-    session.install(".", *_group("fuzz"))
+    _install(session, ".", *_group("fuzz"))
     seconds = session.posargs[0] if session.posargs else "30"
     for target in ("fuzz_verify", "fuzz_jwks"):
         session.run(
@@ -90,7 +131,7 @@ def soak(session: nox.Session) -> None:
     on memory growth (tracemalloc) or on leftover threads or tasks. CI runs a short version
     (tests/test_soak.py).
     """
-    session.install(".")
+    _install(session, ".")
     session.run("python", "-m", "tests.soak", *(session.posargs or ["1000000"]))
 
 
@@ -105,7 +146,7 @@ def bench(session: nox.Session) -> None:
     Options go to every script run: ``-- --quick --no-write`` for a rough look that leaves
     docs alone, ``-- --rounds 40`` for a longer run.
     """
-    session.install(".", *_group("bench"))
+    _install(session, ".", *_group("bench"))
     scripts = {path.stem.removeprefix("bench_") for path in Path("benchmarks").glob("bench_*.py")}
     names = [arg for arg in session.posargs if arg in scripts]
     options = [arg for arg in session.posargs if arg not in scripts]
@@ -116,5 +157,5 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """The README's main job in a clean environment."""
-    session.install(".")
+    _install(session, ".")
     session.run("python", "-m", "cognito_jwt", "demo")
