@@ -27,6 +27,7 @@ from ._private_keys import (
     default_alg,
     load_pem_private_key,
     private_key_from_jwk,
+    quiet_key_loading,
 )
 from ._sign import encode_compact, signing_input
 
@@ -98,7 +99,8 @@ def _x5t_s256(certificate: object, public: PublicKey | None) -> str:
 
     cert = _load_certificate(certificate)
     try:
-        held = check_public_key(cert.public_key())
+        with quiet_key_loading():
+            held = check_public_key(cert.public_key())
     except (ConfigurationError, UnsupportedAlgorithm):  # e.g. secp256k1, SM2, RSA-1024
         raise ConfigurationError("the certificate holds an unsupported key type") from None
     if public is not None and jwk_from_public_key(held) != jwk_from_public_key(public):

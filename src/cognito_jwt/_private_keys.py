@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -28,6 +29,7 @@ __all__ = [
     "default_alg",
     "load_pem_private_key",
     "private_key_from_jwk",
+    "quiet_key_loading",
 ]
 
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -36,6 +38,22 @@ _PEM_BLOCK = re.compile(
     rb"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+?-----END \1-----", re.DOTALL
 )
 _MAX_PEM_BYTES = 64 * 1024
+
+
+@contextmanager
+def quiet_key_loading() -> Iterator[None]:
+    """Load keys of any type inside this block without cryptography's deprecation warnings.
+
+    cryptography 51 warns whenever a DSA key is loaded (DSA is deprecated, to be removed). Such
+    a key is refused after loading whatever cryptography says; its warning must not be the
+    outcome instead (under ``-W error`` it would be raised in place of our error). Only used
+    where keys are loaded from configuration, never on the verification path.
+    """
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
 
 
 def check_private_key(key: object) -> PrivateKey:
@@ -165,7 +183,6 @@ def load_pem_private_key(data: bytes | str, password: bytes | str | None = None)
     # Lazy: the serialization package costs ~40 ms to import and verifiers never need it.
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
-    from cryptography.utils import CryptographyDeprecationWarning
 
     encrypted = match.group(1) == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in (
         match.group(0)
@@ -175,11 +192,7 @@ def load_pem_private_key(data: bytes | str, password: bytes | str | None = None)
     if not encrypted and secret:
         raise ConfigurationError("a password was given but the private key is not encrypted")
     try:
-        with warnings.catch_warnings():
-            # cryptography 51 warns on loading a DSA key (deprecated, to be removed). The key is
-            # refused below whatever it says; its warning must not escape as the outcome (under
-            # `-W error` it would be raised instead of our ConfigurationError).
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        with quiet_key_loading():
             key = serialization.load_pem_private_key(match.group(0), password=secret)
     except UnsupportedAlgorithm:  # a curve or cipher cryptography does not know (SM2 ...)
         raise ConfigurationError(

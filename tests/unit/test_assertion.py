@@ -53,6 +53,27 @@ CgYIKoZIzj0EAwIDRwAwRAIgCtwGOw3VpV3RN44l0A40ZYa4NcRgU0v/YfBw3NvD
 EW4CIAGra5PGVgwhT0px6UIujEq//Kb43okfk2cIMHgF1eyV
 -----END CERTIFICATE-----
 """
+# A self-signed certificate for a 1024-bit DSA key (openssl req -x509): cryptography 51 warns
+# when it loads the key, and that warning must not escape in place of a ConfigurationError.
+DSA_CERT = b"""-----BEGIN CERTIFICATE-----
+MIICzjCCAnygAwIBAgIUMaYRzR1kP/zb0MjWJZmo/X0JdnMwCwYJYIZIAWUDBAMC
+MAwxCjAIBgNVBAMMAXgwHhcNMjYxMjA3MTQ1ODM4WhcNMjYxMjA5MTQ1ODM4WjAM
+MQowCAYDVQQDDAF4MIIBvzCCATMGByqGSM44BAEwggEmAoGBAKotHB99EkSfx1e7
+IU9mSp4mNfjTfxwn/YTkCGCGFJEtnM9PYTZnfSpHyCXGZIZzhRuCW1N1kIxuNfeh
+YG4MX28MKnGULmSCcev8xxBImjiiSoXjnrTWxOAe+vD6JzqUPVz7NSAtr1aw/SBO
+ENU3zMX9dQFc8I/Wicnq+fpDyeq9Ah0Atd7XLjtwd7EhPanfZBJQaUSaBhtIFFaq
+TIu9+QKBgFdMpKWgdMinckTH609mWv6363eBFv93G5y6dYjePIT0F9vKwY2z8OkN
+o6qqdtexQt+TiAQVAuMPEytdBNeSRolsaB9eTpqdwzJYO4sLVPSeIOWFumBCkG4/
+wKAF3IRDVFCcoY13bmYoiYOtXq9BhVftctk9iH1zalheApqyT304A4GFAAKBgQCD
+truIi3t4TNB4955T0wv66PX2Raotwnjyh6bkTn14P9OzCpKMnv0x/m6ccHLUvoqa
+Mbo+FKZLpo5sfkHDd5dkxLZ8IEHv//0C4Rx0KY6c5275L03P1SeRtWgE/m/TSAqV
+x1LAv8blRLRrE822+RhFG4vfhVmc8bTUadCTHXJz2qNTMFEwHQYDVR0OBBYEFL7X
+HWlm6LzuKXiPW2Q0JBR92YA1MB8GA1UdIwQYMBaAFL7XHWlm6LzuKXiPW2Q0JBR9
+2YA1MA8GA1UdEwEB/wQFMAMBAf8wCwYJYIZIAWUDBAMCAz8AMDwCHFlBTT3LxI6U
++JdQHZOnHjS/4cuIofkEOXniZrQCHC1GASDHNqIp+zGCRIQrF9I6l8gaBRON9+we
+fHg=
+-----END CERTIFICATE-----
+"""
 
 
 def clock() -> float:
@@ -181,6 +202,7 @@ def test_certificate_with_an_unsupported_key_is_refused() -> None:
         refusal(signer_for, "ES256", certificate=cert.public_bytes(serialization.Encoding.PEM))
     refusal(signer_for, "ES256", certificate=SM2_CERT)
     refusal(signer_for, "ES256", certificate=x509.load_pem_x509_certificate(SM2_CERT))
+    refusal(signer_for, "ES256", certificate=DSA_CERT)  # warnings are errors in the tests
     refusal(
         ClientAssertionSigner,
         client_id=CLIENT,
