@@ -19,9 +19,10 @@ from typing import Any, Literal
 from ._discovery import cognito_jwks_uri
 from ._errors import AudienceMismatchError, ConfigurationError, TokenUseMismatchError
 from ._keysource import EventHook, JwksInput
+from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
-from ._validate import check_any_group, check_any_scope, string_set
+from ._validate import check_any_group, check_any_scope
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg
 
 __all__ = ["CognitoVerifier", "cognito_issuer", "parse_user_pool_id"]

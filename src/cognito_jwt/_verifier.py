@@ -30,6 +30,7 @@ from ._keysource import (
     RemoteKeySource,
     static_key_source,
 )
+from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
 from ._validate import (
@@ -39,7 +40,6 @@ from ._validate import (
     check_issuer,
     check_required,
     check_times,
-    string_set,
 )
 from .stores._base import KeyStore
 
@@ -190,9 +190,7 @@ class BaseVerifier:
             raise ConfigurationError("clock must be a callable returning epoch seconds")
         self._clock: Clock = clock or time.time
         self._keys = keys.build(self._clock)
-        if isinstance(required_claims, str):
-            raise ConfigurationError("required_claims must be a collection of claim names")
-        self._required = tuple(required_claims)
+        self._required = string_tuple(required_claims, "required_claims", allow_empty=True)
         if custom_check is not None and not callable(custom_check):
             raise ConfigurationError("custom_check must be callable")
         self._custom_check = custom_check

@@ -1,16 +1,26 @@
-"""Every web adapter validates its options the same way (shared in adapters/_web.py)."""
+"""Every adapter validates its options the same way (one normaliser, ``_normalise.py``).
+
+A ``str`` is one value (``groups="admins"`` is the group ``admins``, never the set of its
+letters); any other non-iterable, a non-string or empty member is a ``ConfigurationError``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import flask
 import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
 
-from cognito_jwt import JwtVerifier
+from cognito_jwt import Claims, CognitoVerifier, ConfigurationError, JwtVerifier
+from cognito_jwt.adapters import flask as flask_adapter
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
 from cognito_jwt.adapters.fastapi import require_token
+from cognito_jwt.adapters.lambda_authorizer import authorizer
 from cognito_jwt.adapters.wsgi import BearerAuthMiddleware as WsgiMiddleware
-from tests.helpers import all_jwks
+from tests.helpers import SigningKey, access_claims, all_jwks
 
 
 def _app(*args: Any) -> None:  # pragma: no cover - never called
@@ -21,31 +31,163 @@ def _verifier() -> JwtVerifier:
     return JwtVerifier(issuer="https://login.example.com", audience=None, jwks=all_jwks())
 
 
-BUILDERS = {
+def _flask(**options: Any) -> Any:
+    return flask_adapter.require_token(**options)
+
+
+BUILDERS: dict[str, Callable[..., Any]] = {
     "wsgi": lambda **kw: WsgiMiddleware(_app, _verifier(), **kw),
     "asgi": lambda **kw: AsgiMiddleware(_app, _verifier(), **kw),  # type: ignore[arg-type]
+    "fastapi": lambda **kw: require_token(_verifier(), **kw),
+    "flask": _flask,
+    "lambda": lambda **kw: authorizer(_verifier(), hydrate=False, **kw),
 }
+
+BAD_NAMES = [5, b"admins", ["admins", 3], ["admins", ""], [""], "", [], [None], object()]
 
 
 @pytest.mark.parametrize("build", BUILDERS.values(), ids=BUILDERS.keys())
-@pytest.mark.parametrize(
-    ("options", "error"),
-    [
-        ({"scopes": "orders/write"}, TypeError),
-        ({"groups": "admins"}, TypeError),
-        ({"exclude_paths": "/health"}, TypeError),
-        ({"exclude_paths": ["health"]}, ValueError),
-        ({"scopes": ["orders/write", 3]}, TypeError),
-    ],
-)
-def test_middleware_options_are_checked_alike(
-    build: Any, options: dict[str, Any], error: type
+@pytest.mark.parametrize("option", ["scopes", "groups"])
+@pytest.mark.parametrize("value", BAD_NAMES, ids=repr)
+def test_bad_names_are_configuration_errors(build: Any, option: str, value: object) -> None:
+    with pytest.raises(ConfigurationError, match=option):
+        build(**{option: value})
+
+
+@pytest.mark.parametrize("build", [BUILDERS["wsgi"], BUILDERS["asgi"]], ids=["wsgi", "asgi"])
+@pytest.mark.parametrize("value", [5, b"/health", ["/health", 3], ["health"], [""]], ids=repr)
+def test_bad_exclude_paths_are_configuration_errors(build: Any, value: object) -> None:
+    with pytest.raises(ConfigurationError, match="exclude_paths"):
+        build(exclude_paths=value)
+
+
+@pytest.mark.parametrize("build", [BUILDERS["wsgi"], BUILDERS["asgi"]], ids=["wsgi", "asgi"])
+def test_one_string_is_one_value_in_the_middleware(build: Any) -> None:
+    middleware = build(scopes="orders/write", groups="admins", exclude_paths="/health")
+    assert middleware.scopes == frozenset({"orders/write"})
+    assert middleware.groups == frozenset({"admins"})
+    assert middleware._paths.excluded("/health")
+    assert not middleware._paths.excluded("/h")
+
+
+@pytest.mark.parametrize("option", ["token_source", "realm", "cookie", "header"], ids=str)
+@pytest.mark.parametrize("build", [BUILDERS["wsgi"], BUILDERS["asgi"]], ids=["wsgi", "asgi"])
+def test_other_bad_middleware_settings_are_configuration_errors(build: Any, option: str) -> None:
+    value: object = "cookie" if option == "token_source" else 5
+    with pytest.raises(ConfigurationError):
+        build(**{option: value})
+
+
+# --- One string is one value: the issue's reproduction, for every entry point ------------------
+@pytest.fixture
+def in_group_a(keys: dict[str, SigningKey]) -> str:
+    """A valid token whose user is in the groups "a" and "s" only, with the scope "o"."""
+    return keys["RS256"].sign(access_claims(**{"cognito:groups": ["a", "s"], "scope": "o"}))
+
+
+@pytest.fixture
+def in_admins(keys: dict[str, SigningKey]) -> str:
+    """A valid token whose user is in the group "admins", with the scope "orders"."""
+    return keys["RS256"].sign(access_claims(**{"cognito:groups": ["admins"], "scope": "orders"}))
+
+
+def _event(token: str) -> dict[str, Any]:
+    return {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders",
+    }
+
+
+def _statement_effect(response: Any) -> str:
+    effect: str = response["policyDocument"]["Statement"][0]["Effect"]
+    return effect
+
+
+@pytest.mark.parametrize(("option", "value"), [("groups", "admins"), ("scopes", "orders")])
+def test_lambda_authorizer_takes_one_string_as_one_name(
+    option: str,
+    value: str,
+    in_group_a: str,
+    in_admins: str,
+    make_cognito: Callable[..., CognitoVerifier],
 ) -> None:
-    with pytest.raises(error):
-        build(**options)
+    handler = authorizer(make_cognito(), hydrate=False, **{option: value})
+    assert _statement_effect(handler(_event(in_group_a), None)) == "Deny"
+    assert _statement_effect(handler(_event(in_admins), None)) == "Allow"
 
 
-@pytest.mark.parametrize("options", [{"scopes": "orders/write"}, {"groups": "admins"}])
-def test_fastapi_requirements_are_checked_alike(options: dict[str, Any]) -> None:
-    with pytest.raises(TypeError):
-        require_token(_verifier(), **options)
+@pytest.mark.parametrize(("option", "value"), [("groups", "admins"), ("scopes", "orders")])
+def test_fastapi_takes_one_string_as_one_name(
+    option: str,
+    value: str,
+    in_group_a: str,
+    in_admins: str,
+    make_cognito: Callable[..., CognitoVerifier],
+) -> None:
+    app = FastAPI()
+    dependency = require_token(make_cognito(), **{option: value})
+
+    @app.get("/")
+    async def home(claims: Claims = Depends(dependency)) -> dict[str, str]:  # noqa: B008
+        return {"sub": str(claims.sub)}
+
+    with TestClient(app) as client:
+        assert client.get("/", headers={"Authorization": f"Bearer {in_group_a}"}).status_code == 403
+        assert client.get("/", headers={"Authorization": f"Bearer {in_admins}"}).status_code == 200
+
+
+@pytest.mark.parametrize(("option", "value"), [("groups", "admins"), ("scopes", "orders")])
+def test_flask_takes_one_string_as_one_name(
+    option: str,
+    value: str,
+    in_group_a: str,
+    in_admins: str,
+    make_cognito: Callable[..., CognitoVerifier],
+) -> None:
+    app = flask.Flask(__name__)
+    flask_adapter.init_app(app, make_cognito())
+
+    @app.get("/")
+    @flask_adapter.require_token(**{option: value})
+    def home() -> str:
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/", headers={"Authorization": f"Bearer {in_group_a}"}).status_code == 403
+    assert client.get("/", headers={"Authorization": f"Bearer {in_admins}"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["all", ("sub",), "sub"], ids=["all", "tuple", "one-string"])
+def test_lambda_context_claims_one_string_is_one_claim(
+    value: Any, in_admins: str, make_cognito: Callable[..., CognitoVerifier]
+) -> None:
+    handler = authorizer(make_cognito(), hydrate=False, context_claims=value)
+    context = handler(_event(in_admins), None)["context"]
+    if value == "all":
+        assert "username" in context
+    else:
+        assert context == {"sub": access_claims()["sub"]}
+
+
+@pytest.mark.parametrize("value", [5, [1], [""], b"sub"], ids=repr)
+def test_lambda_bad_context_claims_are_configuration_errors(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="context_claims"):
+        authorizer(_verifier(), hydrate=False, context_claims=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"resource": "route"},
+        {"http_response": "policy"},
+        {"on_invalid": "ignore"},
+        {"principal_claim": ""},
+        {"principal_claim": 5},
+        {"token_source": "authorization"},
+    ],
+    ids=repr,
+)
+def test_lambda_bad_settings_are_configuration_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        authorizer(_verifier(), hydrate=False, **options)

@@ -220,7 +220,9 @@ def test_unusable_algorithms_container_is_a_configuration_error(algorithms, make
         ("scopes", ""),
         ("scopes", []),
         ("scopes", [1]),
-        ("required_claims", "email"),
+        ("required_claims", [1]),
+        ("required_claims", [""]),
+        ("required_claims", 5),
         ("clock", 123),
         ("clock", "time"),
         ("custom_check", "not callable"),
@@ -235,6 +237,78 @@ def test_configuration_errors(option, value, make_oidc):
     with pytest.raises(ConfigurationError) as excinfo:
         make_oidc(**{option: value})
     assert isinstance(excinfo.value, ValueError)
+
+
+# === One normaliser for every name option (hardening 2.2) ======================================
+_ALB_ARN = (
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/50dc6c495c0c9188"
+)
+
+
+def _alb(**options: Any) -> Any:
+    from cognito_jwt import AlbVerifier
+
+    base: dict[str, Any] = {"alb_arn": _ALB_ARN, "issuer": None, "client_id": None, "store": None}
+    return AlbVerifier(**{**base, **options})
+
+
+NAME_OPTIONS = [
+    ("oidc", "issuer"),
+    ("oidc", "audience"),
+    ("oidc", "scopes"),
+    ("oidc", "required_claims"),
+    ("cognito", "client_id"),
+    ("cognito", "groups"),
+    ("cognito", "scopes"),
+    ("cognito", "required_claims"),
+    ("alb", "alb_arn"),
+    ("alb", "issuer"),
+    ("alb", "client_id"),
+    ("alb", "required_claims"),
+]
+
+
+@pytest.fixture
+def build(make_oidc, make_cognito):
+    return {"oidc": make_oidc, "cognito": make_cognito, "alb": _alb}
+
+
+@pytest.mark.parametrize(("kind", "option"), NAME_OPTIONS, ids=str)
+@pytest.mark.parametrize(
+    "value", [5, b"x", ["ok", 3], ["ok", ""], [""], "", [None], object(), 1.5], ids=repr
+)
+def test_every_name_option_refuses_what_is_not_names(kind, option, value, build):
+    with pytest.raises(ConfigurationError, match=option):
+        build[kind](**{option: value})
+
+
+@pytest.mark.parametrize(
+    ("kind", "option"),
+    [(k, o) for k, o in NAME_OPTIONS if o != "required_claims"],
+    ids=str,
+)
+def test_an_empty_collection_is_not_a_way_to_turn_a_check_off(kind, option, build):
+    with pytest.raises(ConfigurationError, match=option):
+        build[kind](**{option: []})
+
+
+def test_one_string_is_one_name(keys, make_oidc, make_cognito):
+    in_a = keys["RS256"].sign(access_claims(**{"cognito:groups": ["a"], "scope": "o"}))
+    with pytest.raises(JwtError):
+        make_cognito(groups="admins").verify(in_a)
+    with pytest.raises(JwtError):
+        make_cognito(scopes="orders").verify(in_a)
+    with pytest.raises(JwtError):
+        make_cognito(client_id=CLIENT_ID[:1]).verify(in_a)
+    admins = keys["RS256"].sign(access_claims(**{"cognito:groups": ["admins"], "scope": "orders"}))
+    assert make_cognito(groups="admins", scopes="orders").verify(admins)["scope"] == "orders"
+    token = keys["RS256"].sign(oidc_claims())
+    with pytest.raises(MissingClaimError):
+        make_oidc(required_claims="email").verify(token)
+    assert make_oidc(required_claims="sub").verify(token)["sub"]
+    with pytest.raises(AudienceMismatchError):
+        make_oidc(audience=AUDIENCE[:1]).verify(token)
+    assert _alb(alb_arn=_ALB_ARN).alb_arns == frozenset({_ALB_ARN})
 
 
 def test_properties(make_oidc):

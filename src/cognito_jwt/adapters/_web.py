@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Literal
 from .. import (
     ClaimError,
     Claims,
+    ConfigurationError,
     InsufficientScopeError,
     JwtError,
     KeySetUnavailableError,
     MalformedTokenError,
     MissingGroupError,
 )
+from .._normalise import string_set, string_tuple
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
@@ -52,6 +54,7 @@ __all__ = [
     "names",
     "rejection_for",
     "request_token",
+    "text_option",
     "unauthenticated",
 ]
 
@@ -139,17 +142,14 @@ class PathRules:
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> PathRules:
-        """Build the rules; a bare string is refused (it would be split into characters).
+        """Build the rules; one string is one path.
 
         Raises:
-            TypeError: *paths* is one string.
-            ValueError: An entry is not a path starting with ``/``.
+            ConfigurationError: An entry is not a path starting with ``/``.
         """
-        if isinstance(paths, str):
-            raise TypeError("exclude_paths must be a collection of paths, not one string")
-        listed = tuple(paths)
-        if not all(isinstance(p, str) and p.startswith("/") for p in listed):
-            raise ValueError("every entry of exclude_paths must be a path starting with '/'")
+        listed = string_tuple(paths, "exclude_paths", allow_empty=True)
+        if not all(p.startswith("/") for p in listed):
+            raise ConfigurationError("every entry of exclude_paths must be a path beginning '/'")
         return cls(
             frozenset(p for p in listed if not p.endswith("/")),
             tuple(p for p in listed if p.endswith("/")),
@@ -245,20 +245,25 @@ def rejection_for(exc: JwtError, realm: str, scopes: Iterable[str] = ()) -> Reje
     return _rejection(401, realm, error="invalid_token", description=str(exc), code=exc.code)
 
 
-def names(value: Iterable[str] | None, what: str) -> frozenset[str] | None:
-    """Normalise a ``scopes=``/``groups=`` option: ``None``, or a collection of strings.
+def names(value: Iterable[str] | str | None, what: str) -> frozenset[str] | None:
+    """Normalise a ``scopes=``/``groups=`` option (see ``cognito_jwt._normalise``).
 
     Raises:
-        TypeError: One bare string (it would be split into characters) or non-string items.
+        ConfigurationError: Not ``None``, one string or a collection of non-empty strings.
     """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise TypeError(f"{what} must be a collection of names, not one string")
-    result = frozenset(value)
-    if not all(isinstance(item, str) for item in result):
-        raise TypeError(f"{what} must be a collection of strings")
-    return result
+    return string_set(value, what)
+
+
+def text_option(value: object, what: str, *, optional: bool = False) -> None:
+    """Check a one-string setting (``realm=``, ``cookie=``, ``header=`` ...).
+
+    Raises:
+        ConfigurationError: Not a non-empty string (nor ``None`` when *optional*).
+    """
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{what} must be a non-empty string, got {type(value).__name__}")
 
 
 def check_requirements(
@@ -314,12 +319,19 @@ def alb_mode(token_source: object, *, cookie: str | None, header: str | None) ->
     """Check a middleware's ``token_source`` option; whether it reads the ALB header.
 
     Raises:
-        ValueError: Not ``"bearer"`` or ``"alb"``, or ``"alb"`` with ``cookie``/``header``.
+        ConfigurationError: Not ``"bearer"`` or ``"alb"``, or ``"alb"`` with ``cookie`` or
+            ``header``, or ``cookie``/``header`` not a non-empty string.
     """
     if token_source not in ("bearer", "alb"):
-        raise ValueError(f"token_source must be 'bearer' or 'alb', got {token_source!r}")
+        raise ConfigurationError(
+            f"token_source must be 'bearer' or 'alb', got {str(token_source)[:40]!r}"
+        )
+    text_option(cookie, "cookie", optional=True)
+    text_option(header, "header", optional=True)
     if token_source == "alb" and (cookie is not None or header is not None):
-        raise ValueError("token_source='alb' reads x-amzn-oidc-data only: drop cookie= and header=")
+        raise ConfigurationError(
+            "token_source='alb' reads x-amzn-oidc-data only: drop cookie= and header="
+        )
     return token_source == "alb"
 
 

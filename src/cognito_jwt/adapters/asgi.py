@@ -60,6 +60,7 @@ from ._web import (
     names,
     rejection_for,
     request_token,
+    text_option,
     unauthenticated,
 )
 
@@ -138,15 +139,16 @@ class BearerAuthMiddleware:
         verifier: AsyncVerifier,
         *,
         realm: str = "api",
-        exclude_paths: Iterable[str] = (),
+        exclude_paths: Iterable[str] | str = (),
         optional: bool = False,
         cookie: str | None = None,
         header: str | None = None,
-        scopes: Iterable[str] | None = None,
-        groups: Iterable[str] | None = None,
+        scopes: Iterable[str] | str | None = None,
+        groups: Iterable[str] | str | None = None,
         token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
         self._alb = alb_mode(token_source, cookie=cookie, header=header)
+        text_option(realm, "realm")
         self.app = app
         self.verifier = verifier
         self.realm = realm

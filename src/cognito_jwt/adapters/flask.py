@@ -71,12 +71,12 @@ class MiddlewareOptions(TypedDict, total=False):
     """The options of :class:`~cognito_jwt.adapters.wsgi.BearerAuthMiddleware`."""
 
     realm: str
-    exclude_paths: Iterable[str]
+    exclude_paths: Iterable[str] | str
     optional: bool
     cookie: str | None
     header: str | None
-    scopes: Iterable[str] | None
-    groups: Iterable[str] | None
+    scopes: Iterable[str] | str | None
+    groups: Iterable[str] | str | None
     token_source: TokenSource
 
 
@@ -136,7 +136,7 @@ def _realm() -> str:
 
 
 def require_token(
-    scopes: Iterable[str] | None = None, groups: Iterable[str] | None = None
+    scopes: Iterable[str] | str | None = None, groups: Iterable[str] | str | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R | flask.Response]]:
     """Decorate a view that needs a verified token, with one of *scopes* and one of *groups*.
 

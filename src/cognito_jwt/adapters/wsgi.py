@@ -53,6 +53,7 @@ from ._web import (
     names,
     rejection_for,
     request_token,
+    text_option,
     unauthenticated,
 )
 
@@ -116,15 +117,16 @@ class BearerAuthMiddleware:
         verifier: Verifier,
         *,
         realm: str = "api",
-        exclude_paths: Iterable[str] = (),
+        exclude_paths: Iterable[str] | str = (),
         optional: bool = False,
         cookie: str | None = None,
         header: str | None = None,
-        scopes: Iterable[str] | None = None,
-        groups: Iterable[str] | None = None,
+        scopes: Iterable[str] | str | None = None,
+        groups: Iterable[str] | str | None = None,
         token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
         self._alb = alb_mode(token_source, cookie=cookie, header=header)
+        text_option(realm, "realm")
         self._paths = PathRules.of(exclude_paths)
         self.scopes = names(scopes, "scopes")
         self.groups = names(groups, "groups")
