@@ -191,3 +191,29 @@ def test_lambda_bad_context_claims_are_configuration_errors(value: object) -> No
 def test_lambda_bad_settings_are_configuration_errors(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         authorizer(_verifier(), hydrate=False, **options)
+
+
+# --- An async custom_check is awaited by the async adapters (hardening 2.3) -------------------
+@pytest.mark.parametrize("allowed", [True, False])
+def test_async_adapters_await_an_async_custom_check(
+    allowed: bool, in_admins: str, make_cognito: Callable[..., CognitoVerifier]
+) -> None:
+    async def check(claims: Claims) -> bool:
+        return allowed
+
+    verifier = make_cognito(custom_check=check)
+    app = FastAPI()
+
+    @app.get("/dependency")
+    async def guarded(claims: Claims = Depends(require_token(verifier))) -> dict[str, str]:  # noqa: B008
+        return {"sub": str(claims.sub)}
+
+    @app.get("/middleware")
+    async def plain() -> dict[str, str]:
+        return {}
+
+    wrapped = AsgiMiddleware(app, verifier, exclude_paths=["/dependency"])
+    with TestClient(wrapped) as client:
+        for path in ("/dependency", "/middleware"):
+            response = client.get(path, headers={"Authorization": f"Bearer {in_admins}"})
+            assert response.status_code == (200 if allowed else 401), path
