@@ -6,6 +6,7 @@ letters); any other non-iterable, a non-string or empty member is a ``Configurat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -217,3 +218,30 @@ def test_async_adapters_await_an_async_custom_check(
         for path in ("/dependency", "/middleware"):
             response = client.get(path, headers={"Authorization": f"Bearer {in_admins}"})
             assert response.status_code == (200 if allowed else 401), path
+
+
+def test_lambda_authorizer_fails_loudly_on_a_verifier_it_cannot_use(
+    in_admins: str, make_cognito: Callable[..., CognitoVerifier], caplog: pytest.LogCaptureFixture
+) -> None:
+    async def check(claims: Claims) -> bool:  # pragma: no cover - never awaited by verify
+        return True
+
+    handler = authorizer(make_cognito(custom_check=check), hydrate=False)
+    with caplog.at_level(logging.ERROR, logger="cognito_jwt"), pytest.raises(ConfigurationError):
+        handler(_event(in_admins), None)  # a 500, not a 401 that hides the bug
+    assert "misconfigured" in caplog.text
+    assert in_admins not in caplog.text
+
+
+def test_lambda_authorizer_logs_the_full_reason(
+    keys: dict[str, SigningKey],
+    make_cognito: Callable[..., CognitoVerifier],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = keys["RS256"].sign(access_claims(client_id="someone-else"))
+    handler = authorizer(make_cognito(), hydrate=False, on_invalid="deny")
+    with caplog.at_level(logging.INFO, logger="cognito_jwt"):
+        assert _statement_effect(handler(_event(token), None)) == "Deny"
+    assert "ERR_AUDIENCE_MISMATCH" in caplog.text
+    assert "someone-else" in caplog.text
+    assert token not in caplog.text

@@ -30,7 +30,9 @@ any other ASGI application.
   ``scope["cognito_jwt.alb"]``.
 * On failure an HTTP request gets the RFC 6750 answer: 401 (missing or invalid token), 403
   (``insufficient_scope``) or 503 (keys unavailable, with ``Retry-After``), each with a JSON
-  body that never contains the token. A WebSocket handshake is refused before it is accepted:
+  body ``{"error", "error_description", "code"}`` that never contains the token, nor the
+  detailed reason (it names the expected issuer and audiences): that is logged to the
+  ``cognito_jwt`` logger. A WebSocket handshake is refused before it is accepted:
   ``websocket.close`` with code 1008 (policy violation), or 1011 when keys are unavailable;
   servers such as uvicorn answer that handshake with HTTP 403.
 * CORS preflight requests (``OPTIONS`` with ``Access-Control-Request-Method``) pass, since
@@ -198,9 +200,8 @@ class BearerAuthMiddleware:
         except JwtError as exc:
             error = exc
         if error is not None:
-            await self._reject(
-                scope, receive, send, rejection_for(error, self.realm, self.scopes or ())
-            )
+            answer = rejection_for(error, self.realm, self.scopes or ())
+            await self._reject(scope, receive, send, answer)
             return
         scope.setdefault("state", {})["claims"] = claims
         scope[CLAIMS_KEY] = claims
@@ -233,7 +234,7 @@ class BearerAuthMiddleware:
             message = await receive()
             if message.get("type") != "websocket.connect":
                 return
-            code = _INTERNAL_ERROR if answer.status == 503 else _POLICY_VIOLATION
+            code = _INTERNAL_ERROR if answer.status >= 500 else _POLICY_VIOLATION
             await send({"type": "websocket.close", "code": code, "reason": answer.error})
             return
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]

@@ -560,13 +560,17 @@ class LambdaAuthorizer:
             # Our outage, not the caller's fault: 500 (a plain error), so the client retries.
             logger.exception("authorizer: key set unavailable")
             raise
+        except ConfigurationError:
+            # A verifier that can't serve this call (e.g. an async custom_check): our bug.
+            logger.exception("authorizer: the verifier is misconfigured")
+            raise
         except (InsufficientScopeError, MissingGroupError) as exc:
             # The verifier's own groups=/scopes= refused a valid token: 403, not 401.
             claim = (exc.unverified_claims or {}).get(self.principal_claim)
-            logger.info("authorizer: 403 (%s)", exc.code)
+            logger.info("authorizer: 403 (%s): %s", exc.code, exc)
             return self._answer(request, allow=False, principal_id=str(claim or "anonymous"))
         except JwtError as exc:
-            return self._refuse(request, exc.code)
+            return self._refuse(request, f"{exc.code}: {exc}")
         return self._decide(claims, request)
 
     def _decide(

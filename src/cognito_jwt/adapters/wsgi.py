@@ -25,20 +25,22 @@ callable) and imports none of them. For each request:
   ``environ`` and put back only once that token verified, with an
   :class:`~cognito_jwt.adapters.alb.AlbIdentity` in ``environ["cognito_jwt.alb"]``.
 * Otherwise the middleware answers itself, following RFC 6750 §3: 401 without an error code
-  when there is no token; 401 ``invalid_token`` for a bad one; 403 ``insufficient_scope`` for
-  a valid token without a required scope or group; 503 (with ``Retry-After``) when the keys
-  cannot be loaded. The body is JSON, ``{"error", "error_description", "code"}``.
+  in the challenge when there is no token; 401 ``invalid_token`` for a bad one; 403
+  ``insufficient_scope`` for a valid token without a required scope or group; 503 (with
+  ``Retry-After``) when the keys cannot be loaded. The body is JSON,
+  ``{"error", "error_description", "code"}``, with a generic description per error class:
+  the detailed reason (which names the expected issuer, audiences or groups) is logged to the
+  ``cognito_jwt`` logger, never sent.
 
 The token itself is never logged, and never written into a response.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from .. import Claims, InsufficientScopeError, JwtError, KeySetUnavailableError, MalformedTokenError
+from .. import Claims, JwtError, MalformedTokenError
 from ._web import (
     ALB_KEY,
     MISSING_ALB,
@@ -61,8 +63,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["CLAIMS_KEY", "BearerAuthMiddleware", "Verifier", "respond"]
-
-logger = logging.getLogger("cognito_jwt")
 
 CLAIMS_KEY = "cognito_jwt.claims"
 """The ``environ`` key under which the claims of a verified token are put."""
@@ -164,19 +164,17 @@ class BearerAuthMiddleware:
         return self.app(environ, start_response)
 
     def authenticate(self, token: str) -> Claims | Rejection:
-        """Verify *token* and the middleware's requirements: the claims, or the answer."""
+        """Verify *token* and the middleware's requirements: the claims, or the answer.
+
+        Refusals are logged (``cognito_jwt`` logger) with their full reason.
+        """
         try:
             claims = self.verifier.verify(token)
-        except KeySetUnavailableError as exc:
-            logger.warning("wsgi: 503, token keys unavailable (%s)", exc.code)
-            return rejection_for(exc, self.realm)
         except JwtError as exc:  # the verifier's own scopes=/groups= map to 403 here too
-            logger.info("wsgi: token refused (%s)", exc.code)
-            return rejection_for(exc, self.realm, self._named(exc))
+            return rejection_for(exc, self.realm, self.scopes or ())
         refused = check_requirements(claims, scopes=self.scopes, groups=self.groups)
         if refused is not None:
-            logger.info("wsgi: 403 (%s)", refused.code)
-            return rejection_for(refused, self.realm, self._named(refused))
+            return rejection_for(refused, self.realm, self.scopes or ())
         return claims
 
     def _expose_unsigned(
@@ -187,16 +185,9 @@ class BearerAuthMiddleware:
         try:
             environ[ALB_KEY] = alb_identity(claims, *held)
         except JwtError as exc:
-            logger.info("wsgi: unsigned ALB headers refused (%s)", exc.code)
             return rejection_for(exc, self.realm)
         environ.update({k: v for k, v in unsigned.items() if v is not None})
         return claims
-
-    def _named(self, exc: JwtError) -> frozenset[str]:
-        """The scopes a 403 challenge names: ours, when a scope (not a group) was missing."""
-        if isinstance(exc, InsufficientScopeError) and self.scopes is not None:
-            return self.scopes
-        return frozenset()
 
     # Helpers ------------------------------------------------------------------------------------
     def _passes_untouched(self, environ: WSGIEnvironment) -> bool:
