@@ -9,7 +9,6 @@ rules → custom check → :class:`Claims`.
 from __future__ import annotations
 
 import functools
-import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -75,6 +74,10 @@ def is_async_callable(check: object) -> bool:
     That is an ``async def`` function or method, an object whose class has an ``async def
     __call__``, or a :func:`functools.partial` of either.
     """
+    if check is None:
+        return False
+    import inspect  # only for verifiers with a custom check (import cognito_jwt stays light)
+
     while isinstance(check, functools.partial):
         check = check.func
     if inspect.iscoroutinefunction(check):
@@ -98,7 +101,7 @@ def start_check(check: CustomCheck, claims: Claims) -> Awaitable[object] | None:
     def call(value: Claims) -> object:
         nonlocal pending
         result = check(value)
-        if result is None or result is True or not inspect.isawaitable(result):
+        if result is None or result is True or not isinstance(result, Awaitable):
             return result
         pending = result
         return None

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from cognito_jwt import Claims, CognitoVerifier, ConfigurationError, JwtVerifier
 from cognito_jwt.adapters import flask as flask_adapter
+from cognito_jwt.adapters.asgi import FASTAPI_DOCS_PATHS
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
 from cognito_jwt.adapters.fastapi import require_token
 from cognito_jwt.adapters.lambda_authorizer import authorizer
@@ -245,3 +246,29 @@ def test_lambda_authorizer_logs_the_full_reason(
     assert "ERR_AUDIENCE_MISMATCH" in caplog.text
     assert "someone-else" in caplog.text
     assert token not in caplog.text
+
+
+# --- FastAPI's docs behind the ASGI middleware (hardening 4b) ----------------------------------
+def _docs_app(**options: Any) -> TestClient:
+    api = FastAPI()
+
+    @api.get("/orders")
+    async def orders() -> dict[str, str]:
+        return {}
+
+    return TestClient(AsgiMiddleware(api, _verifier(), **options))
+
+
+def test_fastapi_docs_are_locked_by_default() -> None:
+    client = _docs_app()
+    for path in ("/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect", "/orders"):
+        assert client.get(path).status_code == 401, path
+
+
+def test_fastapi_docs_paths_open_the_docs_and_nothing_else() -> None:
+    client = _docs_app(exclude_paths=FASTAPI_DOCS_PATHS)
+    for path in ("/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"):
+        assert client.get(path).status_code == 200, path
+    for path in ("/orders", "/docs/", "/docs/x", "/openapi.json/", "/docs/../orders"):
+        assert client.get(path).status_code in (401, 404), path
+    assert client.get("/orders").status_code == 401

@@ -67,6 +67,7 @@ from ._web import (
 )
 
 __all__ = [
+    "FASTAPI_DOCS_PATHS",
     "ASGIApp",
     "AsyncVerifier",
     "BearerAuthMiddleware",
@@ -88,6 +89,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """An ASGI 3 application."""
 
 CLAIMS_KEY = "cognito_jwt.claims"
+
+FASTAPI_DOCS_PATHS: tuple[str, ...] = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+"""FastAPI's interactive docs and OpenAPI document at their default URLs, as exact paths.
+
+The middleware protects every path, these too: add them to ``exclude_paths`` to serve the
+docs without a token (``exclude_paths=["/health", *FASTAPI_DOCS_PATHS]``). Nothing else is
+opened: the API's routes still need a token. If the app sets ``docs_url``, ``redoc_url`` or
+``openapi_url`` itself, list those paths instead.
+"""
 _UNSIGNED = frozenset({IDENTITY_HEADER.encode(), TOKEN_HEADER.encode()})
 
 # WebSocket close codes (RFC 6455 §7.4.1).
@@ -121,7 +131,8 @@ class BearerAuthMiddleware:
             ``MultiIssuerVerifier``); only ``verify_async`` is used.
         realm: The ``realm`` of ``WWW-Authenticate`` challenges.
         exclude_paths: Paths served without a token: an exact path (``"/health"``), or a
-            prefix when it ends with ``/`` (``"/public/"``).
+            prefix when it ends with ``/`` (``"/public/"``). None by default, FastAPI's docs
+            included: add :data:`FASTAPI_DOCS_PATHS` to serve them openly.
         optional: Let requests without a token through, with no claims; a token that is sent
             must still be valid.
         cookie: A cookie carrying the bare token, read when no ``Authorization`` header was

@@ -62,10 +62,12 @@ from ._web import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["CLAIMS_KEY", "BearerAuthMiddleware", "Verifier", "respond"]
+__all__ = ["CLAIMS_KEY", "MIDDLEWARE_KEY", "BearerAuthMiddleware", "Verifier", "respond"]
 
 CLAIMS_KEY = "cognito_jwt.claims"
 """The ``environ`` key under which the claims of a verified token are put."""
+MIDDLEWARE_KEY = "cognito_jwt.middleware"
+"""The ``environ`` key of the middleware that saw the request (set on every request it sees)."""
 
 # The unsigned ALB headers (identity, then access token), as WSGI names them.
 _UNSIGNED = ("HTTP_X_AMZN_OIDC_IDENTITY", "HTTP_X_AMZN_OIDC_ACCESSTOKEN")
@@ -143,6 +145,7 @@ class BearerAuthMiddleware:
     # The WSGI entry point -----------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request: pass it to the application, or refuse it."""
+        environ[MIDDLEWARE_KEY] = self
         unsigned = {key: environ.pop(key, None) for key in _UNSIGNED} if self._alb else {}
         if self._passes_untouched(environ):
             return self.app(environ, start_response)
