@@ -20,8 +20,9 @@ from cognito_jwt.adapters import flask as flask_adapter
 from cognito_jwt.adapters.asgi import FASTAPI_DOCS_PATHS
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
 from cognito_jwt.adapters.fastapi import require_token
-from cognito_jwt.adapters.lambda_authorizer import authorizer
+from cognito_jwt.adapters.lambda_authorizer import TokenSource, authorizer
 from cognito_jwt.adapters.wsgi import BearerAuthMiddleware as WsgiMiddleware
+from cognito_jwt.testing import LocalIssuer
 from tests.helpers import SigningKey, access_claims, all_jwks
 
 
@@ -272,3 +273,23 @@ def test_fastapi_docs_paths_open_the_docs_and_nothing_else() -> None:
     for path in ("/orders", "/docs/", "/docs/x", "/openapi.json/", "/docs/../orders"):
         assert client.get(path).status_code in (401, 404), path
     assert client.get("/orders").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"header": ""}, {"header": 5}, {"query": b"token"}, {"header": None}, {"allow_bare": "yes"}],
+    ids=repr,
+)
+def test_lambda_token_source_is_checked(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="TokenSource"):
+        TokenSource(**options)
+
+
+def test_local_issuer_settings_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="algorithm"):
+        LocalIssuer(algorithm="HS256")
+    issuer = LocalIssuer()
+    with pytest.raises(ConfigurationError):
+        issuer.fail(200)
+    with pytest.raises(ConfigurationError):
+        issuer.slow(-1)

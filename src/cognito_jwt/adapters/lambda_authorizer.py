@@ -280,6 +280,20 @@ class TokenSource:
     query: str | None = None
     allow_bare: bool = True
 
+    def __post_init__(self) -> None:
+        """Check the fields.
+
+        Raises:
+            ConfigurationError: A name that is not a non-empty string, or neither source set.
+        """
+        for name, value in (("header", self.header), ("query", self.query)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigurationError(f"TokenSource.{name} must be a non-empty string or None")
+        if self.header is None and self.query is None:
+            raise ConfigurationError("TokenSource needs a header, a query parameter or both")
+        if not isinstance(self.allow_bare, bool):
+            raise ConfigurationError("TokenSource.allow_bare must be True or False")
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorizerRequest:
