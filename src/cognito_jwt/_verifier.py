@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass
 
-__all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier"]
+__all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier", "check_sync_use"]
 
 Clock = Callable[[], float]
 CustomCheck = Callable[[Claims], object]
@@ -123,6 +123,21 @@ async def finish_check(pending: Awaitable[object]) -> None:
     except Exception as exc:
         raise CustomCheckError(f"custom_check raised {type(exc).__name__}") from exc
     check_custom(lambda _: result, None)
+
+
+def check_sync_use(verifier: object, where: str) -> None:
+    """Refuse, when it is built, a sync adapter around a verifier with an async custom check.
+
+    Raises:
+        ConfigurationError: *verifier* (or one routed to by a ``MultiIssuerVerifier``) has an
+            ``async def`` custom check, which only ``verify_async`` can run.
+    """
+    inner = getattr(verifier, "_verifiers", (verifier,))
+    if any(isinstance(v, BaseVerifier) and v._async_check for v in inner):  # noqa: SLF001
+        raise ConfigurationError(
+            f"{where} calls verify(), but the verifier's custom_check is async: use an async "
+            "adapter (ASGI, FastAPI) or a plain function as custom_check"
+        )
 
 
 def _blame(exc: JwtError, claims: Claims) -> None:

@@ -15,7 +15,13 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from cognito_jwt import Claims, CognitoVerifier, ConfigurationError, JwtVerifier
+from cognito_jwt import (
+    Claims,
+    CognitoVerifier,
+    ConfigurationError,
+    JwtVerifier,
+    MultiIssuerVerifier,
+)
 from cognito_jwt.adapters import flask as flask_adapter
 from cognito_jwt.adapters.asgi import FASTAPI_DOCS_PATHS
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
@@ -222,17 +228,54 @@ def test_async_adapters_await_an_async_custom_check(
             assert response.status_code == (200 if allowed else 401), path
 
 
-def test_lambda_authorizer_fails_loudly_on_a_verifier_it_cannot_use(
+async def _async_check(claims: Claims) -> bool:  # pragma: no cover - never awaited here
+    return True
+
+
+def _sneaky_check(claims: Claims) -> Any:
+    """Looks sync, returns a coroutine: only found out when it is called."""
+    return _async_check(claims)
+
+
+SYNC_ADAPTERS: dict[str, Callable[[Any], Any]] = {
+    "wsgi": lambda v: WsgiMiddleware(_app, v),
+    "flask": lambda v: flask_adapter.init_app(flask.Flask(__name__), v),
+    "lambda": lambda v: authorizer(v, hydrate=False),
+}
+
+
+@pytest.mark.parametrize("build", SYNC_ADAPTERS.values(), ids=SYNC_ADAPTERS.keys())
+@pytest.mark.parametrize("multi", [False, True], ids=["verifier", "multi"])
+def test_sync_adapters_refuse_an_async_custom_check_when_built(
+    build: Any, multi: bool, make_cognito: Callable[..., CognitoVerifier]
+) -> None:
+    verifier: Any = make_cognito(custom_check=_async_check)
+    if multi:
+        verifier = MultiIssuerVerifier([verifier, _verifier()])
+    with pytest.raises(ConfigurationError, match="async"):
+        build(verifier)
+
+
+def test_lambda_authorizer_fails_loudly_on_a_check_found_async_when_called(
     in_admins: str, make_cognito: Callable[..., CognitoVerifier], caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def check(claims: Claims) -> bool:  # pragma: no cover - never awaited by verify
-        return True
-
-    handler = authorizer(make_cognito(custom_check=check), hydrate=False)
+    handler = authorizer(make_cognito(custom_check=_sneaky_check), hydrate=False)
     with caplog.at_level(logging.ERROR, logger="cognito_jwt"), pytest.raises(ConfigurationError):
         handler(_event(in_admins), None)  # a 500, not a 401 that hides the bug
     assert "misconfigured" in caplog.text
     assert in_admins not in caplog.text
+
+
+def test_wsgi_answers_500_for_a_check_found_async_when_called(
+    in_admins: str, make_cognito: Callable[..., CognitoVerifier], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = flask.Flask(__name__)
+    flask_adapter.init_app(app, make_cognito(custom_check=_sneaky_check))
+    with caplog.at_level(logging.ERROR, logger="cognito_jwt"):
+        response = app.test_client().get("/", headers={"Authorization": f"Bearer {in_admins}"})
+    assert response.status_code == 500
+    assert response.get_json()["code"] == "ERR_CONFIGURATION"
+    assert "verify_async" in caplog.text
 
 
 def test_lambda_authorizer_logs_the_full_reason(

@@ -45,6 +45,7 @@ from .. import (
     MissingGroupError,
 )
 from .._normalise import string_set, string_tuple
+from .._verifier import check_sync_use
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
@@ -538,6 +539,7 @@ class LambdaAuthorizer:
             raise ConfigurationError("principal_claim must be a claim name")
         if authorize is not None and not callable(authorize):
             raise ConfigurationError("authorize must be callable")
+        check_sync_use(verifier, "the Lambda authorizer")
         self.verifier = verifier
         self.authorize = authorize
         self.groups = string_set(groups, "groups")

@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from .. import Claims, JwtError, MalformedTokenError
+from .._verifier import check_sync_use
 from ._web import (
     ALB_KEY,
     MISSING_ALB,
@@ -129,6 +130,7 @@ class BearerAuthMiddleware:
     ) -> None:
         self._alb = alb_mode(token_source, cookie=cookie, header=header)
         text_option(realm, "realm")
+        check_sync_use(verifier, "the WSGI middleware")
         self._paths = PathRules.of(exclude_paths)
         self.scopes = names(scopes, "scopes")
         self.groups = names(groups, "groups")
