@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import io
@@ -481,3 +482,46 @@ def test_cli_page_examples_run(
         if expect and expect.group(2):
             assert expect.group(2) in out + err
         assert token not in out + err
+
+
+# --- Paper cuts (hardening 4f) ---------------------------------------------------------------
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    from cognito_jwt._cli import _parser
+
+    parser = _parser()
+    found: dict[str, argparse.ArgumentParser] = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(_subparsers()))
+def test_every_default_is_shown_in_the_help(name: str) -> None:
+    parser = _subparsers()[name]
+    text = parser.format_help()
+    for action in parser._actions:
+        if action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            continue
+        assert action.help is not None
+        shown = f"{action.default:g}" if isinstance(action.default, float) else str(action.default)
+        assert shown in (action.help % {"default": action.default}), action.dest
+        assert shown in " ".join(text.split()), action.dest
+
+
+@pytest.mark.parametrize("name", sorted(n for n in _subparsers() if n))
+def test_every_command_has_a_description(name: str) -> None:
+    parser = _subparsers()[name]
+    assert parser.description, name
+    assert parser.description.split()[0] in parser.format_help()
+
+
+def test_the_overwrite_hint_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keygen", "--out", str(tmp_path)], out=io.StringIO()) == 0
+    capsys.readouterr()
+    assert main(["keygen", "--out", str(tmp_path)], out=io.StringIO()) == 1
+    error = capsys.readouterr().err
+    assert "--force" in error
+    assert "overwrite=True" not in error

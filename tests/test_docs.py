@@ -163,3 +163,10 @@ def test_samples_run(
         code = compile(block, f"{page.name}[sample {number}]", "exec")
         exec(code, namespace)  # noqa: S102 - our own documentation
     capsys.readouterr()
+
+
+def test_getting_started_says_where_keys_come_from() -> None:
+    """The page once said keys came only from memory "for now" (hardening 4g)."""
+    text = " ".join((ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8").split())
+    assert "for now" not in text.lower()
+    assert "fetches its key set and caches it" in text

@@ -62,9 +62,10 @@ from ._keysource import (
     backoff_error,
     emit,
 )
+from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, parse_token
-from ._validate import check_issuer, check_required, check_times, string_set
+from ._validate import check_issuer, check_required, check_times
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg, store_of
 from .stores._base import KeyStore, StoredKeySet
 

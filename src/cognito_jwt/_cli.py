@@ -146,6 +146,18 @@ def _keygen(args: argparse.Namespace, out: TextIO) -> int:
     """Generate a private_key_jwt key pair and write it with its registration material."""
     from . import generate_client_key
 
+    if not args.force:
+        from pathlib import Path
+
+        from ._errors import ConfigurationError
+        from ._keygen import FILE_NAMES
+
+        existing = [str(Path(args.out) / name) for name in FILE_NAMES.values()]
+        existing = [path for path in existing if Path(path).exists()]
+        if existing:
+            raise ConfigurationError(
+                f"refusing to overwrite {', '.join(existing)} (add --force to replace them)"
+            )
     key = generate_client_key(
         args.alg, kid=args.kid, rsa_bits=args.rsa_bits, common_name=args.common_name, days=args.days
     )
@@ -210,7 +222,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_commands(commands)
     commands.add_parser(
-        "demo", help="mint and verify Cognito-shaped tokens locally (no network, no account)"
+        "demo",
+        formatter_class=HelpFormatter,
+        help="mint and verify Cognito-shaped tokens locally (no network, no account)",
+        description="Start a local issuer on 127.0.0.1, mint Cognito-shaped tokens and verify "
+        "them: discovery, the key cache, a key rotation and the usual rejections, narrated. "
+        "No network beyond loopback, no AWS account.",
     )
 
     keygen = commands.add_parser(
@@ -225,9 +242,13 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--kid", help="key id (default: the RFC 7638 thumbprint)")
     keygen.add_argument("--out", default=".", help="folder to write into (default: .)")
     keygen.add_argument("--rsa-bits", type=int, default=2048, help="RSA key size (default 2048)")
-    keygen.add_argument("--days", type=int, default=365, help="certificate validity in days")
     keygen.add_argument(
-        "--common-name", default="cognito-jwt client", help="certificate subject CN"
+        "--days", type=int, default=365, help="certificate validity in days (default %(default)s)"
+    )
+    keygen.add_argument(
+        "--common-name",
+        default="cognito-jwt client",
+        help="certificate subject CN (default %(default)r)",
     )
     keygen.add_argument(
         "--password-env", metavar="VAR", help="encrypt private.pem with the password in $VAR"

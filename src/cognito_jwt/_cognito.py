@@ -19,9 +19,10 @@ from typing import Any, Literal
 from ._discovery import cognito_jwks_uri
 from ._errors import AudienceMismatchError, ConfigurationError, TokenUseMismatchError
 from ._keysource import EventHook, JwksInput
+from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
-from ._validate import check_any_group, check_any_scope, string_set
+from ._validate import check_any_group, check_any_scope
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg
 
 __all__ = ["CognitoVerifier", "cognito_issuer", "parse_user_pool_id"]
@@ -97,7 +98,9 @@ class CognitoVerifier(BaseVerifier):
         clock: Returns the current time in epoch seconds (default ``time.time``).
         required_claims: Claims that must be present (``exp`` always is).
         custom_check: Called with the :class:`Claims` after every other check; return
-            ``True``/``None`` to accept, anything else (or raise) to reject.
+            ``True``/``None`` to accept, anything else (or raise) to reject. An ``async def``
+            check (or an object with an async ``__call__``) is awaited by ``verify_async``;
+            ``verify`` refuses such a verifier with :class:`ConfigurationError`.
         limits: Token size caps.
         token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
             signature check (``exp``/``nbf``, the key's presence and *custom_check* are still

@@ -8,8 +8,9 @@ rules → custom check → :class:`Claims`.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
@@ -18,6 +19,7 @@ from ._discovery import check_url
 from ._errors import (
     AlgorithmNotAllowedError,
     ConfigurationError,
+    CustomCheckError,
     InvalidSignatureError,
     IssuerMismatchError,
     JwtError,
@@ -30,6 +32,7 @@ from ._keysource import (
     RemoteKeySource,
     static_key_source,
 )
+from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
 from ._validate import (
@@ -39,7 +42,6 @@ from ._validate import (
     check_issuer,
     check_required,
     check_times,
-    string_set,
 )
 from .stores._base import KeyStore
 
@@ -51,11 +53,97 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass
 
-__all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier"]
+__all__ = ["BaseVerifier", "JwtVerifier", "MultiIssuerVerifier", "check_sync_use"]
 
 Clock = Callable[[], float]
 CustomCheck = Callable[[Claims], object]
+"""``(claims) -> bool | None``, or an ``async def`` of the same (awaited by ``verify_async``)."""
 StoreArg = KeyStore | Literal["default"] | None
+Routed = tuple[ParsedToken, dict[str, Any], TokenLimits]
+"""What a router read of a token to route it: the parse, the payload and the caps it used."""
+
+_ASYNC_CHECK_IN_SYNC_VERIFY = (
+    "custom_check is async (it returns an awaitable): call verify_async(), or pass a plain "
+    "function to use verify()"
+)
+
+
+def is_async_callable(check: object) -> bool:
+    """Whether *check* is known to return an awaitable.
+
+    That is an ``async def`` function or method, an object whose class has an ``async def
+    __call__``, or a :func:`functools.partial` of either.
+    """
+    if check is None:
+        return False
+    import inspect  # only for verifiers with a custom check (import cognito_jwt stays light)
+
+    while isinstance(check, functools.partial):
+        check = check.func
+    if inspect.iscoroutinefunction(check):
+        return True
+    if isinstance(check, type):
+        return False  # a class: calling it makes an instance
+    return inspect.iscoroutinefunction(inspect.getattr_static(type(check), "__call__", None))
+
+
+def start_check(check: CustomCheck, claims: Claims) -> Awaitable[object] | None:
+    """Run a custom check up to its verdict.
+
+    Returns ``None`` when it accepted, or the awaitable it returned (for the caller to await
+    or refuse).
+
+    Raises:
+        CustomCheckError: It rejected the token or raised (see :func:`check_custom`).
+    """
+    pending: Awaitable[object] | None = None
+
+    def call(value: Claims) -> object:
+        nonlocal pending
+        result = check(value)
+        if result is None or result is True or not isinstance(result, Awaitable):
+            return result
+        pending = result
+        return None
+
+    check_custom(call, claims)
+    return pending
+
+
+async def finish_check(pending: Awaitable[object]) -> None:
+    """Await what an async custom check returned and judge it like :func:`check_custom`.
+
+    Raises:
+        CustomCheckError: It rejected the token or raised.
+    """
+    try:
+        result = await pending
+    except JwtError:
+        raise
+    except Exception as exc:
+        raise CustomCheckError(f"custom_check raised {type(exc).__name__}") from exc
+    check_custom(lambda _: result, None)
+
+
+def check_sync_use(verifier: object, where: str) -> None:
+    """Refuse, when it is built, a sync adapter around a verifier with an async custom check.
+
+    Raises:
+        ConfigurationError: *verifier* (or one routed to by a ``MultiIssuerVerifier``) has an
+            ``async def`` custom check, which only ``verify_async`` can run.
+    """
+    inner = getattr(verifier, "_verifiers", (verifier,))
+    if any(isinstance(v, BaseVerifier) and v._async_check for v in inner):  # noqa: SLF001
+        raise ConfigurationError(
+            f"{where} calls verify(), but the verifier's custom_check is async: use an async "
+            "adapter (ASGI, FastAPI) or a plain function as custom_check"
+        )
+
+
+def _blame(exc: JwtError, claims: Claims) -> None:
+    """Attach the token's (verified) header and claims to an error of the custom check."""
+    exc.unverified_header = claims.header
+    exc.unverified_claims = claims._data  # noqa: SLF001 - same package
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +248,7 @@ class BaseVerifier:
 
     __slots__ = (
         "_algorithms",
+        "_async_check",
         "_clock",
         "_custom_check",
         "_issuers",
@@ -190,12 +279,11 @@ class BaseVerifier:
             raise ConfigurationError("clock must be a callable returning epoch seconds")
         self._clock: Clock = clock or time.time
         self._keys = keys.build(self._clock)
-        if isinstance(required_claims, str):
-            raise ConfigurationError("required_claims must be a collection of claim names")
-        self._required = tuple(required_claims)
+        self._required = string_tuple(required_claims, "required_claims", allow_empty=True)
         if custom_check is not None and not callable(custom_check):
             raise ConfigurationError("custom_check must be callable")
         self._custom_check = custom_check
+        self._async_check = is_async_callable(custom_check)
         if limits is not None and not isinstance(limits, TokenLimits):
             raise ConfigurationError("limits must be a TokenLimits")
         self._limits = limits or DEFAULT_LIMITS
@@ -233,66 +321,118 @@ class BaseVerifier:
         }
 
     # The pipeline -------------------------------------------------------------------------------
+    # verify and verify_async are twins that share every step but two: how the key is found
+    # (the only I/O) and how an async custom_check is run. A MultiIssuerVerifier enters through
+    # _verify_routed/_verify_routed_async with the token it already parsed to route it.
     def verify(self, token: str | bytes) -> Claims:
         """Verify *token* and return its claims.
 
         Raises:
             JwtError: A subclass naming what was wrong; nothing else escapes for bad input.
+            ConfigurationError: *custom_check* is async (use :meth:`verify_async`).
         """
+        return self._verify_routed(token, None)
+
+    async def verify_async(self, token: str | bytes) -> Claims:
+        """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
+
+        An async *custom_check* is awaited here.
+
+        Raises:
+            JwtError: A subclass naming what was wrong.
+        """
+        return await self._verify_routed_async(token, None)
+
+    def _verify_routed(self, token: object, routed: Routed | None) -> Claims:
+        """The sync pipeline; *routed* is ``(parsed, payload)`` when a router parsed *token*."""
+        if self._async_check:
+            raise ConfigurationError(_ASYNC_CHECK_IN_SYNC_VERIFY)
         cache = self._token_cache
         if cache is None:
-            parsed = self._parse(token)
-            return self._finish(parsed, self._find(parsed), None)
+            parsed, payload = self._parsed(token, routed)
+            claims = self._finish(parsed, self._find(parsed), payload)
+            if self._custom_check is not None:
+                self._run_check(self._custom_check, claims)
+            return claims
         digest, entry = cache.lookup(token)
         if entry is not None:
             try:
                 key = self._keys.find(entry.kid, entry.alg)
             except JwtError:
                 key = None  # the full pipeline below raises the error that applies
-            claims = self._cache_hit(cache, entry, key)
-            if claims is not None:
-                return claims
-        parsed = self._parse(token)
-        return self._finish_and_remember(cache, digest, parsed, self._find(parsed))
+            hit = self._cache_hit(cache, entry, key)
+            if hit is not None:
+                if self._custom_check is not None:
+                    self._run_check(self._custom_check, hit)
+                return hit
+        parsed, payload = self._parsed(token, routed)
+        key = self._find(parsed)
+        claims = self._finish(parsed, key, payload)
+        if self._custom_check is not None:
+            self._run_check(self._custom_check, claims)
+        self._remember(cache, digest, parsed, key, claims)
+        return claims
 
-    async def verify_async(self, token: str | bytes) -> Claims:
-        """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
-
-        Raises:
-            JwtError: A subclass naming what was wrong.
-        """
+    async def _verify_routed_async(self, token: object, routed: Routed | None) -> Claims:
+        """The async twin of :meth:`_verify_routed`, step for step."""
         cache = self._token_cache
         if cache is None:
-            parsed = self._parse(token)
-            return self._finish(parsed, await self._find_async(parsed), None)
+            parsed, payload = self._parsed(token, routed)
+            claims = self._finish(parsed, await self._find_async(parsed), payload)
+            if self._custom_check is not None:
+                await self._run_check_async(self._custom_check, claims)
+            return claims
         digest, entry = cache.lookup(token)
         if entry is not None:
             try:
                 key = await self._keys.find_async(entry.kid, entry.alg)
             except JwtError:
                 key = None
-            claims = self._cache_hit(cache, entry, key)
-            if claims is not None:
-                return claims
-        parsed = self._parse(token)
-        return self._finish_and_remember(cache, digest, parsed, await self._find_async(parsed))
+            hit = self._cache_hit(cache, entry, key)
+            if hit is not None:
+                if self._custom_check is not None:
+                    await self._run_check_async(self._custom_check, hit)
+                return hit
+        parsed, payload = self._parsed(token, routed)
+        key = await self._find_async(parsed)
+        claims = self._finish(parsed, key, payload)
+        if self._custom_check is not None:
+            await self._run_check_async(self._custom_check, claims)
+        self._remember(cache, digest, parsed, key, claims)
+        return claims
 
-    def _finish_and_remember(
-        self, cache: TokenCache, digest: bytes | None, parsed: ParsedToken, key: PreparedKey
-    ) -> Claims:
-        """The rest of the pipeline for a token the cache could not answer; then remember it."""
-        claims = self._finish(parsed, key, None)
+    def _parsed(
+        self, token: object, routed: Routed | None
+    ) -> tuple[ParsedToken, dict[str, Any] | None]:
+        """Parse *token* under this verifier's caps (reusing a router's parse when it can)."""
+        if routed is None:
+            return self._parse(token), None
+        parsed, payload, limits = routed
+        if limits != self._limits:
+            parsed = parse_token(token, self._limits)  # this verifier's own size caps
+        self._check_alg(parsed)
+        return parsed, payload
+
+    def _remember(
+        self,
+        cache: TokenCache,
+        digest: bytes | None,
+        parsed: ParsedToken,
+        key: PreparedKey,
+        claims: Claims,
+    ) -> None:
+        """Count a miss and keep a token that passed every check."""
         cache.misses += 1
         if digest is not None:
             cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
-        return claims
 
     def _cache_hit(
         self, cache: TokenCache, entry: CachedToken, key: PreparedKey | None
     ) -> Claims | None:
         """Claims for a cached token after the checks a hit repeats, or ``None`` to verify it.
 
-        *key* is what the key source holds now for the token's ``kid`` and ``alg``.
+        *key* is what the key source holds now for the token's ``kid`` and ``alg``. The
+        custom check is the caller's to run (it may have to be awaited).
         """
         if key is not entry.key:
             if key is None or key.jwk != entry.key.jwk:
@@ -308,15 +448,32 @@ class BaseVerifier:
             return None  # a clock that went back: the full pipeline decides
         cache.hits += 1
         payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
-        claims = Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
-        if self._custom_check is not None:
-            try:
-                check_custom(self._custom_check, claims)
-            except JwtError as exc:
-                exc.unverified_header = entry.header
-                exc.unverified_claims = payload
-                raise
-        return claims
+        return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
+
+    @staticmethod
+    def _run_check(check: CustomCheck, claims: Claims) -> None:
+        """The custom check, sync: an awaitable it returns is closed and refused."""
+        try:
+            pending = start_check(check, claims)
+            if pending is not None:
+                close = getattr(pending, "close", None)
+                if callable(close):
+                    close()  # never awaited: closing it keeps a RuntimeWarning away
+                raise ConfigurationError(_ASYNC_CHECK_IN_SYNC_VERIFY)
+        except JwtError as exc:
+            _blame(exc, claims)
+            raise
+
+    @staticmethod
+    async def _run_check_async(check: CustomCheck, claims: Claims) -> None:
+        """The custom check, async: an awaitable it returns is awaited."""
+        try:
+            pending = start_check(check, claims)
+            if pending is not None:
+                await finish_check(pending)
+        except JwtError as exc:
+            _blame(exc, claims)
+            raise
 
     def hydrate(self) -> None:
         """Load the key set now (store or network), e.g. in a Lambda function's init phase.
@@ -398,16 +555,13 @@ class BaseVerifier:
             )
         if payload is None:
             payload = decode_payload(parsed)
-        claims = Claims._adopt(payload, parsed.header)  # noqa: SLF001 - same package
         try:
             self._check_claims(payload, parsed.header)
-            if self._custom_check is not None:
-                check_custom(self._custom_check, claims)
         except JwtError as exc:
             exc.unverified_header = parsed.header
             exc.unverified_claims = payload
             raise
-        return claims
+        return Claims._adopt(payload, parsed.header)  # noqa: SLF001 - same package
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
         """The claim rules, after the signature verified; *header* is the verified header."""
@@ -440,7 +594,9 @@ class JwtVerifier(BaseVerifier):
         scopes: If given, the ``scope`` claim must hold at least one of these.
         required_claims: Claims that must be present (``exp`` always is).
         custom_check: Called with the :class:`Claims` after every other check; return
-            ``True``/``None`` to accept, anything else (or raise) to reject.
+            ``True``/``None`` to accept, anything else (or raise) to reject. An ``async def``
+            check (or an object with an async ``__call__``) is awaited by ``verify_async``;
+            ``verify`` refuses such a verifier with :class:`ConfigurationError`.
         limits: Token size caps.
         token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
             signature check (``exp``/``nbf``, the key's presence and *custom_check* are still
@@ -516,12 +672,17 @@ class MultiIssuerVerifier:
     The token's ``iss`` is read unverified only to choose a verifier; that verifier then runs
     the whole pipeline, including the exact issuer check.
 
+    Each token goes through the chosen verifier's own pipeline, its verified-token cache and
+    ``custom_check`` included.
+
     Args:
-        verifiers: Verifiers with distinct, explicit issuers (none may have ``issuer=None``).
+        verifiers: ``JwtVerifier`` and ``CognitoVerifier`` instances with distinct, explicit
+            issuers (none may have ``issuer=None``).
         limits: Size caps for the routing parse.
 
     Raises:
-        ConfigurationError: No verifiers, a verifier without issuer, or an issuer claimed twice.
+        ConfigurationError: No verifiers, a verifier without issuer, an issuer claimed twice,
+            or a verifier whose tokens can't be routed by ``iss`` (an ``AlbVerifier``).
     """
 
     __slots__ = ("_by_issuer", "_limits", "_verifiers")
@@ -534,6 +695,12 @@ class MultiIssuerVerifier:
         for verifier in self._verifiers:
             if not isinstance(verifier, BaseVerifier):
                 raise ConfigurationError(f"not a verifier: {type(verifier).__name__}")
+            if type(verifier)._parse is not BaseVerifier._parse:  # noqa: SLF001
+                # Its tokens are not compact JWS routed by 'iss' (an AlbVerifier's carry
+                # 'iss' in the header): the router would refuse every one as malformed.
+                raise ConfigurationError(
+                    f"a MultiIssuerVerifier cannot route tokens to a {type(verifier).__name__}"
+                )
             if verifier.issuers is None:
                 raise ConfigurationError("every verifier in a MultiIssuerVerifier needs an issuer")
             for issuer in verifier.issuers:
@@ -547,7 +714,7 @@ class MultiIssuerVerifier:
         """Every accepted issuer."""
         return frozenset(self._by_issuer)
 
-    def _route(self, token: object) -> tuple[BaseVerifier, ParsedToken, dict[str, Any]]:
+    def _route(self, token: object) -> tuple[BaseVerifier, Routed]:
         parsed = parse_token(token, self._limits)
         payload = decode_payload(parsed)
         iss = payload.get("iss")
@@ -558,10 +725,7 @@ class MultiIssuerVerifier:
                 unverified_header=parsed.header,
                 unverified_claims=payload,
             )
-        if verifier._limits != self._limits:  # noqa: SLF001 - same pipeline, routed
-            parsed = parse_token(token, verifier._limits)  # noqa: SLF001 - its own size caps
-        verifier._check_alg(parsed)  # noqa: SLF001
-        return verifier, parsed, payload
+        return verifier, (parsed, payload, self._limits)
 
     def verify(self, token: str | bytes) -> Claims:
         """Verify *token* with the verifier for its issuer.
@@ -569,8 +733,8 @@ class MultiIssuerVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
-        verifier, parsed, payload = self._route(token)
-        return verifier._finish(parsed, verifier._find(parsed), payload)  # noqa: SLF001
+        verifier, routed = self._route(token)
+        return verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`, without blocking the event loop.
@@ -578,9 +742,8 @@ class MultiIssuerVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
-        verifier, parsed, payload = self._route(token)
-        key = await verifier._find_async(parsed)  # noqa: SLF001 - same pipeline, routed
-        return verifier._finish(parsed, key, payload)  # noqa: SLF001
+        verifier, routed = self._route(token)
+        return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
 
     def hydrate(self) -> None:
         """Load every verifier's key set now."""

@@ -41,6 +41,7 @@ from typing_extensions import Self
 from ._alb import AlbVerifier
 from ._algorithms import ALGORITHMS, PrivateKey
 from ._cognito import CognitoVerifier, TokenUse, cognito_issuer
+from ._errors import ConfigurationError
 from ._jwk import jwk_from_public_key, jwk_thumbprint
 from ._sign import encode_compact
 from ._verifier import JwtVerifier
@@ -100,13 +101,13 @@ class _LoopbackServer:
     def fail(self, status: int = 500) -> None:
         """Answer every request with HTTP *status* (and a JSON error body) until :meth:`recover`."""
         if not 400 <= status <= 599:
-            raise ValueError(f"a failure status is 4xx or 5xx, got {status}")
+            raise ConfigurationError(f"a failure status is 4xx or 5xx, got {status}")
         self.failure_status = status
 
     def slow(self, seconds: float) -> None:
         """Wait *seconds* before sending each answer (timeouts, piled-up lookups)."""
         if seconds < 0:
-            raise ValueError("the delay must be zero or more seconds")
+            raise ConfigurationError("the delay must be zero or more seconds")
         self.delay = float(seconds)
 
     def recover(self) -> None:
@@ -207,7 +208,7 @@ class LocalIssuer(_LoopbackServer):
 
     def __init__(self, *, algorithm: str = "RS256", port: int = 0) -> None:
         if algorithm not in ALGORITHMS:
-            raise ValueError(f"unsupported algorithm {algorithm!r}")
+            raise ConfigurationError(f"unsupported algorithm {algorithm!r}")
         super().__init__(port)
         self.algorithm = algorithm
         self._keys: list[_Key] = []

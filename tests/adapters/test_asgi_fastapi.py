@@ -42,13 +42,13 @@ _START_TIMEOUT = 15.0
 ORIGIN = "https://app.example.com"
 MISSING_CHALLENGE = 'Bearer realm="api"'
 MISSING_BODY = {
-    "error": "unauthorized",
+    "error": "invalid_request",
     "error_description": "a bearer token is required",
-    "code": "",
+    "code": "ERR_TOKEN_MISSING",
 }
 BAD_SIGNATURE_CHALLENGE = (
     'Bearer realm="api", error="invalid_token", '
-    'error_description="signature does not verify with the selected key"'
+    'error_description="the token\'s signature is invalid"'
 )
 
 
@@ -367,8 +367,7 @@ def test_malformed_bearer_is_invalid_token(
         response = running.http.get("/me", headers=sent)
         assert response.status_code == 401
         assert challenge(response) == (
-            'Bearer realm="api", error="invalid_token", '
-            'error_description="the Authorization header must hold exactly one token"'
+            'Bearer realm="api", error="invalid_token", error_description="the token is malformed"'
         )
         assert response.json()["code"] == "ERR_MALFORMED_TOKEN"
         assert token not in response.text
@@ -389,15 +388,13 @@ EXPECTED_401 = {
     "malformed": (
         "ERR_MALFORMED_TOKEN",
         re.escape(
-            'Bearer realm="api", error="invalid_token", error_description="token is not a '
-            "compact JWS (three base64url segments separated by '.')\""
+            'Bearer realm="api", error="invalid_token", error_description="the token is malformed"'
         ),
     ),
     "expired": (
         "ERR_TOKEN_EXPIRED",
-        (
-            r'Bearer realm="api", error="invalid_token", '
-            r'error_description="token expired at \d+, now is \d+ \(leeway 0 s\)"'
+        re.escape(
+            'Bearer realm="api", error="invalid_token", error_description="the token is expired"'
         ),
     ),
     "tampered": ("ERR_INVALID_SIGNATURE", re.escape(BAD_SIGNATURE_CHALLENGE)),
@@ -405,7 +402,7 @@ EXPECTED_401 = {
         "ERR_AUDIENCE_MISMATCH",
         re.escape(
             'Bearer realm="api", error="invalid_token", '
-            "error_description=\"audience 'other' is not 'api'\""
+            'error_description="the token was not issued for this API"'
         ),
     ),
 }
@@ -460,11 +457,11 @@ def test_middleware_scopes_are_403_insufficient_scope(
     assert response.status_code == 403
     assert challenge(response) == (
         'Bearer realm="orders", error="insufficient_scope", '
-        'error_description="one of the scopes orders/write is required", scope="orders/write"'
+        'error_description="the token does not grant a required scope", scope="orders/write"'
     )
     assert response.json() == {
         "error": "insufficient_scope",
-        "error_description": "one of the scopes orders/write is required",
+        "error_description": "the token does not grant a required scope",
         "code": "ERR_SCOPE_MISSING",
     }
 
@@ -476,8 +473,8 @@ def test_middleware_groups_are_403(scoped_server: Running, issuer: LocalIssuer) 
     assert response.json()["code"] == "ERR_GROUP_MISSING"
     assert challenge(response) == (
         'Bearer realm="orders", error="insufficient_scope", '
-        'error_description="one of the groups admins is required", scope="orders/write"'
-    )
+        'error_description="the user is not in a required group"'
+    )  # the group's name is not told; scope= names scopes, for a missing scope only
 
 
 def test_middleware_requirements_met(scoped_server: Running, token: str) -> None:
@@ -491,7 +488,7 @@ def test_issuer_down_is_503_with_retry_after(down: tuple[JwtVerifier, str]) -> N
     with serve(BearerAuthMiddleware(starlette_app([]), verifier)) as running:
         response = running.http.get("/me", headers={"Authorization": f"Bearer {minted}"})
         assert response.status_code == 503
-        assert response.headers["retry-after"] == "30"
+        assert response.headers["retry-after"] == "5"  # RefreshPolicy().backoff_initial
         assert "www-authenticate" not in response.headers
         body = response.json()
         assert body["error"] == "temporarily_unavailable"
@@ -579,13 +576,13 @@ def test_fastapi_scopes(api: Running, token: str, reader_token: str) -> None:
     refused = api.http.post("/orders", headers={"Authorization": f"Bearer {reader_token}"})
     assert refused.status_code == 403
     assert challenge(refused) == (
-        'Bearer realm="api", error="insufficient_scope", error_description="one of the scopes '
-        'orders/admin, orders/write is required", scope="orders/admin orders/write"'
+        'Bearer realm="api", error="insufficient_scope", error_description="the token does not '
+        'grant a required scope", scope="orders/admin orders/write"'
     )
     assert refused.json() == {
         "detail": {
             "error": "insufficient_scope",
-            "error_description": "one of the scopes orders/admin, orders/write is required",
+            "error_description": "the token does not grant a required scope",
             "code": "ERR_SCOPE_MISSING",
         }
     }
@@ -598,7 +595,7 @@ def test_fastapi_groups(api: Running, token: str, reader_token: str) -> None:
     assert refused.status_code == 403
     assert challenge(refused) == (
         'Bearer realm="api", error="insufficient_scope", '
-        'error_description="one of the groups admins is required"'
+        'error_description="the user is not in a required group"'
     )
     assert refused.json()["detail"]["code"] == "ERR_GROUP_MISSING"
 
@@ -617,7 +614,7 @@ def test_fastapi_issuer_down_is_503(down: tuple[JwtVerifier, str]) -> None:
     with serve(fastapi_app(verifier)) as running:
         response = running.http.get("/orders", headers={"Authorization": f"Bearer {minted}"})
     assert response.status_code == 503
-    assert response.headers["retry-after"] == "30"
+    assert response.headers["retry-after"] == "5"  # RefreshPolicy().backoff_initial
     assert response.json()["detail"]["code"] == "ERR_JWKS_UNAVAILABLE"
 
 

@@ -8,7 +8,6 @@ verifiers fetch the keys over loopback HTTP with no store, so every cache starts
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
-from cognito_jwt import Claims, CognitoVerifier, JwtVerifier
+from cognito_jwt import Claims, CognitoVerifier, ConfigurationError, JwtVerifier
 from cognito_jwt.adapters.flask import current_claims, init_app, require_token
 from cognito_jwt.adapters.wsgi import CLAIMS_KEY, BearerAuthMiddleware
 from cognito_jwt.testing import LocalIssuer
@@ -27,9 +26,9 @@ from tests.servers.moto_fixtures import moto_cognito  # noqa: F401
 
 MISSING = 'Bearer realm="api"'
 MISSING_BODY = {
-    "error": "unauthorized",
+    "error": "invalid_request",
     "error_description": "a bearer token is required",
-    "code": "",
+    "code": "ERR_TOKEN_MISSING",
 }
 
 
@@ -171,14 +170,14 @@ def test_valid_token_reaches_the_view_with_claims(
 # --- 401 -----------------------------------------------------------------------------------------
 def test_missing_token_is_401_without_error_code(serve: Serve, verifier: JwtVerifier) -> None:
     client = serve(make_app(verifier))
-    body = assert_refused(client.get("/orders"), 401, MISSING, "", None)
+    body = assert_refused(client.get("/orders"), 401, MISSING, "ERR_TOKEN_MISSING", None)
     assert body == MISSING_BODY
 
 
 def test_other_scheme_counts_as_no_token(serve: Serve, verifier: JwtVerifier) -> None:
     client = serve(make_app(verifier))
     response = client.get("/orders", headers={"Authorization": "Basic x"})
-    assert assert_refused(response, 401, MISSING, "", None) == MISSING_BODY
+    assert assert_refused(response, 401, MISSING, "ERR_TOKEN_MISSING", None) == MISSING_BODY
 
 
 @pytest.mark.parametrize(
@@ -197,7 +196,7 @@ def test_malformed_bearer_header_is_invalid_token(
     token = issuer.mint({"sub": "alice", "aud": "api"})
     sent = [(name, value.format(t=token)) for name, value in headers]
     response = client.get("/orders", headers=sent)
-    description = "the Authorization header must hold exactly one token"
+    description = "the token is malformed"
     body = assert_refused(response, 401, invalid(description), "ERR_MALFORMED_TOKEN", token)
     assert body == {
         "error": "invalid_token",
@@ -209,7 +208,7 @@ def test_malformed_bearer_header_is_invalid_token(
 def test_invalid_token_is_401_invalid_token(serve: Serve, verifier: JwtVerifier) -> None:
     client = serve(make_app(verifier))
     response = client.get("/orders", headers=auth("not-a-jwt"))
-    description = "token is not a compact JWS (three base64url segments separated by '.')"
+    description = "the token is malformed"
     body = assert_refused(response, 401, invalid(description), "ERR_MALFORMED_TOKEN", "not-a-jwt")
     assert body["error"] == "invalid_token"
     assert body["error_description"] == description
@@ -221,13 +220,7 @@ def test_expired_token_is_401(serve: Serve, issuer: LocalIssuer, verifier: JwtVe
     response = client.get("/orders", headers=auth(token))
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
-    match = re.fullmatch(
-        r'Bearer realm="api", error="invalid_token", '
-        r'error_description="token expired at (\d+), now is (\d+) \(leeway 0 s\)"',
-        challenge,
-    )
-    assert match is not None, challenge
-    assert int(match.group(2)) - int(match.group(1)) >= 60
+    assert challenge == invalid("the token is expired")
     assert_refused(response, 401, challenge, "ERR_TOKEN_EXPIRED", token)
 
 
@@ -237,7 +230,7 @@ def test_tampered_token_is_401(serve: Serve, issuer: LocalIssuer, verifier: JwtV
     forged_payload = issuer.mint({"sub": "mallory", "aud": "api"}).split(".")[1]
     token = f"{header}.{forged_payload}.{signature}"
     response = client.get("/orders", headers=auth(token))
-    description = "signature does not verify with the selected key"
+    description = "the token's signature is invalid"
     assert_refused(response, 401, invalid(description), "ERR_INVALID_SIGNATURE", token)
 
 
@@ -247,9 +240,9 @@ def test_wrong_audience_is_401_and_realm_is_configurable(
     client = serve(make_app(verifier, realm="orders"))
     token = issuer.mint({"sub": "alice", "aud": "other"})
     response = client.get("/orders", headers=auth(token))
-    challenge = invalid("audience 'other' is not 'api'", realm="orders")
+    challenge = invalid("the token was not issued for this API", realm="orders")
     assert_refused(response, 401, challenge, "ERR_AUDIENCE_MISMATCH", token)
-    assert_refused(client.get("/orders"), 401, 'Bearer realm="orders"', "", None)
+    assert_refused(client.get("/orders"), 401, 'Bearer realm="orders"', "ERR_TOKEN_MISSING", None)
 
 
 # --- 403 -----------------------------------------------------------------------------------------
@@ -259,7 +252,7 @@ def test_route_scope_requirement(serve: Serve, issuer: LocalIssuer, verifier: Jw
     response = client.post("/orders", headers=auth(reader))
     challenge = (
         'Bearer realm="api", error="insufficient_scope", '
-        'error_description="one of the scopes orders/admin, orders/write is required", '
+        'error_description="the token does not grant a required scope", '
         'scope="orders/admin orders/write"'
     )
     body = assert_refused(response, 403, challenge, "ERR_SCOPE_MISSING", reader)
@@ -276,7 +269,7 @@ def test_route_group_requirement(serve: Serve, issuer: LocalIssuer, verifier: Jw
     response = client.get("/admin", headers=auth(user))
     challenge = (
         'Bearer realm="api", error="insufficient_scope", '
-        'error_description="one of the groups admins is required"'
+        'error_description="the user is not in a required group"'
     )
     assert_refused(response, 403, challenge, "ERR_GROUP_MISSING", user)
     admin = issuer.mint({"sub": "root", "aud": "api", "cognito:groups": ["users", "admins"]})
@@ -292,7 +285,7 @@ def test_middleware_wide_requirements(
     no_scope = issuer.mint({"sub": "a", "aud": "api", "scope": "x", "cognito:groups": ["staff"]})
     challenge = (
         'Bearer realm="api", error="insufficient_scope", '
-        'error_description="one of the scopes orders/read is required", scope="orders/read"'
+        'error_description="the token does not grant a required scope", scope="orders/read"'
     )
     assert_refused(
         client.get("/orders", headers=auth(no_scope)), 403, challenge, "ERR_SCOPE_MISSING", no_scope
@@ -300,7 +293,7 @@ def test_middleware_wide_requirements(
     no_group = issuer.mint({"sub": "b", "aud": "api", "scope": "orders/read"})
     challenge = (
         'Bearer realm="api", error="insufficient_scope", '
-        'error_description="one of the groups staff is required"'
+        'error_description="the user is not in a required group"'
     )
     assert_refused(
         client.get("/orders", headers=auth(no_group)), 403, challenge, "ERR_GROUP_MISSING", no_group
@@ -318,8 +311,8 @@ def test_verifier_scope_error_is_403(serve: Serve, issuer: LocalIssuer) -> None:
     client = serve(make_app(strict))
     token = issuer.mint({"sub": "alice", "aud": "api"})
     challenge = (
-        'Bearer realm="api", error="insufficient_scope", error_description="claim '
-        "'scope' is missing or not a string; one of 'orders/admin' is required\""
+        'Bearer realm="api", error="insufficient_scope", '
+        'error_description="the token does not grant a required scope"'
     )
     response = client.get("/orders", headers=auth(token))
     assert_refused(response, 403, challenge, "ERR_SCOPE_MISSING", token)
@@ -334,7 +327,7 @@ def test_issuer_down_with_cold_cache_is_503(serve: Serve) -> None:
     client = serve(make_app(cold))
     response = client.get("/orders", headers=auth(token))
     body = assert_refused(response, 503, None, "ERR_JWKS_UNAVAILABLE", token)
-    assert response.headers["retry-after"] == "30"
+    assert response.headers["retry-after"] == "5"  # RefreshPolicy().backoff_initial
     assert body == {
         "error": "temporarily_unavailable",
         "error_description": "token keys are unavailable; try again later",
@@ -353,8 +346,8 @@ def test_excluded_paths(serve: Serve, verifier: JwtVerifier) -> None:
     assert response.status_code == 200
     assert response.json() == {"ok": True, "rest": "docs/index", "claims": False}
     # "/health" is exact: its sub-paths and look-alikes are protected.
-    assert_refused(client.get("/health/"), 401, MISSING, "", None)
-    assert_refused(client.get("/orders"), 401, MISSING, "", None)
+    assert_refused(client.get("/health/"), 401, MISSING, "ERR_TOKEN_MISSING", None)
+    assert_refused(client.get("/orders"), 401, MISSING, "ERR_TOKEN_MISSING", None)
 
 
 def test_dot_segments_are_never_excluded(verifier: JwtVerifier) -> None:
@@ -389,7 +382,7 @@ def test_cors_preflight_passes_untouched(serve: Serve, verifier: JwtVerifier) ->
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
     assert "www-authenticate" not in response.headers
     # An OPTIONS request that is not a preflight needs a token like any other.
-    assert_refused(client.options("/orders"), 401, MISSING, "", None)
+    assert_refused(client.options("/orders"), 401, MISSING, "ERR_TOKEN_MISSING", None)
 
 
 def test_optional_mode(serve: Serve, issuer: LocalIssuer, verifier: JwtVerifier) -> None:
@@ -409,12 +402,12 @@ def test_optional_mode(serve: Serve, issuer: LocalIssuer, verifier: JwtVerifier)
     assert_refused(
         client.get("/me", headers=auth("x.y")),
         401,
-        invalid("token is not a compact JWS (three base64url segments separated by '.')"),
+        invalid("the token is malformed"),
         "ERR_MALFORMED_TOKEN",
         None,
     )
     # A view that needs a token answers anonymous requests itself.
-    assert_refused(client.get("/me/strict"), 401, MISSING, "", None)
+    assert_refused(client.get("/me/strict"), 401, MISSING, "ERR_TOKEN_MISSING", None)
     response = client.get("/me/strict", headers=auth(token))
     assert response.status_code == 200
     assert response.json() == {"sub": "alice"}
@@ -433,10 +426,14 @@ def test_cookie_source(serve: Serve, issuer: LocalIssuer, verifier: JwtVerifier)
     assert expired not in response.text
     # A cookie of another name, or the same cookie twice, is no token.
     assert_refused(
-        client.get("/orders", headers={"Cookie": f"session={token}"}), 401, MISSING, "", token
+        client.get("/orders", headers={"Cookie": f"session={token}"}),
+        401,
+        MISSING,
+        "ERR_TOKEN_MISSING",
+        token,
     )
     twice = {"Cookie": f"access_token={token}; access_token={expired}"}
-    assert_refused(client.get("/orders", headers=twice), 401, MISSING, "", token)
+    assert_refused(client.get("/orders", headers=twice), 401, MISSING, "ERR_TOKEN_MISSING", token)
     # The Authorization header wins over the cookie.
     bob = issuer.mint({"sub": "bob", "aud": "api"})
     response = client.get("/orders", headers={**auth(bob), "Cookie": f"access_token={token}"})
@@ -450,7 +447,7 @@ def test_header_source(serve: Serve, issuer: LocalIssuer, verifier: JwtVerifier)
     assert response.status_code == 200
     assert response.json()["sub"] == "alice"
     response = client.get("/orders", headers={"X-Access-Token": f"{token} extra"})
-    description = "the X-Access-Token header must hold one token"
+    description = "the token is malformed"
     assert_refused(response, 401, invalid(description), "ERR_MALFORMED_TOKEN", token)
 
 
@@ -479,7 +476,7 @@ def test_moto_cognito_tokens(serve: Serve, moto_cognito: MotoCognito) -> None:
     assert response.json() == {"groups": ["admins"]}
     challenge = (
         'Bearer realm="api", error="insufficient_scope", '
-        'error_description="one of the scopes orders/admin, orders/write is required", '
+        'error_description="the token does not grant a required scope", '
         'scope="orders/admin orders/write"'
     )
     assert_refused(
@@ -533,11 +530,10 @@ def test_configuration_errors(verifier: JwtVerifier) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return []
 
-    with pytest.raises(TypeError, match="exclude_paths"):
-        BearerAuthMiddleware(app, verifier, exclude_paths="/health")
-    with pytest.raises(TypeError, match="collection of names, not one string"):
-        BearerAuthMiddleware(app, verifier, scopes="orders/read")
-    with pytest.raises(ValueError, match="starting with '/'"):
+    # One string is one value (hardening 2.2); what is not names is a ConfigurationError.
+    assert BearerAuthMiddleware(app, verifier, exclude_paths="/health")._paths.excluded("/health")
+    assert BearerAuthMiddleware(app, verifier, scopes="orders/read").scopes == {"orders/read"}
+    with pytest.raises(ConfigurationError, match="beginning '/'"):
         BearerAuthMiddleware(app, verifier, exclude_paths=("health",))
-    with pytest.raises(TypeError, match="collection of names, not one string"):
-        require_token(groups="admins")
+    with pytest.raises(ConfigurationError, match="groups"):
+        require_token(groups=5)  # type: ignore[arg-type]

@@ -122,3 +122,44 @@ with LocalIssuer(algorithm="ES256") as local:
     local_oidc: JwtVerifier = local.verifier(audience="api")
     local_id_token: str = local.cognito_id_token(user_pool_id="eu-west-1_AbCdEf123", client_id="c")
     local_status: int | None = local.failure_status
+
+
+# Flask, as the guide writes it (docs/guides/flask.md): protected views get Claims, not None.
+import flask  # noqa: E402
+
+from cognito_jwt.adapters.flask import (  # noqa: E402
+    current_claims,
+    init_app,
+    require_claims,
+    require_token,
+)
+
+flask_app = flask.Flask("orders")
+init_app(flask_app, cognito, exclude_paths="/health", groups="staff")
+
+
+@flask_app.get("/orders")
+def list_orders() -> dict[str, object]:
+    return {"user": require_claims().sub, "orders": []}
+
+
+@flask_app.post("/orders")
+@require_token(scopes="orders/write")
+def create_order() -> tuple[dict[str, str | None], int]:
+    return {"created_by": require_claims().sub}, 201
+
+
+@flask_app.get("/catalog")
+def catalog() -> dict[str, str | None]:
+    claims = current_claims()
+    return {"personalised_for": claims.sub if claims else None}
+
+
+# FastAPI's docs behind the ASGI middleware (docs/guides/fastapi.md).
+from fastapi import FastAPI  # noqa: E402
+
+from cognito_jwt.adapters.asgi import FASTAPI_DOCS_PATHS  # noqa: E402
+from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware  # noqa: E402
+
+asgi_app = AsgiMiddleware(FastAPI(), cognito, exclude_paths=["/health", *FASTAPI_DOCS_PATHS])
+docs_paths: tuple[str, ...] = FASTAPI_DOCS_PATHS

@@ -194,7 +194,7 @@ def test_invalid_jwks(jwks):
         ("leeway", True),
         ("clock", "now"),
         ("custom_check", 3),
-        ("required_claims", "email"),
+        ("required_claims", [""]),
         ("limits", 1024),
     ],
     ids=repr,

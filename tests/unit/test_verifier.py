@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 from typing import Any
 
@@ -220,7 +222,9 @@ def test_unusable_algorithms_container_is_a_configuration_error(algorithms, make
         ("scopes", ""),
         ("scopes", []),
         ("scopes", [1]),
-        ("required_claims", "email"),
+        ("required_claims", [1]),
+        ("required_claims", [""]),
+        ("required_claims", 5),
         ("clock", 123),
         ("clock", "time"),
         ("custom_check", "not callable"),
@@ -235,6 +239,78 @@ def test_configuration_errors(option, value, make_oidc):
     with pytest.raises(ConfigurationError) as excinfo:
         make_oidc(**{option: value})
     assert isinstance(excinfo.value, ValueError)
+
+
+# === One normaliser for every name option (hardening 2.2) ======================================
+_ALB_ARN = (
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/50dc6c495c0c9188"
+)
+
+
+def _alb(**options: Any) -> Any:
+    from cognito_jwt import AlbVerifier
+
+    base: dict[str, Any] = {"alb_arn": _ALB_ARN, "issuer": None, "client_id": None, "store": None}
+    return AlbVerifier(**{**base, **options})
+
+
+NAME_OPTIONS = [
+    ("oidc", "issuer"),
+    ("oidc", "audience"),
+    ("oidc", "scopes"),
+    ("oidc", "required_claims"),
+    ("cognito", "client_id"),
+    ("cognito", "groups"),
+    ("cognito", "scopes"),
+    ("cognito", "required_claims"),
+    ("alb", "alb_arn"),
+    ("alb", "issuer"),
+    ("alb", "client_id"),
+    ("alb", "required_claims"),
+]
+
+
+@pytest.fixture
+def build(make_oidc, make_cognito):
+    return {"oidc": make_oidc, "cognito": make_cognito, "alb": _alb}
+
+
+@pytest.mark.parametrize(("kind", "option"), NAME_OPTIONS, ids=str)
+@pytest.mark.parametrize(
+    "value", [5, b"x", ["ok", 3], ["ok", ""], [""], "", [None], object(), 1.5], ids=repr
+)
+def test_every_name_option_refuses_what_is_not_names(kind, option, value, build):
+    with pytest.raises(ConfigurationError, match=option):
+        build[kind](**{option: value})
+
+
+@pytest.mark.parametrize(
+    ("kind", "option"),
+    [(k, o) for k, o in NAME_OPTIONS if o != "required_claims"],
+    ids=str,
+)
+def test_an_empty_collection_is_not_a_way_to_turn_a_check_off(kind, option, build):
+    with pytest.raises(ConfigurationError, match=option):
+        build[kind](**{option: []})
+
+
+def test_one_string_is_one_name(keys, make_oidc, make_cognito):
+    in_a = keys["RS256"].sign(access_claims(**{"cognito:groups": ["a"], "scope": "o"}))
+    with pytest.raises(JwtError):
+        make_cognito(groups="admins").verify(in_a)
+    with pytest.raises(JwtError):
+        make_cognito(scopes="orders").verify(in_a)
+    with pytest.raises(JwtError):
+        make_cognito(client_id=CLIENT_ID[:1]).verify(in_a)
+    admins = keys["RS256"].sign(access_claims(**{"cognito:groups": ["admins"], "scope": "orders"}))
+    assert make_cognito(groups="admins", scopes="orders").verify(admins)["scope"] == "orders"
+    token = keys["RS256"].sign(oidc_claims())
+    with pytest.raises(MissingClaimError):
+        make_oidc(required_claims="email").verify(token)
+    assert make_oidc(required_claims="sub").verify(token)["sub"]
+    with pytest.raises(AudienceMismatchError):
+        make_oidc(audience=AUDIENCE[:1]).verify(token)
+    assert _alb(alb_arn=_ALB_ARN).alb_arns == frozenset({_ALB_ARN})
 
 
 def test_properties(make_oidc):
@@ -889,3 +965,159 @@ def test_multi_limits(multi_parts, keys):
 
 def test_multi_cognito_type(multi_parts):
     assert isinstance(multi_parts[0], CognitoVerifier)
+
+
+# === An async custom_check (hardening 2.3) =====================================================
+class AsyncCheck:
+    """A callable object with an ``async def __call__`` that counts its calls."""
+
+    def __init__(self, verdict: object = True) -> None:
+        self.verdict = verdict
+        self.calls = 0
+
+    async def __call__(self, claims: Claims) -> object:
+        self.calls += 1
+        await asyncio.sleep(0)  # a real suspension point
+        return self.verdict
+
+
+async def _async_verdict(verdict: object, claims: Claims) -> object:
+    await asyncio.sleep(0)
+    return verdict
+
+
+async def _async_sub_is_known(claims: Claims) -> bool:
+    await asyncio.sleep(0)
+    return claims.sub == oidc_claims()["sub"]
+
+
+async def _async_refuse(claims: Claims) -> bool:
+    await asyncio.sleep(0)
+    return False
+
+
+ASYNC_CHECKS = {
+    "async def": lambda verdict: _async_sub_is_known if verdict is True else _async_refuse,
+    "partial": lambda verdict: functools.partial(_async_verdict, verdict),
+    "async __call__": AsyncCheck,
+    "partial of async __call__": lambda verdict: functools.partial(AsyncCheck(verdict)),
+}
+
+
+@pytest.mark.parametrize("make_check", ASYNC_CHECKS.values(), ids=ASYNC_CHECKS.keys())
+@pytest.mark.parametrize("cache", [0, 8], ids=["no-cache", "token-cache"])
+def test_an_async_custom_check_is_awaited_by_verify_async(make_check, cache, keys, make_oidc):
+    token = keys["RS256"].sign(oidc_claims())
+    verifier = make_oidc(custom_check=make_check(True), token_cache_size=cache)
+    for _ in range(3):  # with the cache on, the second and third calls are hits
+        assert run(verifier.verify_async(token))["sub"] == oidc_claims()["sub"]
+    refusing = make_oidc(custom_check=make_check(False), token_cache_size=cache)
+    with pytest.raises(CustomCheckError, match="rejected") as excinfo:
+        run(refusing.verify_async(token))
+    assert excinfo.value.unverified_claims == oidc_claims()
+
+
+def test_an_async_custom_check_runs_again_on_every_cache_hit(keys, make_oidc):
+    token = keys["RS256"].sign(oidc_claims())
+    check = AsyncCheck()
+    verifier = make_oidc(custom_check=check, token_cache_size=8)
+    for _ in range(3):
+        run(verifier.verify_async(token))
+    assert check.calls == 3
+    assert verifier.token_cache_stats is not None
+    assert verifier.token_cache_stats["hits"] == 2
+    check.verdict = False
+    with pytest.raises(CustomCheckError):
+        run(verifier.verify_async(token))
+
+
+def test_what_an_async_custom_check_raises(keys, make_oidc):
+    token = keys["RS256"].sign(oidc_claims())
+
+    async def broken(claims: Claims) -> bool:
+        await asyncio.sleep(0)
+        raise LookupError("secret detail")
+
+    async def refuses(claims: Claims) -> bool:
+        await asyncio.sleep(0)
+        raise AudienceMismatchError("not for us")
+
+    with pytest.raises(CustomCheckError, match="raised LookupError") as excinfo:
+        run(make_oidc(custom_check=broken).verify_async(token))
+    assert "secret" not in str(excinfo.value)
+    with pytest.raises(AudienceMismatchError, match="not for us") as caught:
+        run(make_oidc(custom_check=refuses).verify_async(token))
+    assert caught.value.unverified_claims == oidc_claims()
+
+
+@pytest.mark.parametrize("make_check", ASYNC_CHECKS.values(), ids=ASYNC_CHECKS.keys())
+def test_sync_verify_refuses_an_async_custom_check_before_any_work(make_check, make_oidc):
+    verifier = make_oidc(custom_check=make_check(True))
+    with pytest.raises(ConfigurationError, match="verify_async"):
+        verifier.verify("not even a token")  # refused before parsing: it is the configuration
+
+
+def test_a_sync_check_returning_an_awaitable_is_closed_under_sync_verify(keys, make_oidc):
+    token = keys["RS256"].sign(oidc_claims())
+    made: list[Any] = []
+
+    def sneaky(claims: Claims) -> Any:  # looks sync; returns a coroutine
+        made.append(_async_verdict(True, claims))
+        return made[-1]
+
+    verifier = make_oidc(custom_check=sneaky)
+    with pytest.raises(ConfigurationError, match="verify_async"):
+        verifier.verify(token)
+    assert inspect.getcoroutinestate(made[0]) == inspect.CORO_CLOSED  # no RuntimeWarning
+    assert run(verifier.verify_async(token))["sub"] == oidc_claims()["sub"]  # awaited there
+
+
+def test_a_check_returning_a_falsy_non_awaitable_still_rejects(keys, make_oidc):
+    token = keys["RS256"].sign(oidc_claims())
+    for verdict in (False, 0, "", "no"):
+        with pytest.raises(CustomCheckError):
+            run(make_oidc(custom_check=lambda c, v=verdict: v).verify_async(token))
+
+
+def test_an_async_custom_check_in_a_routed_verifier(keys, key_b, make_cognito, make_oidc):
+    check = AsyncCheck()
+    multi = MultiIssuerVerifier([make_oidc(custom_check=check), make_cognito()])
+    token = keys["RS256"].sign(oidc_claims())
+    assert run(multi.verify_async(token))["sub"] == oidc_claims()["sub"]
+    assert check.calls == 1
+    with pytest.raises(ConfigurationError, match="verify_async"):
+        multi.verify(token)
+
+
+# === MultiIssuerVerifier: one routed entry (hardening 2.9) =====================================
+def test_multi_uses_the_inner_verifiers_token_cache(keys, make_cognito, make_oidc):
+    inner = make_oidc(token_cache_size=8)
+    multi = MultiIssuerVerifier([inner, make_cognito()])
+    token = keys["RS256"].sign(oidc_claims())
+    for _ in range(3):
+        assert multi.verify(token)["sub"] == oidc_claims()["sub"]
+    assert inner.token_cache_stats == {"hits": 2, "misses": 1, "size": 1, "max_size": 8}
+    for _ in range(2):
+        run(multi.verify_async(token))
+    assert inner.token_cache_stats["hits"] == 4
+
+
+def test_multi_cache_hits_still_apply_the_inner_rules(keys, make_cognito, make_oidc):
+    now = [float(FIXED_NOW)]
+    inner = make_oidc(token_cache_size=8, clock=lambda: now[0])
+    multi = MultiIssuerVerifier([inner, make_cognito()])
+    token = keys["RS256"].sign(oidc_claims(exp=FIXED_NOW + 10))
+    multi.verify(token)
+    now[0] += 10
+    with pytest.raises(ExpiredTokenError):
+        multi.verify(token)
+
+
+def test_multi_refuses_verifiers_it_cannot_route(make_oidc):
+    from cognito_jwt import AlbVerifier
+
+    alb = AlbVerifier(alb_arn=_ALB_ARN, issuer="https://alb.example", client_id=None, store=None)
+    with pytest.raises(ConfigurationError, match="AlbVerifier"):
+        MultiIssuerVerifier([make_oidc(), alb])
+    with pytest.raises(ConfigurationError, match="not a verifier"):
+        MultiIssuerVerifier([make_oidc(), object()])  # type: ignore[list-item]

@@ -5,8 +5,12 @@
 * Challenges (RFC 6750 §3): a missing token is 401 with ``WWW-Authenticate: Bearer realm=...``
   and no error code; a bad token is 401 ``error="invalid_token"``; a valid token without the
   scope or group a route needs is 403 ``error="insufficient_scope"`` (with ``scope=``); keys
-  unavailable is 503, our outage rather than the client's fault.
-* Bodies are JSON: ``{"error": ..., "error_description": ..., "code": ...}``, never the token.
+  unavailable is 503 with ``Retry-After``, our outage rather than the client's fault; a
+  verifier that can't serve the call (a configuration error) is 500.
+* Every refusal body is JSON of one shape, ``{"error": ..., "error_description": ...,
+  "code": ...}``: an OAuth error code, a generic sentence per error class and the library's
+  stable code. Never the token, and never the detailed reason, which names the configuration
+  (expected issuer, audiences, groups): that goes to the ``cognito_jwt`` logger.
 * Behind an Application Load Balancer (``token_source="alb"``) the token is the
   ``x-amzn-oidc-data`` header instead, and the unsigned ``x-amzn-oidc-identity`` and
   ``x-amzn-oidc-accesstoken`` are handed out only with the claims of a verified token.
@@ -15,29 +19,49 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from .. import (
+    AlgorithmNotAllowedError,
+    AudienceMismatchError,
     ClaimError,
     Claims,
+    ConfigurationError,
+    CustomCheckError,
+    ExpiredTokenError,
     InsufficientScopeError,
+    InvalidSignatureError,
+    IssuerMismatchError,
     JwtError,
+    KeyNotFoundError,
     KeySetUnavailableError,
     MalformedTokenError,
+    MissingClaimError,
     MissingGroupError,
+    NotYetValidError,
+    RefreshPolicy,
+    TokenUseMismatchError,
+    UnsupportedCriticalHeaderError,
 )
+from .._normalise import string_set, string_tuple
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:
     from .._record import dataclass
 
+logger = logging.getLogger("cognito_jwt")
+
 __all__ = [
     "ALB_KEY",
     "DATA_HEADER",
     "IDENTITY_HEADER",
     "MISSING_ALB",
+    "NO_TOKEN_CODE",
+    "RETRY_AFTER",
     "TOKEN_HEADER",
     "AlbIdentity",
     "PathRules",
@@ -49,9 +73,12 @@ __all__ = [
     "check_requirements",
     "cookie_value",
     "data_token",
+    "describe",
     "names",
     "rejection_for",
     "request_token",
+    "retry_after",
+    "text_option",
     "unauthenticated",
 ]
 
@@ -139,17 +166,14 @@ class PathRules:
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> PathRules:
-        """Build the rules; a bare string is refused (it would be split into characters).
+        """Build the rules; one string is one path.
 
         Raises:
-            TypeError: *paths* is one string.
-            ValueError: An entry is not a path starting with ``/``.
+            ConfigurationError: An entry is not a path starting with ``/``.
         """
-        if isinstance(paths, str):
-            raise TypeError("exclude_paths must be a collection of paths, not one string")
-        listed = tuple(paths)
-        if not all(isinstance(p, str) and p.startswith("/") for p in listed):
-            raise ValueError("every entry of exclude_paths must be a path starting with '/'")
+        listed = string_tuple(paths, "exclude_paths", allow_empty=True)
+        if not all(p.startswith("/") for p in listed):
+            raise ConfigurationError("every entry of exclude_paths must be a path beginning '/'")
         return cls(
             frozenset(p for p in listed if not p.endswith("/")),
             tuple(p for p in listed if p.endswith("/")),
@@ -169,11 +193,13 @@ class Rejection:
     """An HTTP answer refusing a request.
 
     Attributes:
-        status: 401, 403 or 503.
+        status: 401, 403, 503 or 500.
         headers: Response headers (``WWW-Authenticate``, ``Content-Type`` ...).
-        body: The JSON body, encoded.
-        error: The RFC 6750 error code (``invalid_token``, ``insufficient_scope``) or ``""``.
-        code: This library's stable error code, or ``""`` when no token was sent.
+        body: The JSON body, encoded: ``{"error", "error_description", "code"}``.
+        error: The OAuth error code (``invalid_token``, ``insufficient_scope``,
+            ``invalid_request`` when no token was sent, ``temporarily_unavailable``,
+            ``server_error``).
+        code: This library's stable error code (``ERR_TOKEN_MISSING`` when no token was sent).
     """
 
     status: int
@@ -185,23 +211,79 @@ class Rejection:
     @property
     def reason(self) -> str:
         """The status line's reason phrase."""
-        return {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}[self.status]
+        return {
+            401: "Unauthorized",
+            403: "Forbidden",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }[self.status]
+
+
+# What a caller is told: the RFC 6750 code, this library's stable code, and one generic sentence
+# per error class. The detailed message ("issuer X is not Y") names the configuration (issuer,
+# audiences, client ids, groups), so it goes to the `cognito_jwt` logger only, never to the
+# response. The most specific class listed wins (looked up along the exception's MRO).
+_DESCRIPTIONS: dict[type[JwtError], str] = {
+    MalformedTokenError: "the token is malformed",
+    UnsupportedCriticalHeaderError: "the token has an unsupported critical header",
+    AlgorithmNotAllowedError: "the token's algorithm is not accepted",
+    KeyNotFoundError: "the token's signing key is not known",
+    InvalidSignatureError: "the token's signature is invalid",
+    ClaimError: "the token's claims are invalid",
+    ExpiredTokenError: "the token is expired",
+    NotYetValidError: "the token is not yet valid",
+    MissingClaimError: "the token lacks a required claim",
+    IssuerMismatchError: "the token was not issued by a trusted issuer",
+    AudienceMismatchError: "the token was not issued for this API",
+    TokenUseMismatchError: "the token is not of the expected type",
+    InsufficientScopeError: "the token does not grant a required scope",
+    MissingGroupError: "the user is not in a required group",
+    CustomCheckError: "the token was refused",
+    KeySetUnavailableError: "token keys are unavailable; try again later",
+    ConfigurationError: "the server is misconfigured",
+    JwtError: "the token is invalid",
+}
+
+NO_TOKEN_CODE = "ERR_TOKEN_MISSING"
+"""The ``code`` of the body answering a request that carried no token."""
+
+RETRY_AFTER = max(1, math.ceil(RefreshPolicy().backoff_initial))
+"""Seconds in ``Retry-After`` of a 503 when the error does not say when keys are retried:
+the key source's first back-off after a failed fetch (``RefreshPolicy.backoff_initial``)."""
+
+
+def describe(exc: JwtError) -> str:
+    """The generic description of *exc* a caller may see (no configuration, no token)."""
+    for klass in type(exc).__mro__:
+        description = _DESCRIPTIONS.get(klass)
+        if description is not None:
+            return description
+    return _DESCRIPTIONS[JwtError]  # pragma: no cover - every JwtError has JwtError in its MRO
+
+
+def retry_after(exc: JwtError) -> int:
+    """``Retry-After`` seconds for a 503: the error's own ``retry_after`` when it has one."""
+    seconds = getattr(exc, "retry_after", None)
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+        return max(1, min(math.ceil(seconds), 3600))
+    return RETRY_AFTER
 
 
 def _rejection(
     status: int,
     realm: str,
     *,
-    error: str = "",
-    description: str = "",
-    code: str = "",
+    error: str,
+    description: str,
+    code: str,
+    challenge_error: bool = True,
     scope: Iterable[str] = (),
+    retry: int = RETRY_AFTER,
 ) -> Rejection:
     params = [f'realm="{_quote(realm)}"']
-    if error:
+    if challenge_error:
         params.append(f'error="{error}"')
-        if description:
-            params.append(f'error_description="{_quote(description)}"')
+        params.append(f'error_description="{_quote(description)}"')
     scopes = " ".join(sorted(scope))
     if scopes:
         params.append(f'scope="{_quote(scopes, 1000)}"')
@@ -209,56 +291,96 @@ def _rejection(
     if status in (401, 403):
         headers.append(("WWW-Authenticate", "Bearer " + ", ".join(params)))
     if status == 503:
-        headers.append(("Retry-After", "30"))
-    body = {"error": error or "unauthorized", "error_description": description, "code": code}
+        headers.append(("Retry-After", str(retry)))
+    body = {"error": error, "error_description": description, "code": code}
     return Rejection(status, tuple(headers), json.dumps(body).encode(), error, code)
 
 
 def unauthenticated(realm: str, description: str = "a bearer token is required") -> Rejection:
-    """401 for a request without a token (RFC 6750 §3.1: no error code)."""
-    return _rejection(401, realm, description=description)
+    """401 for a request without a token.
+
+    The challenge carries no error code (RFC 6750 §3.1); the body has the same shape as every
+    other refusal: ``invalid_request`` and the code ``ERR_TOKEN_MISSING``.
+    """
+    return _rejection(
+        401,
+        realm,
+        error="invalid_request",
+        description=description,
+        code=NO_TOKEN_CODE,
+        challenge_error=False,
+    )
 
 
 def rejection_for(exc: JwtError, realm: str, scopes: Iterable[str] = ()) -> Rejection:
-    """The answer for a verification failure.
+    """The answer for a verification failure, and a log line with the full reason.
 
-    *scopes* are named in the 403 challenge (the ones that would have been enough).
+    Every refusal has one shape: ``{"error": <RFC 6750/6749 code>, "error_description":
+    <a generic sentence for the error class>, "code": <the library's stable code>}``; the
+    detailed message is logged (``cognito_jwt`` logger, never the token), not sent.
+
+    * :class:`KeySetUnavailableError`: 503 ``temporarily_unavailable`` with ``Retry-After``;
+    * a missing scope or group: 403 ``insufficient_scope`` (*scopes*, the ones that would
+      have been enough, named in the challenge for a missing scope only);
+    * :class:`ConfigurationError` (a verifier that can't serve this call): 500
+      ``server_error``, logged as an error;
+    * anything else: 401 ``invalid_token``.
     """
+    description = describe(exc)
     if isinstance(exc, KeySetUnavailableError):
+        logger.warning("refused with 503 (%s): %s", exc.code, exc)
         return _rejection(
             503,
             realm,
             error="temporarily_unavailable",
-            description="token keys are unavailable; try again later",
+            description=description,
             code=exc.code,
+            challenge_error=False,
+            retry=retry_after(exc),
+        )
+    if isinstance(exc, ConfigurationError):
+        logger.error("refused with 500, fix the configuration (%s): %s", exc.code, exc)
+        return _rejection(
+            500,
+            realm,
+            error="server_error",
+            description=description,
+            code=exc.code,
+            challenge_error=False,
         )
     if isinstance(exc, InsufficientScopeError | MissingGroupError):
+        logger.info("refused with 403 (%s): %s", exc.code, exc)
         return _rejection(
             403,
             realm,
             error="insufficient_scope",
-            description=str(exc),
+            description=description,
             code=exc.code,
-            scope=scopes,
+            scope=scopes if isinstance(exc, InsufficientScopeError) else (),
         )
-    # The message of a JwtError never contains the token; it may name claim values.
-    return _rejection(401, realm, error="invalid_token", description=str(exc), code=exc.code)
+    logger.info("refused with 401 (%s): %s", exc.code, exc)
+    return _rejection(401, realm, error="invalid_token", description=description, code=exc.code)
 
 
-def names(value: Iterable[str] | None, what: str) -> frozenset[str] | None:
-    """Normalise a ``scopes=``/``groups=`` option: ``None``, or a collection of strings.
+def names(value: Iterable[str] | str | None, what: str) -> frozenset[str] | None:
+    """Normalise a ``scopes=``/``groups=`` option (see ``cognito_jwt._normalise``).
 
     Raises:
-        TypeError: One bare string (it would be split into characters) or non-string items.
+        ConfigurationError: Not ``None``, one string or a collection of non-empty strings.
     """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise TypeError(f"{what} must be a collection of names, not one string")
-    result = frozenset(value)
-    if not all(isinstance(item, str) for item in result):
-        raise TypeError(f"{what} must be a collection of strings")
-    return result
+    return string_set(value, what)
+
+
+def text_option(value: object, what: str, *, optional: bool = False) -> None:
+    """Check a one-string setting (``realm=``, ``cookie=``, ``header=`` ...).
+
+    Raises:
+        ConfigurationError: Not a non-empty string (nor ``None`` when *optional*).
+    """
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{what} must be a non-empty string, got {type(value).__name__}")
 
 
 def check_requirements(
@@ -314,12 +436,19 @@ def alb_mode(token_source: object, *, cookie: str | None, header: str | None) ->
     """Check a middleware's ``token_source`` option; whether it reads the ALB header.
 
     Raises:
-        ValueError: Not ``"bearer"`` or ``"alb"``, or ``"alb"`` with ``cookie``/``header``.
+        ConfigurationError: Not ``"bearer"`` or ``"alb"``, or ``"alb"`` with ``cookie`` or
+            ``header``, or ``cookie``/``header`` not a non-empty string.
     """
     if token_source not in ("bearer", "alb"):
-        raise ValueError(f"token_source must be 'bearer' or 'alb', got {token_source!r}")
+        raise ConfigurationError(
+            f"token_source must be 'bearer' or 'alb', got {str(token_source)[:40]!r}"
+        )
+    text_option(cookie, "cookie", optional=True)
+    text_option(header, "header", optional=True)
     if token_source == "alb" and (cookie is not None or header is not None):
-        raise ValueError("token_source='alb' reads x-amzn-oidc-data only: drop cookie= and header=")
+        raise ConfigurationError(
+            "token_source='alb' reads x-amzn-oidc-data only: drop cookie= and header="
+        )
     return token_source == "alb"
 
 

@@ -30,7 +30,9 @@ any other ASGI application.
   ``scope["cognito_jwt.alb"]``.
 * On failure an HTTP request gets the RFC 6750 answer: 401 (missing or invalid token), 403
   (``insufficient_scope``) or 503 (keys unavailable, with ``Retry-After``), each with a JSON
-  body that never contains the token. A WebSocket handshake is refused before it is accepted:
+  body ``{"error", "error_description", "code"}`` that never contains the token, nor the
+  detailed reason (it names the expected issuer and audiences): that is logged to the
+  ``cognito_jwt`` logger. A WebSocket handshake is refused before it is accepted:
   ``websocket.close`` with code 1008 (policy violation), or 1011 when keys are unavailable;
   servers such as uvicorn answer that handshake with HTTP 403.
 * CORS preflight requests (``OPTIONS`` with ``Access-Control-Request-Method``) pass, since
@@ -60,10 +62,12 @@ from ._web import (
     names,
     rejection_for,
     request_token,
+    text_option,
     unauthenticated,
 )
 
 __all__ = [
+    "FASTAPI_DOCS_PATHS",
     "ASGIApp",
     "AsyncVerifier",
     "BearerAuthMiddleware",
@@ -85,6 +89,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """An ASGI 3 application."""
 
 CLAIMS_KEY = "cognito_jwt.claims"
+
+FASTAPI_DOCS_PATHS: tuple[str, ...] = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+"""FastAPI's interactive docs and OpenAPI document at their default URLs, as exact paths.
+
+The middleware protects every path, these too: add them to ``exclude_paths`` to serve the
+docs without a token (``exclude_paths=["/health", *FASTAPI_DOCS_PATHS]``). Nothing else is
+opened: the API's routes still need a token. If the app sets ``docs_url``, ``redoc_url`` or
+``openapi_url`` itself, list those paths instead.
+"""
 _UNSIGNED = frozenset({IDENTITY_HEADER.encode(), TOKEN_HEADER.encode()})
 
 # WebSocket close codes (RFC 6455 §7.4.1).
@@ -118,7 +131,8 @@ class BearerAuthMiddleware:
             ``MultiIssuerVerifier``); only ``verify_async`` is used.
         realm: The ``realm`` of ``WWW-Authenticate`` challenges.
         exclude_paths: Paths served without a token: an exact path (``"/health"``), or a
-            prefix when it ends with ``/`` (``"/public/"``).
+            prefix when it ends with ``/`` (``"/public/"``). None by default, FastAPI's docs
+            included: add :data:`FASTAPI_DOCS_PATHS` to serve them openly.
         optional: Let requests without a token through, with no claims; a token that is sent
             must still be valid.
         cookie: A cookie carrying the bare token, read when no ``Authorization`` header was
@@ -138,15 +152,16 @@ class BearerAuthMiddleware:
         verifier: AsyncVerifier,
         *,
         realm: str = "api",
-        exclude_paths: Iterable[str] = (),
+        exclude_paths: Iterable[str] | str = (),
         optional: bool = False,
         cookie: str | None = None,
         header: str | None = None,
-        scopes: Iterable[str] | None = None,
-        groups: Iterable[str] | None = None,
+        scopes: Iterable[str] | str | None = None,
+        groups: Iterable[str] | str | None = None,
         token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
         self._alb = alb_mode(token_source, cookie=cookie, header=header)
+        text_option(realm, "realm")
         self.app = app
         self.verifier = verifier
         self.realm = realm
@@ -196,9 +211,8 @@ class BearerAuthMiddleware:
         except JwtError as exc:
             error = exc
         if error is not None:
-            await self._reject(
-                scope, receive, send, rejection_for(error, self.realm, self.scopes or ())
-            )
+            answer = rejection_for(error, self.realm, self.scopes or ())
+            await self._reject(scope, receive, send, answer)
             return
         scope.setdefault("state", {})["claims"] = claims
         scope[CLAIMS_KEY] = claims
@@ -231,7 +245,7 @@ class BearerAuthMiddleware:
             message = await receive()
             if message.get("type") != "websocket.connect":
                 return
-            code = _INTERNAL_ERROR if answer.status == 503 else _POLICY_VIOLATION
+            code = _INTERNAL_ERROR if answer.status >= 500 else _POLICY_VIOLATION
             await send({"type": "websocket.close", "code": code, "reason": answer.error})
             return
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]

@@ -42,6 +42,7 @@ from ._web import (
     names,
     rejection_for,
     request_token,
+    text_option,
     unauthenticated,
 )
 from .asgi import CLAIMS_KEY, AsyncVerifier
@@ -69,8 +70,8 @@ class TokenRejected(HTTPException):
 def require_token(
     verifier: AsyncVerifier,
     *,
-    scopes: Iterable[str] | None = ...,
-    groups: Iterable[str] | None = ...,
+    scopes: Iterable[str] | str | None = ...,
+    groups: Iterable[str] | str | None = ...,
     realm: str = ...,
     optional: Literal[False] = ...,
 ) -> Callable[..., Awaitable[Claims]]: ...
@@ -80,8 +81,8 @@ def require_token(
 def require_token(
     verifier: AsyncVerifier,
     *,
-    scopes: Iterable[str] | None = ...,
-    groups: Iterable[str] | None = ...,
+    scopes: Iterable[str] | str | None = ...,
+    groups: Iterable[str] | str | None = ...,
     realm: str = ...,
     optional: bool,
 ) -> Callable[..., Awaitable[Claims | None]]: ...
@@ -90,8 +91,8 @@ def require_token(
 def require_token(
     verifier: AsyncVerifier,
     *,
-    scopes: Iterable[str] | None = None,
-    groups: Iterable[str] | None = None,
+    scopes: Iterable[str] | str | None = None,
+    groups: Iterable[str] | str | None = None,
     realm: str = "api",
     optional: bool = False,
 ) -> Callable[..., Awaitable[Claims | None]]:
@@ -112,6 +113,7 @@ def require_token(
     """
     wanted_scopes = names(scopes, "scopes")
     wanted_groups = names(groups, "groups")
+    text_option(realm, "realm")
     bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description=_BEARER_DESCRIPTION)
 
     async def dependency(

@@ -4,7 +4,7 @@
 from flask import Flask
 
 from cognito_jwt import CognitoVerifier
-from cognito_jwt.adapters.flask import current_claims, init_app, require_token
+from cognito_jwt.adapters.flask import init_app, require_claims, require_token
 
 app = Flask(__name__)
 verifier = CognitoVerifier(
@@ -16,8 +16,7 @@ init_app(app, verifier, exclude_paths=("/health",))
 @app.post("/orders")
 @require_token(scopes=["orders/write"])
 def create_order() -> dict[str, str | None]:
-    claims = current_claims()
-    return {"by": claims.sub if claims else None}
+    return {"by": require_claims().sub}
 ```
 
 :func:`init_app` wraps the application in
@@ -25,6 +24,8 @@ def create_order() -> dict[str, str | None]:
 routes them, so ``before_request`` hooks and views only ever see verified requests (or, with
 ``optional=True``, anonymous ones). :func:`require_token` adds a route's own scope or group
 requirement, answered with the same RFC 6750 challenges and JSON bodies as the middleware.
+:func:`require_claims` gives a protected view its claims as ``Claims`` (never ``None``);
+:func:`current_claims` is for views that also serve anonymous requests.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 import flask
 from typing_extensions import ParamSpec, Unpack
 
-from .. import Claims, InsufficientScopeError
+from .. import Claims, ConfigurationError
 from ._web import (
     ALB_KEY,
     AlbIdentity,
@@ -47,7 +48,7 @@ from ._web import (
     rejection_for,
     unauthenticated,
 )
-from .wsgi import CLAIMS_KEY, BearerAuthMiddleware, Verifier
+from .wsgi import CLAIMS_KEY, MIDDLEWARE_KEY, BearerAuthMiddleware, Verifier
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -58,6 +59,7 @@ __all__ = [
     "current_claims",
     "init_app",
     "rejection_response",
+    "require_claims",
     "require_token",
 ]
 
@@ -71,12 +73,12 @@ class MiddlewareOptions(TypedDict, total=False):
     """The options of :class:`~cognito_jwt.adapters.wsgi.BearerAuthMiddleware`."""
 
     realm: str
-    exclude_paths: Iterable[str]
+    exclude_paths: Iterable[str] | str
     optional: bool
     cookie: str | None
     header: str | None
-    scopes: Iterable[str] | None
-    groups: Iterable[str] | None
+    scopes: Iterable[str] | str | None
+    groups: Iterable[str] | str | None
     token_source: TokenSource
 
 
@@ -130,22 +132,59 @@ def rejection_response(rejection: Rejection) -> flask.Response:
     )
 
 
-def _realm() -> str:
-    middleware = flask.current_app.extensions.get(_EXTENSION)
-    return middleware.realm if isinstance(middleware, BearerAuthMiddleware) else "api"
+_NO_MIDDLEWARE = (
+    "no BearerAuthMiddleware saw this request: call init_app(app, verifier) (with "
+    "optional=True to let anonymous requests reach the views) before using @require_token "
+    "or require_claims()"
+)
+
+
+def _middleware() -> BearerAuthMiddleware | None:
+    middleware = flask.request.environ.get(MIDDLEWARE_KEY)
+    return middleware if isinstance(middleware, BearerAuthMiddleware) else None
+
+
+def _no_claims() -> flask.Response:
+    """The answer for a request without claims: 401, or 500 when no middleware ran at all.
+
+    Without the middleware a token the client did send was never read: answering "a bearer
+    token is required" would hide the mistake, so it is a configuration error (logged).
+    """
+    middleware = _middleware()
+    if middleware is None:
+        return rejection_response(rejection_for(ConfigurationError(_NO_MIDDLEWARE), "api"))
+    return rejection_response(unauthenticated(middleware.realm))
+
+
+def require_claims() -> Claims:
+    """The claims of the current request's token, for views that need a user.
+
+    Unlike :func:`current_claims` it never returns ``None``: a request without a verified
+    token is answered with 401 (``flask.abort`` with the RFC 6750 answer), or 500 when the
+    application never called :func:`init_app`. Must be called while handling a request.
+    """
+    claims = current_claims()
+    if claims is None:
+        flask.abort(_no_claims())
+    return claims
 
 
 def require_token(
-    scopes: Iterable[str] | None = None, groups: Iterable[str] | None = None
+    scopes: Iterable[str] | str | None = None, groups: Iterable[str] | str | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R | flask.Response]]:
     """Decorate a view that needs a verified token, with one of *scopes* and one of *groups*.
 
-    Without a token (``optional=True``, an excluded path, or no :func:`init_app`) the
-    answer is 401; a token missing the scope or group is 403 ``insufficient_scope``.
+    Without a token (``optional=True``, or an excluded path) the answer is 401; a token
+    missing the scope or group is 403 ``insufficient_scope``. Without :func:`init_app` (no
+    middleware saw the request) it is a configuration error: 500, and an error logged to the
+    ``cognito_jwt`` logger saying to call ``init_app``.
 
     Args:
         scopes: The token must grant one of these scopes (``None``: no scope requirement).
         groups: The user must be in one of these ``cognito:groups`` (``None``: none).
+
+    Raises:
+        ConfigurationError: *scopes* or *groups* is not names.
     """
     wanted_scopes = names(scopes, "scopes")
     wanted_groups = names(groups, "groups")
@@ -155,11 +194,12 @@ def require_token(
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | flask.Response:
             claims = current_claims()
             if claims is None:
-                return rejection_response(unauthenticated(_realm()))
+                return _no_claims()
             refused = check_requirements(claims, scopes=wanted_scopes, groups=wanted_groups)
             if refused is not None:
-                named = wanted_scopes if isinstance(refused, InsufficientScopeError) else None
-                return rejection_response(rejection_for(refused, _realm(), named or ()))
+                middleware = _middleware()
+                realm = middleware.realm if middleware is not None else "api"
+                return rejection_response(rejection_for(refused, realm, wanted_scopes or ()))
             return view(*args, **kwargs)
 
         return wrapper

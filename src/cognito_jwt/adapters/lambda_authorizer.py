@@ -38,11 +38,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 from .. import (
     Claims,
+    ConfigurationError,
     InsufficientScopeError,
     JwtError,
     KeySetUnavailableError,
     MissingGroupError,
 )
+from .._normalise import string_set, string_tuple
+from .._verifier import check_sync_use
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
@@ -278,6 +281,20 @@ class TokenSource:
     query: str | None = None
     allow_bare: bool = True
 
+    def __post_init__(self) -> None:
+        """Check the fields.
+
+        Raises:
+            ConfigurationError: A name that is not a non-empty string, or neither source set.
+        """
+        for name, value in (("header", self.header), ("query", self.query)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigurationError(f"TokenSource.{name} must be a non-empty string or None")
+        if self.header is None and self.query is None:
+            raise ConfigurationError("TokenSource needs a header, a query parameter or both")
+        if not isinstance(self.allow_bare, bool):
+            raise ConfigurationError("TokenSource.allow_bare must be True or False")
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorizerRequest:
@@ -501,29 +518,40 @@ class LambdaAuthorizer:
         verifier: Verifier,
         *,
         authorize: Authorize | None,
-        groups: Iterable[str] | None,
-        scopes: Iterable[str] | None,
+        groups: Iterable[str] | str | None,
+        scopes: Iterable[str] | str | None,
         token_source: TokenSource,
         principal_claim: str,
-        context_claims: Iterable[str] | Literal["all"] | None,
+        context_claims: Iterable[str] | str | None,
         resource: Literal["stage", "method"],
         http_response: Literal["simple", "iam"],
         on_invalid: Literal["unauthorized", "deny"],
     ) -> None:
         if resource not in ("stage", "method"):
-            raise ValueError("resource must be 'stage' or 'method'")
+            raise ConfigurationError("resource must be 'stage' or 'method'")
         if http_response not in ("simple", "iam"):
-            raise ValueError("http_response must be 'simple' or 'iam'")
+            raise ConfigurationError("http_response must be 'simple' or 'iam'")
         if on_invalid not in ("unauthorized", "deny"):
-            raise ValueError("on_invalid must be 'unauthorized' or 'deny'")
+            raise ConfigurationError("on_invalid must be 'unauthorized' or 'deny'")
+        if not isinstance(token_source, TokenSource):
+            raise ConfigurationError("token_source must be a TokenSource")
+        if not isinstance(principal_claim, str) or not principal_claim:
+            raise ConfigurationError("principal_claim must be a claim name")
+        if authorize is not None and not callable(authorize):
+            raise ConfigurationError("authorize must be callable")
+        check_sync_use(verifier, "the Lambda authorizer")
         self.verifier = verifier
         self.authorize = authorize
-        self.groups = frozenset(groups) if groups is not None else None
-        self.scopes = frozenset(scopes) if scopes is not None else None
+        self.groups = string_set(groups, "groups")
+        self.scopes = string_set(scopes, "scopes")
         self.token_source = token_source
         self.principal_claim = principal_claim
         self.context_claims: tuple[str, ...] | Literal["all"] | None = (
-            context_claims if context_claims in ("all", None) else tuple(context_claims)
+            "all"
+            if context_claims == "all"
+            else None
+            if context_claims is None
+            else string_tuple(context_claims, "context_claims", allow_empty=True)
         )
         self.resource = resource
         self.http_response = http_response
@@ -548,13 +576,17 @@ class LambdaAuthorizer:
             # Our outage, not the caller's fault: 500 (a plain error), so the client retries.
             logger.exception("authorizer: key set unavailable")
             raise
+        except ConfigurationError:
+            # A verifier that can't serve this call (e.g. an async custom_check): our bug.
+            logger.exception("authorizer: the verifier is misconfigured")
+            raise
         except (InsufficientScopeError, MissingGroupError) as exc:
             # The verifier's own groups=/scopes= refused a valid token: 403, not 401.
             claim = (exc.unverified_claims or {}).get(self.principal_claim)
-            logger.info("authorizer: 403 (%s)", exc.code)
+            logger.info("authorizer: 403 (%s): %s", exc.code, exc)
             return self._answer(request, allow=False, principal_id=str(claim or "anonymous"))
         except JwtError as exc:
-            return self._refuse(request, exc.code)
+            return self._refuse(request, f"{exc.code}: {exc}")
         return self._decide(claims, request)
 
     def _decide(
@@ -630,11 +662,11 @@ def authorizer(
     verifier: Verifier,
     *,
     authorize: Authorize | None = None,
-    groups: Iterable[str] | None = None,
-    scopes: Iterable[str] | None = None,
+    groups: Iterable[str] | str | None = None,
+    scopes: Iterable[str] | str | None = None,
     token_source: TokenSource | None = None,
     principal_claim: str = "sub",
-    context_claims: Iterable[str] | Literal["all"] | None = "all",
+    context_claims: Iterable[str] | str | None = "all",
     resource: Literal["stage", "method"] = "stage",
     http_response: Literal["simple", "iam"] = "simple",
     on_invalid: Literal["unauthorized", "deny"] = "unauthorized",
@@ -648,12 +680,15 @@ def authorizer(
         verifier: Any verifier of this package (``CognitoVerifier``, ``JwtVerifier`` ...).
         authorize: ``(claims, request) -> bool | Decision`` for your own rules, called for
             valid tokens only. ``True``/``None`` allows, ``False`` denies (403).
-        groups: Deny (403) unless the user is in one of these ``cognito:groups``.
-        scopes: Deny (403) unless the token grants one of these scopes.
+        groups: Deny (403) unless the user is in one of these ``cognito:groups`` (one string
+            is one group).
+        scopes: Deny (403) unless the token grants one of these scopes (one string is one
+            scope).
         token_source: Where ``REQUEST``/HTTP/WebSocket events carry the token.
         principal_claim: The claim used as ``principalId``.
         context_claims: Claims handed to the backend in ``context``: ``"all"``, a list of
-            names, or ``None``. Lists and objects are serialised to JSON strings.
+            names (one other string is one name), or ``None``. Lists and objects are
+            serialised to JSON strings.
         resource: ``"stage"`` (default) allows or denies every route of the stage, which
             stays right under authorizer caching; ``"method"`` names only the route asked
             about (turn caching off, or a cached Allow becomes a Deny on other routes).
@@ -665,13 +700,16 @@ def authorizer(
 
     Returns:
         The handler: ``handler(event, context)``.
+
+    Raises:
+        ConfigurationError: An option has an unusable value.
     """
     handler = LambdaAuthorizer(
         verifier,
         authorize=authorize,
         groups=groups,
         scopes=scopes,
-        token_source=token_source or TokenSource(),
+        token_source=TokenSource() if token_source is None else token_source,
         principal_claim=principal_claim,
         context_claims=context_claims,
         resource=resource,

@@ -25,20 +25,23 @@ callable) and imports none of them. For each request:
   ``environ`` and put back only once that token verified, with an
   :class:`~cognito_jwt.adapters.alb.AlbIdentity` in ``environ["cognito_jwt.alb"]``.
 * Otherwise the middleware answers itself, following RFC 6750 §3: 401 without an error code
-  when there is no token; 401 ``invalid_token`` for a bad one; 403 ``insufficient_scope`` for
-  a valid token without a required scope or group; 503 (with ``Retry-After``) when the keys
-  cannot be loaded. The body is JSON, ``{"error", "error_description", "code"}``.
+  in the challenge when there is no token; 401 ``invalid_token`` for a bad one; 403
+  ``insufficient_scope`` for a valid token without a required scope or group; 503 (with
+  ``Retry-After``) when the keys cannot be loaded. The body is JSON,
+  ``{"error", "error_description", "code"}``, with a generic description per error class:
+  the detailed reason (which names the expected issuer, audiences or groups) is logged to the
+  ``cognito_jwt`` logger, never sent.
 
 The token itself is never logged, and never written into a response.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from .. import Claims, InsufficientScopeError, JwtError, KeySetUnavailableError, MalformedTokenError
+from .. import Claims, JwtError, MalformedTokenError
+from .._verifier import check_sync_use
 from ._web import (
     ALB_KEY,
     MISSING_ALB,
@@ -53,18 +56,19 @@ from ._web import (
     names,
     rejection_for,
     request_token,
+    text_option,
     unauthenticated,
 )
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["CLAIMS_KEY", "BearerAuthMiddleware", "Verifier", "respond"]
-
-logger = logging.getLogger("cognito_jwt")
+__all__ = ["CLAIMS_KEY", "MIDDLEWARE_KEY", "BearerAuthMiddleware", "Verifier", "respond"]
 
 CLAIMS_KEY = "cognito_jwt.claims"
 """The ``environ`` key under which the claims of a verified token are put."""
+MIDDLEWARE_KEY = "cognito_jwt.middleware"
+"""The ``environ`` key of the middleware that saw the request (set on every request it sees)."""
 
 # The unsigned ALB headers (identity, then access token), as WSGI names them.
 _UNSIGNED = ("HTTP_X_AMZN_OIDC_IDENTITY", "HTTP_X_AMZN_OIDC_ACCESSTOKEN")
@@ -116,15 +120,17 @@ class BearerAuthMiddleware:
         verifier: Verifier,
         *,
         realm: str = "api",
-        exclude_paths: Iterable[str] = (),
+        exclude_paths: Iterable[str] | str = (),
         optional: bool = False,
         cookie: str | None = None,
         header: str | None = None,
-        scopes: Iterable[str] | None = None,
-        groups: Iterable[str] | None = None,
+        scopes: Iterable[str] | str | None = None,
+        groups: Iterable[str] | str | None = None,
         token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
         self._alb = alb_mode(token_source, cookie=cookie, header=header)
+        text_option(realm, "realm")
+        check_sync_use(verifier, "the WSGI middleware")
         self._paths = PathRules.of(exclude_paths)
         self.scopes = names(scopes, "scopes")
         self.groups = names(groups, "groups")
@@ -141,6 +147,7 @@ class BearerAuthMiddleware:
     # The WSGI entry point -----------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request: pass it to the application, or refuse it."""
+        environ[MIDDLEWARE_KEY] = self
         unsigned = {key: environ.pop(key, None) for key in _UNSIGNED} if self._alb else {}
         if self._passes_untouched(environ):
             return self.app(environ, start_response)
@@ -162,19 +169,17 @@ class BearerAuthMiddleware:
         return self.app(environ, start_response)
 
     def authenticate(self, token: str) -> Claims | Rejection:
-        """Verify *token* and the middleware's requirements: the claims, or the answer."""
+        """Verify *token* and the middleware's requirements: the claims, or the answer.
+
+        Refusals are logged (``cognito_jwt`` logger) with their full reason.
+        """
         try:
             claims = self.verifier.verify(token)
-        except KeySetUnavailableError as exc:
-            logger.warning("wsgi: 503, token keys unavailable (%s)", exc.code)
-            return rejection_for(exc, self.realm)
         except JwtError as exc:  # the verifier's own scopes=/groups= map to 403 here too
-            logger.info("wsgi: token refused (%s)", exc.code)
-            return rejection_for(exc, self.realm, self._named(exc))
+            return rejection_for(exc, self.realm, self.scopes or ())
         refused = check_requirements(claims, scopes=self.scopes, groups=self.groups)
         if refused is not None:
-            logger.info("wsgi: 403 (%s)", refused.code)
-            return rejection_for(refused, self.realm, self._named(refused))
+            return rejection_for(refused, self.realm, self.scopes or ())
         return claims
 
     def _expose_unsigned(
@@ -185,16 +190,9 @@ class BearerAuthMiddleware:
         try:
             environ[ALB_KEY] = alb_identity(claims, *held)
         except JwtError as exc:
-            logger.info("wsgi: unsigned ALB headers refused (%s)", exc.code)
             return rejection_for(exc, self.realm)
         environ.update({k: v for k, v in unsigned.items() if v is not None})
         return claims
-
-    def _named(self, exc: JwtError) -> frozenset[str]:
-        """The scopes a 403 challenge names: ours, when a scope (not a group) was missing."""
-        if isinstance(exc, InsufficientScopeError) and self.scopes is not None:
-            return self.scopes
-        return frozenset()
 
     # Helpers ------------------------------------------------------------------------------------
     def _passes_untouched(self, environ: WSGIEnvironment) -> bool:
