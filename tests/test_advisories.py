@@ -847,6 +847,58 @@ def test_rsa_e_equals_one_forgery_is_refused(make_oidc, keys):
     _rejects(verifier, f"{h}.{p}.{b64url_encode(em)}", KeyNotFoundError, "ERR_KEY_NOT_FOUND")
 
 
+# --- 9b. Ed25519 keys of small order --------------------------------------------------------------
+
+# The eight points of small order (libsodium's list), each with both values of the sign bit, and
+# two encodings whose y is not reduced modulo p (y = p is the order-4 point, y = p + 1 the
+# identity). Written out here independently of the library.
+_ED_P = 2**255 - 19
+_ED_WEAK = [
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    )
+] + [_ED_P.to_bytes(32, "little"), (_ED_P + 1).to_bytes(32, "little")]
+_IDENTITY_SIGNATURE = bytes([1]) + bytes(63)  # R = identity, S = 0
+
+
+@pytest.mark.parametrize("encoding", _ED_WEAK, ids=lambda e: e.hex()[:6] + e.hex()[-2:])
+def test_ed25519_small_order_key_cannot_be_forged_for(keys, make_oidc, encoding):
+    """Small-order Ed25519 keys (an issuer bug, a poisoned store): with R = identity and
+    S = 0 the signature "verifies" for every message under a key of order 1 or 2 and for many
+    under the others. The key must be skipped, so the forgery never reaches a check."""
+    weak = {"kty": "OKP", "crv": "Ed25519", "kid": "weak", "x": b64url_encode(encoding)}
+    jwks = {"keys": [weak, keys["EdDSA"].jwk]}
+    (skipped,) = KeySet.from_jwks(jwks).skipped
+    assert skipped.kid == "weak"
+    verifier = make_oidc(jwks=jwks)
+    for n in range(16):  # many messages: each small-order key accepts some of them
+        payload = oidc_claims(jti=f"forged-{n}")
+        h, p = _enc({"alg": "EdDSA", "kid": "weak"}), _enc(payload)
+        forged = f"{h}.{p}.{b64url_encode(_IDENTITY_SIGNATURE)}"
+        _rejects(verifier, forged, KeyNotFoundError, "ERR_KEY_NOT_FOUND")
+        _rejects_async(verifier, forged, KeyNotFoundError, "ERR_KEY_NOT_FOUND")
+    with pytest.raises(InvalidJwksError):
+        make_oidc(jwks={"keys": [weak]})
+
+
+def test_ed25519_identity_key_control():
+    """Control for the test above: the backend itself accepts the forgery for the identity."""
+    identity = ed25519.Ed25519PublicKey.from_public_bytes(_ED_WEAK[2])
+    check = ALGORITHMS["EdDSA"].prepare(identity)
+    assert check is not None
+    assert check(_IDENTITY_SIGNATURE, b"anything")
+
+
 # --- 10. Private members in the JWKS ------------------------------------------------------------
 
 

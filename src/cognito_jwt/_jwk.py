@@ -8,7 +8,8 @@ Key rules:
 
 * ``kty`` ``RSA`` (modulus of at least 2048 and at most 8192 bits, odd; exponent odd, >= 3,
   < 2**32), ``EC`` (``crv`` P-256/P-384/P-521, full-size coordinates, point on the curve) or
-  ``OKP`` (``crv`` Ed25519, 32-octet ``x``). Symmetric (``oct``) and other keys are skipped.
+  ``OKP`` (``crv`` Ed25519, 32-octet canonical ``x`` that is not one of the eight points of
+  small order). Symmetric (``oct``) and other keys are skipped.
 * Private members (``d``, ``p``, ``q``, ``dp``, ``dq``, ``qi``, ``oth``, ``k``) → skipped: a
   published private key signs for anyone.
 * ``use``, if present, must be ``sig``; ``key_ops``, if present, must include ``verify``.
@@ -56,6 +57,14 @@ _ALGS_BY_KTY: dict[str, tuple[str, ...]] = {
     "RSA": tuple(a for a in ALGORITHMS if ALGORITHMS[a].kty == "RSA"),
     "OKP": tuple(a for a in ALGORITHMS if ALGORITHMS[a].kty == "OKP"),
 }
+
+
+_ED25519_P = 2**255 - 19
+_ED25519_Y_MASK = 2**255 - 1
+# The y coordinates of the eight points of small order: 0 (order 4, both signs of x), 1 (the
+# identity), p - 1 (order 2) and the two of order 8 (each with both signs of x).
+_ED25519_Y8 = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
+_ED25519_SMALL_ORDER_Y = frozenset({0, 1, _ED25519_P - 1, _ED25519_Y8, _ED25519_P - _ED25519_Y8})
 
 
 class _SkipKeyError(ValueError):
@@ -168,6 +177,15 @@ def _okp_key(jwk: Mapping[str, Any]) -> ed25519.Ed25519PublicKey:
     x = _b64_member(jwk, "x")
     if len(x) != 32:
         raise _SkipKeyError("Ed25519 'x' must be 32 octets")
+    # RFC 8032 §5.1.3: the encoding is y (little-endian, 255 bits) and the sign of x in the top
+    # bit. A y that is not reduced modulo p is not a canonical encoding; a point of small order
+    # (the identity, order 2, 4 and 8, whatever its sign bit) verifies forged signatures: with
+    # R = identity and S = 0 anyone can "sign" for it. Neither is a key an honest issuer makes.
+    y = int.from_bytes(x, "little") & _ED25519_Y_MASK
+    if y >= _ED25519_P:
+        raise _SkipKeyError("Ed25519 'x' is not a canonical encoding (y is not reduced mod p)")
+    if y in _ED25519_SMALL_ORDER_Y:
+        raise _SkipKeyError("Ed25519 'x' is a point of small order (a key anyone can forge for)")
     try:
         return ed25519.Ed25519PublicKey.from_public_bytes(x)
     except ValueError:  # pragma: no cover - any 32 octets load; verification rejects bad points

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from cognito_jwt._algorithms import ALGORITHMS
@@ -308,6 +309,81 @@ def test_okp_other_curves_skipped(crv: str | None, size: int) -> None:
 def test_okp_x_wrong_length_skipped(size: int) -> None:
     reason = skip_reason(okp_jwk(x=b64url_encode(bytes(size))))
     assert "Ed25519 'x' must be 32 octets" in reason or "not canonical" in reason
+
+
+# RFC 8032 Ed25519 encodings, written out independently of the library: y little-endian with
+# the sign of x in the top bit. The eight points of small order are y = 0 (order 4, both signs),
+# y = 1 (identity), y = p - 1 (order 2) and the two order-8 y values (both signs); with the sign
+# bit flipped on the identity and order 2 (x = 0) they make the 10 distinct y/sign encodings
+# below, and with y + p (not reduced) more. Source: libsodium's blocklist.
+_ED_P = 2**255 - 19
+_ED_SMALL_ORDER_HEX = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+]
+
+
+def _with_sign(encoding: bytes, sign: int) -> bytes:
+    raw = bytearray(encoding)
+    raw[31] = (raw[31] & 0x7F) | (sign << 7)
+    return bytes(raw)
+
+
+ED_SMALL_ORDER = [
+    _with_sign(bytes.fromhex(h), sign) for h in _ED_SMALL_ORDER_HEX for sign in (0, 1)
+]
+# y >= p: every unreduced y (p .. 2**255 - 1), both signs; p and p + 1 alias small-order points.
+ED_NON_CANONICAL = [
+    _with_sign(y.to_bytes(32, "little"), sign) for y in range(_ED_P, 2**255) for sign in (0, 1)
+]
+
+
+def test_small_order_encodings_really_accept_a_forgery() -> None:
+    # Guard for the constants above: each one, loaded by cryptography directly, accepts the
+    # signature R = identity, S = 0 for some message. That is why the key rule exists.
+    identity = bytes.fromhex(_ED_SMALL_ORDER_HEX[1])
+    for encoding in ED_SMALL_ORDER:
+        public = ed25519.Ed25519PublicKey.from_public_bytes(encoding)
+        accepted = 0
+        for n in range(64):
+            try:
+                public.verify(identity + bytes(32), b"message %d" % n)
+            except InvalidSignature:
+                continue
+            accepted += 1
+        assert accepted, encoding.hex()
+
+
+@pytest.mark.parametrize("encoding", ED_SMALL_ORDER, ids=lambda e: e.hex()[:8] + e.hex()[-2:])
+def test_okp_small_order_points_skipped(encoding: bytes) -> None:
+    reason = skip_reason(okp_jwk(x=b64url_encode(encoding)))
+    assert "small order" in reason
+    keyset = parse_jwks({"keys": [okp_jwk(x=b64url_encode(encoding), kid="bad"), okp_jwk()]})
+    assert [(s.index, s.kid) for s in keyset.skipped] == [(0, "bad")]
+
+
+@pytest.mark.parametrize("encoding", ED_NON_CANONICAL, ids=lambda e: e.hex()[:4] + e.hex()[-2:])
+def test_okp_non_canonical_y_skipped(encoding: bytes) -> None:
+    assert "not a canonical encoding" in skip_reason(okp_jwk(x=b64url_encode(encoding)))
+
+
+def test_okp_forgery_with_a_small_order_key_is_never_checked() -> None:
+    # The audit's reproduction: the identity as a key, then R = identity, S = 0.
+    with pytest.raises(InvalidJwksError, match="small order"):
+        parse_jwks(
+            {
+                "keys": [
+                    {
+                        "kty": "OKP",
+                        "crv": "Ed25519",
+                        "x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                    }
+                ]
+            }
+        )
 
 
 def test_okp_x_missing_skipped() -> None:
