@@ -14,14 +14,17 @@ Key rules:
   published private key signs for anyone.
 * ``use``, if present, must be ``sig``; ``key_ops``, if present, must include ``verify``.
 * ``alg``, if present, must be a supported algorithm that fits the key, and pins the key to it.
-* ``kid``, if present, must be a string; a later key whose ``kid`` and algorithms collide with
-  an earlier one is skipped so that key selection is never ambiguous.
+* ``kid``, if present, must be a string. Two usable keys of the same ``kty`` that share a
+  ``kid`` are both skipped: which one the ``kid`` names is ambiguous, and guessing (first wins)
+  would let one entry shadow the other. Keys of different types may share a ``kid``: the
+  token's ``alg`` tells them apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -65,6 +68,9 @@ _ED25519_Y_MASK = 2**255 - 1
 # identity), p - 1 (order 2) and the two of order 8 (each with both signs of x).
 _ED25519_Y8 = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
 _ED25519_SMALL_ORDER_Y = frozenset({0, 1, _ED25519_P - 1, _ED25519_Y8, _ED25519_P - _ED25519_Y8})
+
+
+_AMBIGUOUS = "'kid' is shared with another key of the same type (ambiguous)"
 
 
 class _SkipKeyError(ValueError):
@@ -335,23 +341,23 @@ def parse_jwks(document: object, *, max_keys: int = DEFAULT_MAX_KEYS) -> KeySet:
         raise InvalidJwksError("JWKS must have a 'keys' array")
     if len(entries) > max_keys:
         raise InvalidJwksError(f"JWKS has {len(entries)} keys, above the limit of {max_keys}")
-    keys: list[PreparedKey] = []
+    parsed: list[tuple[int, PreparedKey]] = []
     skipped: list[SkippedKey] = []
-    taken: set[tuple[str | None, str]] = set()
     for index, entry in enumerate(entries):
         kid = entry.get("kid") if isinstance(entry, Mapping) else None
         kid = kid if isinstance(kid, str) else None
         try:
-            key = parse_jwk(entry)
+            parsed.append((index, parse_jwk(entry)))
         except _SkipKeyError as exc:
             skipped.append(SkippedKey(index, kid, str(exc)))
-            continue
-        slots = {(key.kid, alg) for alg in key.algorithms}
-        if key.kid is not None and slots & taken:
-            skipped.append(SkippedKey(index, kid, "duplicate 'kid' for the same algorithm"))
-            continue
-        taken |= slots
-        keys.append(key)
+    uses = Counter((key.kid, key.kty) for _, key in parsed if key.kid is not None)
+    keys: list[PreparedKey] = []
+    for index, key in parsed:
+        if key.kid is not None and uses[key.kid, key.kty] > 1:
+            skipped.append(SkippedKey(index, key.kid, _AMBIGUOUS))
+        else:
+            keys.append(key)
+    skipped.sort(key=lambda s: s.index)
     if not keys:
         reasons = "; ".join(f"#{s.index}: {s.reason}" for s in skipped[:5]) or "'keys' is empty"
         raise InvalidJwksError(f"JWKS has no usable key ({reasons})")

@@ -636,6 +636,9 @@ def test_jwks_skipped_entries_reported() -> None:
     assert repr(keyset) == "KeySet(kids=['good'], skipped=3)"
 
 
+AMBIGUOUS = "'kid' is shared with another key of the same type (ambiguous)"
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -643,28 +646,45 @@ def test_jwks_skipped_entries_reported() -> None:
         ({"alg": "RS256"}, {}),
         ({}, {"alg": "PS512"}),
         ({"alg": "RS256"}, {"alg": "RS256"}),
+        ({"alg": "RS256"}, {"alg": "PS256"}),  # disjoint pins: still one kid for two RSA keys
     ],
 )
-def test_jwks_duplicate_kid_overlapping_algorithms_later_skipped(
+def test_jwks_duplicate_kid_same_type_both_skipped(
     first: dict[str, str], second: dict[str, str]
 ) -> None:
+    # Strict (hardening 2.11): which of two keys a kid names is the issuer's bug to fix, not
+    # ours to guess; the first-wins rule let a later (or earlier) entry shadow the real key.
     other = jwk_from_public_key(rsa_private(2048, seed=7).public_key())
-    document = {"keys": [rsa_jwk(kid="dup", **first), {**other, "kid": "dup", **second}]}
+    good = _ed_jwk("good")
+    document = {"keys": [rsa_jwk(kid="dup", **first), good, {**other, "kid": "dup", **second}]}
     keyset = parse_jwks(document)
-    assert len(keyset) == 1
-    assert keyset.keys[0].jwk["n"] == document["keys"][0]["n"]
-    assert keyset.skipped == (SkippedKey(1, "dup", "duplicate 'kid' for the same algorithm"),)
+    assert keyset.kids == {"good"}
+    assert keyset.skipped == (SkippedKey(0, "dup", AMBIGUOUS), SkippedKey(2, "dup", AMBIGUOUS))
+    with pytest.raises(KeyNotFoundError):
+        keyset.find("dup", "RS256")
 
 
-def test_jwks_duplicate_kid_ec_same_curve_skipped() -> None:
+def test_jwks_duplicate_kid_ec_both_skipped() -> None:
     first = ec_jwk("P-256", kid="dup")
     second = {
         **jwk_from_public_key(ec.generate_private_key(ec.SECP256R1()).public_key()),
         "kid": "dup",
     }
-    keyset = parse_jwks({"keys": [first, second]})
-    assert len(keyset) == 1
-    assert keyset.find("dup", "ES256").jwk["x"] == first["x"]
+    third = ec_jwk("P-384", kid="dup")  # another curve, the same key type: also ambiguous
+    with pytest.raises(InvalidJwksError, match="ambiguous"):
+        parse_jwks({"keys": [first, second, third]})
+
+
+def test_jwks_identical_key_twice_under_one_kid_both_skipped() -> None:
+    jwk = rsa_jwk(kid="twice")
+    keyset = parse_jwks({"keys": [jwk, dict(jwk), _ed_jwk("good")]})
+    assert [(s.index, s.reason) for s in keyset.skipped] == [(0, AMBIGUOUS), (1, AMBIGUOUS)]
+
+
+def test_jwks_unusable_key_does_not_make_a_kid_ambiguous() -> None:
+    keyset = parse_jwks({"keys": [rsa_jwk(kid="k", use="enc"), rsa_jwk(kid="k")]})
+    assert keyset.kids == {"k"}
+    assert [s.index for s in keyset.skipped] == [0]
 
 
 def test_jwks_same_kid_disjoint_algorithms_both_kept() -> None:
@@ -677,15 +697,6 @@ def test_jwks_same_kid_disjoint_algorithms_both_kept() -> None:
     assert keyset.find("shared", "ES256").kty == "EC"
     with pytest.raises(KeyAlgorithmMismatchError):
         keyset.find("shared", "ES384")
-
-
-def test_jwks_same_kid_disjoint_rsa_pins_both_kept() -> None:
-    other = jwk_from_public_key(rsa_private(2048, seed=7).public_key())
-    document = {"keys": [rsa_jwk(kid="k", alg="RS256"), {**other, "kid": "k", "alg": "PS256"}]}
-    keyset = parse_jwks(document)
-    assert len(keyset) == 2
-    assert keyset.find("k", "RS256").jwk["n"] == document["keys"][0]["n"]
-    assert keyset.find("k", "PS256").jwk["n"] == other["n"]
 
 
 def test_jwks_identical_keys_without_kid_both_kept_but_ambiguous() -> None:
