@@ -546,6 +546,30 @@ def test_from_jwks_gives_keyset_or_invalid_jwks_error(doc: Any) -> None:
     assert_sound_keyset(keyset, entries)
 
 
+@given(doc=s.python_hostile_jwks())
+@example(doc={"keys": [{"kty": "RSA", "n": 10**5000, "e": "AQAB"}]})
+@example(doc={"keys": [{"kty": 10**5000}]})
+@example(doc={"keys": [{"kty": "EC", "crv": float("nan")}]})
+@example(doc={10**5000: 1, "keys": [{b"kid": 1, 2: 3}]})
+def test_hostile_python_jwks_dicts_raise_only_jwt_errors(doc: Any) -> None:
+    """Hardening 2.5: a JWKS built in Python (not parsed from JSON) may hold what JSON can't;
+    construction still only ever raises a JwtError."""
+    builders: list[Callable[[], object]] = [
+        lambda: KeySet.from_jwks(doc),
+        lambda: JwtVerifier(issuer=OIDC_ISSUER, audience=AUDIENCE, jwks=doc),
+        lambda: CognitoVerifier(
+            user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", jwks=doc
+        ),
+    ]
+    for build in builders:
+        try:
+            built = build()
+        except JwtError as exc:  # noqa: PERF203 - each builder on its own
+            assert_well_formed_error(exc)
+        else:
+            repr(built)
+
+
 VALID_KID = "the-one-valid-key"
 
 

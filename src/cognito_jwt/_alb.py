@@ -52,6 +52,7 @@ from ._errors import (
     KeyNotFoundError,
     MalformedTokenError,
     MissingClaimError,
+    bounded_repr,
 )
 from ._jwk import jwk_from_public_key
 from ._keysource import (
@@ -122,7 +123,7 @@ def parse_alb_arn(arn: object) -> tuple[str, str]:
     match = _ARN.fullmatch(arn) if isinstance(arn, str) else None
     if match is None:
         raise ConfigurationError(
-            f"alb_arn {str(arn)[:200]!r} is not an Application Load Balancer ARN "
+            f"alb_arn {bounded_repr(arn, 200)} is not an Application Load Balancer ARN "
             "('arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>')"
         )
     partition, region = match["partition"], match["region"]
@@ -511,8 +512,7 @@ class _AlbKeyConfig(KeyConfig):
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return bounded_repr(value, 120)
 
 
 class AlbVerifier(BaseVerifier):

@@ -74,7 +74,10 @@ class Claims(Mapping[str, Any]):
         return key in self._data
 
     def __repr__(self) -> str:
-        return f"Claims({self._data!r})"
+        try:
+            return f"Claims({self._data!r})"
+        except (ValueError, RecursionError):  # a Python int too large to print, deep nesting
+            return f"Claims(<{len(self._data)} claims>)"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a shallow copy of the payload as a plain ``dict``."""

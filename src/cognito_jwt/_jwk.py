@@ -33,7 +33,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ._algorithms import ALGORITHMS, Check, PublicKey, curve_info
 from ._b64 import b64url_decode, b64url_encode
-from ._errors import InvalidJwksError, KeyAlgorithmMismatchError, KeyNotFoundError
+from ._errors import (
+    InvalidJwksError,
+    KeyAlgorithmMismatchError,
+    KeyNotFoundError,
+    bounded_repr,
+)
 from ._json import loads_object
 from ._options import DEFAULT_MAX_KEYS
 
@@ -318,8 +323,7 @@ def _short(kid: str) -> str:
 
 def _show(value: object) -> str:
     """Quote a JWKS value in a message, bounded: the document came from the network."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return bounded_repr(value, 40)
 
 
 def parse_jwks(document: object, *, max_keys: int = DEFAULT_MAX_KEYS) -> KeySet:
@@ -377,11 +381,11 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     }
     members = required.get(str(jwk.get("kty")))
     if members is None:
-        raise ValueError(f"cannot compute a thumbprint for key type {jwk.get('kty')!r}")
+        raise ValueError(f"cannot compute a thumbprint for key type {bounded_repr(jwk.get('kty'))}")
     try:
         canonical = {name: jwk[name] for name in members}
     except KeyError as exc:
-        raise ValueError(f"JWK lacks required member {exc.args[0]!r}") from None
+        raise ValueError(f"JWK lacks required member {bounded_repr(exc.args[0])}") from None
     text = json.dumps(canonical, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return b64url_encode(hashlib.sha256(text.encode("utf-8")).digest())
 

@@ -12,7 +12,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ._b64 import ALPHABET_BYTES, decode_checked_alphabet
-from ._errors import MalformedTokenError, UnsupportedCriticalHeaderError
+from ._errors import (
+    ConfigurationError,
+    MalformedTokenError,
+    UnsupportedCriticalHeaderError,
+    bounded_repr,
+)
 from ._json import loads_object
 
 if TYPE_CHECKING:
@@ -41,6 +46,9 @@ class TokenLimits:
     The defaults fit real Cognito ID tokens with hundreds of groups and 8192-bit RSA signatures
     while keeping the work an attacker can cause per call small and bounded.
 
+    Raises:
+        ConfigurationError: A limit that is not an int of at least 16.
+
     Attributes:
         max_token_length: Whole token.
         max_header_length: Encoded protected header.
@@ -55,7 +63,9 @@ class TokenLimits:
         for name in ("max_token_length", "max_header_length", "max_signature_length"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 16:
-                raise ValueError(f"TokenLimits.{name} must be an int >= 16, got {value!r}")
+                raise ConfigurationError(
+                    f"TokenLimits.{name} must be an int >= 16, got {bounded_repr(value)}"
+                )
 
 
 DEFAULT_LIMITS = TokenLimits()

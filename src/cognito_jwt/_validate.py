@@ -23,6 +23,7 @@ from ._errors import (
     MissingClaimError,
     MissingGroupError,
     NotYetValidError,
+    bounded_repr,
 )
 
 __all__ = [
@@ -115,8 +116,7 @@ def check_times(payload: dict[str, Any], now: float, leeway: float) -> None:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return bounded_repr(value, 80)
 
 
 def _expected(values: frozenset[str]) -> str:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cognito_jwt import _token
 from cognito_jwt._b64 import b64url_encode
 from cognito_jwt._errors import (
+    ConfigurationError,
     JwtError,
     MalformedTokenError,
     UnsupportedCriticalHeaderError,
@@ -459,9 +460,14 @@ def test_token_limits_defaults() -> None:
 
 
 @pytest.mark.parametrize("name", ["max_token_length", "max_header_length", "max_signature_length"])
-@pytest.mark.parametrize("value", [15, 0, -1, -(2**40), True, False, 16.0, "16", None, 1e9])
+@pytest.mark.parametrize(
+    "value",
+    [15, 0, -1, -(2**40), True, False, 16.0, "16", None, 1e9, -(10**5000), [10**5000]],
+    ids=["15", "0", "-1", "-2**40", "True", "False", "16.0", "'16'", "None", "1e9", "-h", "[h]"],
+)
 def test_token_limits_validation(name: str, value: object) -> None:
-    with pytest.raises(ValueError, match=f"TokenLimits.{name} must be an int >= 16"):
+    # A ConfigurationError (hardening, paper cut iv), still a ValueError for older callers.
+    with pytest.raises(ConfigurationError, match=f"TokenLimits.{name} must be an int >= 16"):
         TokenLimits(**{name: value})  # type: ignore[arg-type]
 
 
