@@ -615,6 +615,26 @@ def test_cognito_refuses_es256_with_kid_of_rsa_key(keys, make_cognito):
     _rejects(verifier, token, KeyAlgorithmMismatchError, "ERR_KEY_ALG_MISMATCH")
 
 
+@pytest.mark.parametrize("kid", [None, 0, 7, 1.5, True, False, [], ["rsa-rs256"], {}])
+@pytest.mark.parametrize("which", ["oidc", "cognito"])
+def test_kid_present_but_not_a_string_is_malformed(keys, make_oidc, make_cognito, kid, which):
+    """Type confusion in ``kid`` (hardening 2.4): ``"kid": null`` or a number used to count as
+    "no kid" and pick the one fitting key. A present member must be a string, whatever the key
+    set holds; the control (the same token with the string kid) verifies."""
+    key = keys["RS256"]
+    jwks = jwks_of(key)
+    if which == "oidc":
+        verifier, payload = make_oidc(jwks=jwks), oidc_claims()
+    else:
+        verifier, payload = make_cognito(jwks=jwks), access_claims()
+    control = _sign_any({"alg": "RS256", "kid": key.kid}, payload, key.private, "RS256")
+    assert verifier.verify(control)["sub"] == payload["sub"]
+    token = _sign_any({"alg": "RS256", "kid": kid}, payload, key.private, "RS256")
+    exc = _rejects(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+    assert "'kid' must be a string" in str(exc)
+    _rejects_async(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+
+
 # --- 7. Keys carried by the token itself ---------------------------------------------------------
 
 

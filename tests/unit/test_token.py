@@ -133,6 +133,29 @@ H, P, S = tok().split(".")
 
 
 @pytest.mark.parametrize(
+    ("token", "hint"),
+    [
+        ("Bearer " + tok(), "remove the 'Bearer ' prefix"),
+        ("bearer " + tok(), "remove the 'Bearer ' prefix"),
+        ("BEARER\t" + tok(), "remove the 'Bearer ' prefix"),
+        (tok() + "\n", "surrounding whitespace"),
+        (" " + tok(), "surrounding whitespace"),
+        ("\r\n" + tok() + " ", "surrounding whitespace"),
+        ((tok() + "\n").encode(), "surrounding whitespace"),
+        (b"Bearer " + tok().encode(), "remove the 'Bearer ' prefix"),
+        ('"' + tok() + '"', "quotes"),
+    ],
+)
+def test_common_mistakes_get_a_hint_without_the_token(token: str | bytes, hint: str) -> None:
+    with pytest.raises(MalformedTokenError, match="not a compact JWS") as info:
+        parse_token(token)
+    message = str(info.value)
+    assert hint in message
+    for part in tok().split("."):
+        assert part not in message
+
+
+@pytest.mark.parametrize(
     "token",
     [
         "",
@@ -266,7 +289,8 @@ def test_alg_empty_string_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kid", "found"), [(1, "int"), (["k"], "list"), ({}, "dict"), (True, "bool")]
+    ("kid", "found"),
+    [(1, "int"), (["k"], "list"), ({}, "dict"), (True, "bool"), (None, "NoneType"), (1.5, "float")],
 )
 def test_kid_not_a_string(kid: object, found: str) -> None:
     header = {"alg": "RS256", "kid": kid}
@@ -276,8 +300,11 @@ def test_kid_not_a_string(kid: object, found: str) -> None:
     assert type(err) is MalformedTokenError
 
 
-def test_kid_null_is_treated_as_absent() -> None:
-    assert parse_token(tok({"alg": "RS256", "kid": None})).kid is None
+def test_kid_null_is_malformed_not_absent() -> None:
+    # Hardening 2.4: a present member must be well-typed; `"kid": null` is not "no kid" (it
+    # used to pick the single fitting key).
+    with pytest.raises(MalformedTokenError, match="header 'kid' must be a string"):
+        parse_token(tok({"alg": "RS256", "kid": None}))
 
 
 @pytest.mark.parametrize("name", ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256"])
