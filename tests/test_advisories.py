@@ -1539,10 +1539,10 @@ def test_kid_injection_finds_no_key(keys, make_oidc, kid):
         ({"exp": True}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"exp": [9999999999]}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"exp": {"$gt": 0}}, ClaimError, "ERR_CLAIM_INVALID"),
-        ({"nbf": FIXED_NOW + 1}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
+        ({"nbf": FIXED_NOW + 61}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
         ({"nbf": "0"}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"nbf": False}, ClaimError, "ERR_CLAIM_INVALID"),
-        ({"iat": FIXED_NOW + 1}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
+        ({"iat": FIXED_NOW + 61}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
         ({"iat": "0"}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"iat": True}, ClaimError, "ERR_CLAIM_INVALID"),
     ],
@@ -1550,7 +1550,8 @@ def test_kid_injection_finds_no_key(keys, make_oidc, kid):
 @pytest.mark.parametrize("which", ["oidc", "cognito"])
 def test_time_claims(keys, make_oidc, make_cognito, overrides, cls, code, which):
     """Expired / not-yet-valid / type-confused NumericDate class (RFC 7519 §4.1.4: a
-    string or boolean ``exp`` compared loosely, or a missing one treated as "never expires")."""
+    string or boolean ``exp`` compared loosely, or a missing one treated as "never expires").
+    ``nbf``/``iat`` may lie up to 60 s ahead by default (clock skew); ``exp`` gets no grace."""
     verifier, make = (
         (make_oidc(), oidc_claims) if which == "oidc" else (make_cognito(), access_claims)
     )
@@ -1581,41 +1582,49 @@ def test_exp_as_json_overflow_literal(keys, make_oidc):
     _rejects(make_oidc(), token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
 
 
+NEVER = [10**400, -(10**400), 1e308, -1e308, 253_402_300_800, -62_135_596_801]
+
+
 @pytest.mark.parametrize(
-    ("claim", "value", "cls", "code"),
-    [
-        ("exp", -(10**400), ExpiredTokenError, "ERR_TOKEN_EXPIRED"),
-        ("nbf", 10**400, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
-        ("iat", 10**400, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
-    ],
-    ids=["exp=-10**400", "nbf=10**400", "iat=10**400"],
+    "value", NEVER, ids=["10**400", "-10**400", "1e308", "-1e308", "y10k", "y0"]
 )
-def test_numeric_date_beyond_float_range_is_compared_not_crashed(
-    keys, make_oidc, claim, value, cls, code
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("which", ["oidc", "cognito"])
+def test_numeric_date_beyond_year_9999_is_a_claim_error(
+    keys, make_oidc, make_cognito, claim, value, which
 ):
-    """NumericDate overflow class: a JSON integer too large for a float (valid JSON, parsed by
-    Python as an exact int) used to escape as a bare ``OverflowError`` from ``exp + leeway`` /
-    the ``:.0f`` message formatting. It must be compared as a date beyond any clock and give
-    the specific claim error (the verifier promises only ``JwtError``s)."""
-    token = keys["RS256"].sign(oidc_claims(**{claim: value}))
-    _rejects(make_oidc(), token, cls, code)
+    """NumericDate overflow class (hardening 2.11): ``exp = 10**400`` or ``1e308`` (valid JSON,
+    signed by the issuer) used to read as "never expires", and earlier escaped as a bare
+    ``OverflowError``. A NumericDate beyond what a date can be (years 1 to 9999) is not a date:
+    the token is refused with a claim error naming the claim, sync and async."""
+    verifier, make = (
+        (make_oidc(), oidc_claims) if which == "oidc" else (make_cognito(), access_claims)
+    )
+    token = keys["RS256"].sign(make(**{claim: value}))
+    exc = _rejects(verifier, token, ClaimError, "ERR_CLAIM_INVALID")
+    assert isinstance(exc, ClaimError)
+    assert exc.claim == claim
+    assert "beyond what a date can be" in str(exc)
+    _rejects_async(verifier, token, ClaimError, "ERR_CLAIM_INVALID")
 
 
-def test_exp_beyond_float_range_is_a_date_beyond_any_clock(keys, make_oidc):
-    """NumericDate overflow class, accepting side: ``exp = 10**400`` (signed by the issuer) is a
-    date beyond any clock, so the token verifies; no ``OverflowError`` escapes, and the typed
-    helper reports it as unrepresentable (``None``) rather than crashing."""
-    claims = make_oidc().verify(keys["RS256"].sign(oidc_claims(exp=10**400)))
-    assert claims["exp"] == 10**400
-    assert claims.expires_at is None
+def test_exp_at_the_end_of_year_9999_still_verifies(keys, make_oidc):
+    """Control for the test above: the last representable second is a date."""
+    claims = make_oidc().verify(keys["RS256"].sign(oidc_claims(exp=253_402_300_799)))
+    assert claims.expires_at is not None
+    assert claims.expires_at.year == 9999
 
 
 def test_time_claim_controls_with_leeway(keys, make_oidc):
     """Controls: the boundary tokens above verify once leeway covers them."""
-    verifier = make_oidc(leeway=5)
+    verifier = make_oidc(leeway=61)
     assert verifier.verify(keys["RS256"].sign(oidc_claims(exp=FIXED_NOW)))
-    assert verifier.verify(keys["RS256"].sign(oidc_claims(nbf=FIXED_NOW + 5)))
-    assert verifier.verify(keys["RS256"].sign(oidc_claims(iat=FIXED_NOW + 5)))
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(nbf=FIXED_NOW + 61)))
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(iat=FIXED_NOW + 61)))
+    # Without leeway, a minute of skew for nbf/iat (the default), none for exp.
+    verifier = make_oidc()
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(nbf=FIXED_NOW + 60)))
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(iat=FIXED_NOW + 3)))
 
 
 # --- Errors never carry the token ---------------------------------------------------------------

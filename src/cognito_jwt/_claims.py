@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ._validate import groups_of, scopes_of
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -121,18 +123,22 @@ class Claims(Mapping[str, Any]):
 
     @property
     def scopes(self) -> frozenset[str]:
-        """The granted scopes: ``scope`` (space-separated), else ``scp`` (a list or a string)."""
-        scope = self._data.get("scope")
-        if not isinstance(scope, str):
-            scope = self._data.get("scp")
-        if isinstance(scope, str):
-            return frozenset(scope.split())
-        return frozenset(_str_tuple(scope))
+        """The granted scopes, read as the verifier's ``scopes=`` check reads them.
+
+        The ``scope`` claim split on single spaces (U+0020, RFC 6749 §3.3). A claim that is
+        not such a string (another kind of space, an empty token, a list ...) grants nothing:
+        the result is empty. ``scp`` is not read.
+        """
+        return scopes_of(self._data) or frozenset()
 
     @property
     def groups(self) -> tuple[str, ...]:
-        """Cognito user pool groups (``cognito:groups``)."""
-        return _str_tuple(self._data.get("cognito:groups"))
+        """Cognito user pool groups, read as the verifier's ``groups=`` check reads them.
+
+        ``cognito:groups`` must be a list of strings; anything else (a single string
+        included) is no group at all: the result is empty.
+        """
+        return groups_of(self._data) or ()
 
     @property
     def jti(self) -> str | None:
