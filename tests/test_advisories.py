@@ -615,6 +615,22 @@ def test_cognito_refuses_es256_with_kid_of_rsa_key(keys, make_cognito):
     _rejects(verifier, token, KeyAlgorithmMismatchError, "ERR_KEY_ALG_MISMATCH")
 
 
+@pytest.mark.parametrize("which", ["cognito", "multi"])
+def test_cognito_requires_a_kid_even_with_one_fitting_key(keys, make_oidc, make_cognito, which):
+    """Key-selection class (hardening 2.11): a token without ``kid`` used to take the one key
+    that fits its ``alg``. Cognito always sends ``kid``, so a Cognito verifier refuses a token
+    without one (a generic ``JwtVerifier`` keeps the single-key fallback: the control)."""
+    key = keys["RS256"]
+    token = _sign_any({"alg": "RS256"}, access_claims(), key.private, "RS256")
+    cognito = make_cognito(jwks=jwks_of(key))
+    verifier = cognito if which == "cognito" else MultiIssuerVerifier([cognito])
+    exc = _rejects(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+    assert "'kid' is required" in str(exc)
+    _rejects_async(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+    control = _sign_any({"alg": "RS256"}, oidc_claims(), key.private, "RS256")
+    assert make_oidc(jwks=jwks_of(key)).verify(control)["sub"] == "user-42"
+
+
 @pytest.mark.parametrize("kid", [None, 0, 7, 1.5, True, False, [], ["rsa-rs256"], {}])
 @pytest.mark.parametrize("which", ["oidc", "cognito"])
 def test_kid_present_but_not_a_string_is_malformed(keys, make_oidc, make_cognito, kid, which):
@@ -712,6 +728,8 @@ def test_keys_embedded_in_the_token_are_never_used_or_fetched(
     verifier, payload = (
         (make_oidc(), oidc_claims()) if which == "oidc" else (make_cognito(), access_claims())
     )
+    if which == "cognito" and "kid" not in header:  # Cognito requires a kid (hardening 2.11)
+        cls, code = MalformedTokenError, "ERR_MALFORMED_TOKEN"
     token = _sign_any(header, payload, rsa_private(2048, seed=7), "RS256")
     _rejects(verifier, token, cls, code)
     _rejects_async(verifier, token, cls, code)

@@ -558,6 +558,7 @@ class AlbVerifier(BaseVerifier):
     """
 
     __slots__ = ("_client_ids", "_signers", "partition", "public_key_url", "region")
+    _require_kid = True  # ALB always sends kid (the key's URL is built from it)
 
     def __init__(
         self,

@@ -115,6 +115,7 @@ class CognitoVerifier(BaseVerifier):
     """
 
     __slots__ = ("_client_ids", "_groups", "_scopes", "_token_use", "user_pool_id")
+    _require_kid = True  # Cognito always sends kid: no single-key fallback
 
     def __init__(
         self,

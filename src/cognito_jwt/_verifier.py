@@ -21,6 +21,7 @@ from ._errors import (
     InvalidSignatureError,
     IssuerMismatchError,
     JwtError,
+    MalformedTokenError,
 )
 from ._keysource import (
     EventHook,
@@ -169,6 +170,10 @@ class BaseVerifier:
         "_required",
         "_token_cache",
     )
+
+    # Whether a token must name its key (``kid``); without it, a key set holding exactly one
+    # key for the token's ``alg`` lends that key. Issuers that always send ``kid`` say True.
+    _require_kid = False
 
     def __init__(
         self,
@@ -385,6 +390,11 @@ class BaseVerifier:
                 reason = "is not supported"
             raise AlgorithmNotAllowedError(
                 f"algorithm {alg[:32]!r} {reason}", unverified_header=parsed.header
+            )
+        if parsed.kid is None and self._require_kid:
+            raise MalformedTokenError(
+                "header 'kid' is required: this issuer always names the signing key",
+                unverified_header=parsed.header,
             )
 
     def _finish(

@@ -360,3 +360,22 @@ def test_authenticate_refuses_inconsistent_headers(
 ) -> None:
     with pytest.raises(error):
         authenticate(_Verifier(), headers)
+
+
+# --- kid is required (hardening 2.11) ------------------------------------------------------------
+@pytest.mark.parametrize("header", [{"alg": "ES256"}, {"alg": "ES256", "kid": None}])
+def test_a_token_without_kid_is_malformed_before_any_lookup(header: dict[str, Any]) -> None:
+    verifier = AlbVerifier(
+        alb_arn=ARN, issuer=None, client_id=None, store=None, public_key_url="http://127.0.0.1:9"
+    )
+    claims = {"sub": "u", "exp": 2**31}
+    with pytest.raises(MalformedTokenError, match="'kid'"):
+        verifier.verify(
+            token(
+                {**HEADER, **header}
+                if "kid" in header
+                else {k: v for k, v in HEADER.items() if k != "kid"},
+                claims,
+            )
+        )
+    assert verifier.stats.fetches == 0
