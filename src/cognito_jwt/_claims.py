@@ -25,6 +25,14 @@ def _timestamp(value: object) -> datetime | None:
     return None
 
 
+def _copy_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value  # str, int, float, bool, None: immutable
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -42,7 +50,8 @@ class Claims(Mapping[str, Any]):
 
     Index it like a dict (``claims["email"]``) or use the typed helpers for the common
     fields; a helper returns ``None`` (or an empty collection) when its claim is absent or has
-    an unexpected type. The verified JOSE header is available as :attr:`header`.
+    an unexpected type. The verified JOSE header is available as :attr:`header`. For JSON (a
+    log line, an API answer), use ``json.dumps(claims.to_dict())``.
     """
 
     __slots__ = ("_data", "_header")
@@ -82,8 +91,13 @@ class Claims(Mapping[str, Any]):
             return f"Claims(<{len(self._data)} claims>)"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a shallow copy of the payload as a plain ``dict``."""
-        return dict(self._data)
+        """Return a copy of the payload as a plain ``dict``, nested lists and objects included.
+
+        ``Claims`` is a read-only mapping, not a ``dict``, so ``json.dumps(claims)`` raises
+        ``TypeError``; serialise ``json.dumps(claims.to_dict())`` instead (a verified payload
+        holds only JSON values). Changing the copy never changes the claims.
+        """
+        return _copy_json(self._data)
 
     # Helpers ----------------------------------------------------------------------------------
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -90,6 +91,25 @@ def test_to_dict_is_an_independent_copy():
     assert "extra" not in claims
     assert claims["n"] == 1
     assert claims.to_dict() is not claims.to_dict()
+
+
+def test_to_dict_copies_nested_values_so_claims_stay_read_only():
+    claims = Claims({"cognito:groups": ["staff"], "address": {"country": "FR"}})
+    copy = claims.to_dict()
+    copy["cognito:groups"].append("admins")
+    copy["address"]["country"] = "XX"
+    assert claims.groups == ("staff",)
+    assert claims["address"] == {"country": "FR"}
+
+
+def test_json_dumps_of_to_dict_round_trips():
+    # Paper cut (iii): json.dumps(claims) raises TypeError (Claims is a Mapping, not a dict);
+    # the documented way is json.dumps(claims.to_dict()).
+    payload = access_claims(address={"country": "FR"}, score=1.5, ok=True, none=None)
+    claims = Claims(payload, {"alg": "RS256"})
+    assert json.loads(json.dumps(claims.to_dict())) == payload
+    assert "json.dumps(claims.to_dict())" in (Claims.__doc__ or "")
+    assert "json.dumps(claims.to_dict())" in (Claims.to_dict.__doc__ or "")
 
 
 def test_constructor_copies_the_payload_and_header():
