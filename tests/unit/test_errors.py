@@ -355,3 +355,25 @@ def test_bounded_repr_is_safe_and_bounded(value: object, shown: str) -> None:
     text = _errors.bounded_repr(value)
     assert text == shown
     assert len(text) <= 40
+
+
+def test_every_exported_error_is_documented_in_errors_md():
+    # Paper cut (vii): docs/errors.md named neither DiscoveryError, SigningError nor the OAuth
+    # errors. Every JwtError subclass the package exports has a row with its code.
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `")
+        for line in page.splitlines()
+        if line.startswith("| `")
+    }
+    exported = {
+        getattr(cognito_jwt, name)
+        for name in cognito_jwt.__all__
+        if isinstance(getattr(cognito_jwt, name), type)
+        and issubclass(getattr(cognito_jwt, name), JwtError)
+    }
+    assert exported == set(CODES)
+    for cls in exported:
+        assert rows.get(cls.__name__) == cls.code, cls.__name__
