@@ -640,25 +640,32 @@ class AlbVerifier(BaseVerifier):
             )
         signer = header.get("signer")
         if not isinstance(signer, str) or signer not in self._signers:
+            expected = _show(sorted(self._signers)[0]) + (
+                f" or {len(self._signers) - 1} more" if len(self._signers) > 1 else ""
+            )
             raise IssuerMismatchError(
-                f"header 'signer' {_show(signer)} is not the load balancer "
-                f"{_show(sorted(self._signers)[0])}"
-                + (f" or {len(self._signers) - 1} more" if len(self._signers) > 1 else ""),
+                f"header 'signer' {_show(signer)} is not the load balancer {expected}",
+                claim="signer",
+                expected=expected,
+                found=_show(signer),
                 unverified_header=header,
             )
         if self._client_ids is not None:
             client = header.get("client")
             if not isinstance(client, str) or client not in self._client_ids:
+                expected = ", ".join(_show(c) for c in sorted(self._client_ids)[:5])
                 raise AudienceMismatchError(
-                    f"header 'client' {_show(client)} is not "
-                    f"{', '.join(_show(c) for c in sorted(self._client_ids)[:5])}",
+                    f"header 'client' {_show(client)} is not {expected}",
+                    claim="client",
+                    expected=expected,
+                    found=_show(client),
                     unverified_header=header,
                 )
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
         now = self._clock()
         if header.get("exp") is None:
-            raise MissingClaimError("header 'exp' is required")
+            raise MissingClaimError("header 'exp' is required", claim="exp", found="missing")
         check_times({"exp": header["exp"]}, now, self._leeway)
         times: dict[str, Any] = {
             name: payload[name] for name in ("exp", "nbf", "iat") if name in payload

@@ -379,3 +379,18 @@ def test_a_token_without_kid_is_malformed_before_any_lookup(header: dict[str, An
             )
         )
     assert verifier.stats.fetches == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "claim"),
+    [({"signer": ARN.replace("my-alb", "evil")}, "signer"), ({"client": "other"}, "client")],
+)
+def test_signer_and_client_errors_name_the_member(header: dict[str, Any], claim: str) -> None:
+    verifier = AlbVerifier(
+        alb_arn=ARN, issuer=None, client_id="c", store=None, public_key_url="http://127.0.0.1:9"
+    )
+    with pytest.raises(ClaimError) as info:
+        verifier.verify(token({**HEADER, **header}, {"sub": "u", "exp": 2**31}))
+    assert info.value.claim == claim
+    assert info.value.found == repr(header[claim])
+    assert verifier.stats.fetches == 0

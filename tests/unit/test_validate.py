@@ -646,3 +646,29 @@ def test_string_set_unhashable_members_are_configuration_errors(value):
     # not as a bare TypeError from building the frozenset.
     with pytest.raises(ConfigurationError):
         string_set(value, "my_option")
+
+
+# --- Hostile values in a payload built in Python (hardening 2.5) --------------------------------
+HUGE = 10**5000  # more digits than str() will print
+
+
+@pytest.mark.parametrize(
+    ("check", "payload"),
+    [
+        (lambda p: check_issuer(p, frozenset({ISS})), {"iss": HUGE}),
+        (lambda p: check_audience(p, frozenset({"a"})), {"aud": HUGE}),
+        (lambda p: check_audience(p, frozenset({"a"})), {"aud": [HUGE]}),
+        (lambda p: check_any_scope(p, frozenset({"a"})), {"scope": HUGE}),
+        (lambda p: check_any_group(p, frozenset({"a"})), {"cognito:groups": [HUGE]}),
+        (lambda p: check_any_group(p, frozenset({"a"})), {"cognito:groups": HUGE}),
+        (lambda p: check_times(p, EXP, 0.0), {"exp": HUGE}),
+        (lambda p: check_times(p, EXP, 0.0), {"exp": EXP + 10, "nbf": -HUGE}),
+        (lambda p: check_required(p, ("x",)), {"x": None}),
+    ],
+)
+def test_unprintable_values_give_bounded_claim_errors(check, payload):
+    with pytest.raises(ClaimError) as info:
+        check(payload)
+    assert len(str(info.value)) < 300
+    assert len(info.value.found or "") <= 80
+    assert info.value.claim is not None
