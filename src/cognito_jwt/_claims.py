@@ -97,7 +97,7 @@ class Claims(Mapping[str, Any]):
         ``TypeError``; serialise ``json.dumps(claims.to_dict())`` instead (a verified payload
         holds only JSON values). Changing the copy never changes the claims.
         """
-        return _copy_json(self._data)
+        return {name: _copy_json(value) for name, value in self._data.items()}
 
     # Helpers ----------------------------------------------------------------------------------
     @property
