@@ -536,7 +536,8 @@ class AlbVerifier(BaseVerifier):
         issuer: The expected ``iss``: your IdP's issuer (for Cognito,
             ``https://cognito-idp.{region}.amazonaws.com/{user_pool_id}``), or ``None``.
         client_id: The app client id(s) the load balancer authenticates with, or ``None``.
-        leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        leeway: Seconds of clock skew tolerated for ``exp`` (default 0); ``nbf``/``iat`` get at
+            least 60 s (see ``docs/security.md``).
         clock: Returns the current time in epoch seconds (default ``time.time``).
         required_claims: Payload claims that must be present.
         custom_check: Called with the :class:`Claims` after every other check; return

@@ -445,7 +445,8 @@ class JwtVerifier(BaseVerifier):
         jwks_uri: Where to fetch the key set, skipping discovery.
         algorithms: Allowlist of JWS algorithms; default every supported asymmetric one.
             ``none`` and HMAC are refused whatever this says.
-        leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        leeway: Seconds of clock skew tolerated for ``exp`` (default 0); ``nbf``/``iat`` get at
+            least 60 s (see ``docs/security.md``).
         clock: Returns the current time in epoch seconds (default ``time.time``).
         scopes: If given, the ``scope`` claim must hold at least one of these.
         required_claims: Claims that must be present (``exp`` always is).
