@@ -270,12 +270,17 @@ def check_any_scope(payload: dict[str, Any], required: frozenset[str]) -> None:
     """Check that the ``scope`` claim (see :func:`scopes_of`) holds at least one of *required*."""
     granted = scopes_of(payload)
     if granted is None:
+        scope = payload.get("scope")
+        problem = (
+            "is missing or not a string"
+            if not isinstance(scope, str)
+            else "is not a list of scope tokens separated by single spaces (RFC 6749 3.3)"
+        )
         raise InsufficientScopeError(
-            "claim 'scope' is missing or not a list of scope tokens separated by single "
-            f"spaces (RFC 6749 section 3.3); one of {_expected(required)} is required",
+            f"claim 'scope' {problem}; one of {_expected(required)} is required",
             claim="scope",
             expected=f"one of {_expected(required)}",
-            found="missing" if "scope" not in payload else _show(payload["scope"]),
+            found="missing" if "scope" not in payload else _show(scope),
         )
     if required.isdisjoint(granted):
         raise InsufficientScopeError(
