@@ -163,6 +163,68 @@ def hostile_objects() -> st.SearchStrategy[Any]:
     )
 
 
+def _nested(depth: int, container: str) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value] if container == "list" else {"k": value}
+    return value
+
+
+#: Integers that ``str()`` and ``repr()`` refuse (Python's 4300-digit limit): a dict built in
+#: Python can hold them, JSON text cannot.
+unprintable_ints = st.integers(min_value=4301, max_value=6000).map(lambda n: 10**n) | st.integers(
+    min_value=4301, max_value=6000
+).map(lambda n: -(10**n))
+
+
+def python_hostile_values() -> st.SearchStrategy[Any]:
+    """Values a caller's Python dict may hold but JSON never does: unprintable ints, NaN and
+    infinities, nesting past the recursion limit, non-string keys, bytes, tuples, sets."""
+    return st.one_of(
+        unprintable_ints,
+        st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e308, -0.0]),
+        st.tuples(st.integers(min_value=1, max_value=5000), st.sampled_from(["list", "dict"])).map(
+            lambda t: _nested(*t)
+        ),
+        st.dictionaries(
+            st.one_of(st.integers(), unprintable_ints, st.binary(max_size=4), st.none()),
+            st.integers(),
+            max_size=3,
+        ),
+        st.binary(max_size=40),
+        st.tuples(st.text(max_size=4)),
+        st.frozensets(st.integers(), max_size=3),
+        st.complex_numbers(),
+    )
+
+
+@st.composite
+def python_hostile_jwks(draw: st.DrawFn) -> Any:
+    """A JWKS passed as a Python dict, with hostile Python values anywhere a member may be."""
+    hostile = python_hostile_values()
+    keys: list[Any] = []
+    for jwk in draw(st.lists(jwk_like() | st.sampled_from(valid_jwks()), max_size=4)):
+        entry = dict(jwk)
+        for name in draw(st.lists(st.sampled_from([*JWK_MEMBERS, "extra"]), max_size=3)):
+            entry[name] = draw(hostile)
+        if draw(st.booleans()):
+            entry[draw(st.one_of(st.integers(), unprintable_ints, st.binary(max_size=4)))] = 1
+        keys.append(entry)
+    if draw(st.booleans()):
+        keys.insert(draw(st.integers(0, len(keys))), draw(hostile))
+    document: dict[Any, Any] = {"keys": keys}
+    if draw(st.integers(0, 4)) == 0:
+        document["keys"] = draw(hostile)
+    if draw(st.booleans()):
+        document[draw(st.one_of(unprintable_ints, st.binary(max_size=4), st.text()))] = draw(
+            hostile
+        )
+    return document
+
+
+JWK_MEMBERS = ("kty", "crv", "n", "e", "x", "y", "alg", "use", "key_ops", "kid", "d")
+
+
 @st.composite
 def huge_text(draw: st.DrawFn) -> str:
     """Text far above the token size caps, built by repetition (cheap to generate)."""

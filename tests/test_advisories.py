@@ -615,6 +615,42 @@ def test_cognito_refuses_es256_with_kid_of_rsa_key(keys, make_cognito):
     _rejects(verifier, token, KeyAlgorithmMismatchError, "ERR_KEY_ALG_MISMATCH")
 
 
+@pytest.mark.parametrize("which", ["cognito", "multi"])
+def test_cognito_requires_a_kid_even_with_one_fitting_key(keys, make_oidc, make_cognito, which):
+    """Key-selection class (hardening 2.11): a token without ``kid`` used to take the one key
+    that fits its ``alg``. Cognito always sends ``kid``, so a Cognito verifier refuses a token
+    without one (a generic ``JwtVerifier`` keeps the single-key fallback: the control)."""
+    key = keys["RS256"]
+    token = _sign_any({"alg": "RS256"}, access_claims(), key.private, "RS256")
+    cognito = make_cognito(jwks=jwks_of(key))
+    verifier = cognito if which == "cognito" else MultiIssuerVerifier([cognito])
+    exc = _rejects(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+    assert "'kid' is required" in str(exc)
+    _rejects_async(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+    control = _sign_any({"alg": "RS256"}, oidc_claims(), key.private, "RS256")
+    assert make_oidc(jwks=jwks_of(key)).verify(control)["sub"] == "user-42"
+
+
+@pytest.mark.parametrize("kid", [None, 0, 7, 1.5, True, False, [], ["rsa-rs256"], {}])
+@pytest.mark.parametrize("which", ["oidc", "cognito"])
+def test_kid_present_but_not_a_string_is_malformed(keys, make_oidc, make_cognito, kid, which):
+    """Type confusion in ``kid`` (hardening 2.4): ``"kid": null`` or a number used to count as
+    "no kid" and pick the one fitting key. A present member must be a string, whatever the key
+    set holds; the control (the same token with the string kid) verifies."""
+    key = keys["RS256"]
+    jwks = jwks_of(key)
+    if which == "oidc":
+        verifier, payload = make_oidc(jwks=jwks), oidc_claims()
+    else:
+        verifier, payload = make_cognito(jwks=jwks), access_claims()
+    control = _sign_any({"alg": "RS256", "kid": key.kid}, payload, key.private, "RS256")
+    assert verifier.verify(control)["sub"] == payload["sub"]
+    token = _sign_any({"alg": "RS256", "kid": kid}, payload, key.private, "RS256")
+    exc = _rejects(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+    assert "'kid' must be a string" in str(exc)
+    _rejects_async(verifier, token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
+
+
 # --- 7. Keys carried by the token itself ---------------------------------------------------------
 
 
@@ -692,6 +728,8 @@ def test_keys_embedded_in_the_token_are_never_used_or_fetched(
     verifier, payload = (
         (make_oidc(), oidc_claims()) if which == "oidc" else (make_cognito(), access_claims())
     )
+    if which == "cognito" and "kid" not in header:  # Cognito requires a kid (hardening 2.11)
+        cls, code = MalformedTokenError, "ERR_MALFORMED_TOKEN"
     token = _sign_any(header, payload, rsa_private(2048, seed=7), "RS256")
     _rejects(verifier, token, cls, code)
     _rejects_async(verifier, token, cls, code)
@@ -845,6 +883,58 @@ def test_rsa_e_equals_one_forgery_is_refused(make_oidc, keys):
     em = b"\x00\x01" + b"\xff" * (256 - len(t) - 3) + b"\x00" + t
     assert int.from_bytes(em, "big") < n
     _rejects(verifier, f"{h}.{p}.{b64url_encode(em)}", KeyNotFoundError, "ERR_KEY_NOT_FOUND")
+
+
+# --- 9b. Ed25519 keys of small order --------------------------------------------------------------
+
+# The eight points of small order (libsodium's list), each with both values of the sign bit, and
+# two encodings whose y is not reduced modulo p (y = p is the order-4 point, y = p + 1 the
+# identity). Written out here independently of the library.
+_ED_P = 2**255 - 19
+_ED_WEAK = [
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    )
+] + [_ED_P.to_bytes(32, "little"), (_ED_P + 1).to_bytes(32, "little")]
+_IDENTITY_SIGNATURE = bytes([1]) + bytes(63)  # R = identity, S = 0
+
+
+@pytest.mark.parametrize("encoding", _ED_WEAK, ids=lambda e: e.hex()[:6] + e.hex()[-2:])
+def test_ed25519_small_order_key_cannot_be_forged_for(keys, make_oidc, encoding):
+    """Small-order Ed25519 keys (an issuer bug, a poisoned store): with R = identity and
+    S = 0 the signature "verifies" for every message under a key of order 1 or 2 and for many
+    under the others. The key must be skipped, so the forgery never reaches a check."""
+    weak = {"kty": "OKP", "crv": "Ed25519", "kid": "weak", "x": b64url_encode(encoding)}
+    jwks = {"keys": [weak, keys["EdDSA"].jwk]}
+    (skipped,) = KeySet.from_jwks(jwks).skipped
+    assert skipped.kid == "weak"
+    verifier = make_oidc(jwks=jwks)
+    for n in range(16):  # many messages: each small-order key accepts some of them
+        payload = oidc_claims(jti=f"forged-{n}")
+        h, p = _enc({"alg": "EdDSA", "kid": "weak"}), _enc(payload)
+        forged = f"{h}.{p}.{b64url_encode(_IDENTITY_SIGNATURE)}"
+        _rejects(verifier, forged, KeyNotFoundError, "ERR_KEY_NOT_FOUND")
+        _rejects_async(verifier, forged, KeyNotFoundError, "ERR_KEY_NOT_FOUND")
+    with pytest.raises(InvalidJwksError):
+        make_oidc(jwks={"keys": [weak]})
+
+
+def test_ed25519_identity_key_control():
+    """Control for the test above: the backend itself accepts the forgery for the identity."""
+    identity = ed25519.Ed25519PublicKey.from_public_bytes(_ED_WEAK[2])
+    check = ALGORITHMS["EdDSA"].prepare(identity)
+    assert check is not None
+    assert check(_IDENTITY_SIGNATURE, b"anything")
 
 
 # --- 10. Private members in the JWKS ------------------------------------------------------------
@@ -1467,10 +1557,10 @@ def test_kid_injection_finds_no_key(keys, make_oidc, kid):
         ({"exp": True}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"exp": [9999999999]}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"exp": {"$gt": 0}}, ClaimError, "ERR_CLAIM_INVALID"),
-        ({"nbf": FIXED_NOW + 1}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
+        ({"nbf": FIXED_NOW + 61}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
         ({"nbf": "0"}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"nbf": False}, ClaimError, "ERR_CLAIM_INVALID"),
-        ({"iat": FIXED_NOW + 1}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
+        ({"iat": FIXED_NOW + 61}, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
         ({"iat": "0"}, ClaimError, "ERR_CLAIM_INVALID"),
         ({"iat": True}, ClaimError, "ERR_CLAIM_INVALID"),
     ],
@@ -1478,7 +1568,8 @@ def test_kid_injection_finds_no_key(keys, make_oidc, kid):
 @pytest.mark.parametrize("which", ["oidc", "cognito"])
 def test_time_claims(keys, make_oidc, make_cognito, overrides, cls, code, which):
     """Expired / not-yet-valid / type-confused NumericDate class (RFC 7519 §4.1.4: a
-    string or boolean ``exp`` compared loosely, or a missing one treated as "never expires")."""
+    string or boolean ``exp`` compared loosely, or a missing one treated as "never expires").
+    ``nbf``/``iat`` may lie up to 60 s ahead by default (clock skew); ``exp`` gets no grace."""
     verifier, make = (
         (make_oidc(), oidc_claims) if which == "oidc" else (make_cognito(), access_claims)
     )
@@ -1509,41 +1600,49 @@ def test_exp_as_json_overflow_literal(keys, make_oidc):
     _rejects(make_oidc(), token, MalformedTokenError, "ERR_MALFORMED_TOKEN")
 
 
+NEVER = [10**400, -(10**400), 1e308, -1e308, 253_402_300_800, -62_135_596_801]
+
+
 @pytest.mark.parametrize(
-    ("claim", "value", "cls", "code"),
-    [
-        ("exp", -(10**400), ExpiredTokenError, "ERR_TOKEN_EXPIRED"),
-        ("nbf", 10**400, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
-        ("iat", 10**400, NotYetValidError, "ERR_TOKEN_NOT_YET_VALID"),
-    ],
-    ids=["exp=-10**400", "nbf=10**400", "iat=10**400"],
+    "value", NEVER, ids=["10**400", "-10**400", "1e308", "-1e308", "y10k", "y0"]
 )
-def test_numeric_date_beyond_float_range_is_compared_not_crashed(
-    keys, make_oidc, claim, value, cls, code
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("which", ["oidc", "cognito"])
+def test_numeric_date_beyond_year_9999_is_a_claim_error(
+    keys, make_oidc, make_cognito, claim, value, which
 ):
-    """NumericDate overflow class: a JSON integer too large for a float (valid JSON, parsed by
-    Python as an exact int) used to escape as a bare ``OverflowError`` from ``exp + leeway`` /
-    the ``:.0f`` message formatting. It must be compared as a date beyond any clock and give
-    the specific claim error (the verifier promises only ``JwtError``s)."""
-    token = keys["RS256"].sign(oidc_claims(**{claim: value}))
-    _rejects(make_oidc(), token, cls, code)
+    """NumericDate overflow class (hardening 2.11): ``exp = 10**400`` or ``1e308`` (valid JSON,
+    signed by the issuer) used to read as "never expires", and earlier escaped as a bare
+    ``OverflowError``. A NumericDate beyond what a date can be (years 1 to 9999) is not a date:
+    the token is refused with a claim error naming the claim, sync and async."""
+    verifier, make = (
+        (make_oidc(), oidc_claims) if which == "oidc" else (make_cognito(), access_claims)
+    )
+    token = keys["RS256"].sign(make(**{claim: value}))
+    exc = _rejects(verifier, token, ClaimError, "ERR_CLAIM_INVALID")
+    assert isinstance(exc, ClaimError)
+    assert exc.claim == claim
+    assert "beyond what a date can be" in str(exc)
+    _rejects_async(verifier, token, ClaimError, "ERR_CLAIM_INVALID")
 
 
-def test_exp_beyond_float_range_is_a_date_beyond_any_clock(keys, make_oidc):
-    """NumericDate overflow class, accepting side: ``exp = 10**400`` (signed by the issuer) is a
-    date beyond any clock, so the token verifies; no ``OverflowError`` escapes, and the typed
-    helper reports it as unrepresentable (``None``) rather than crashing."""
-    claims = make_oidc().verify(keys["RS256"].sign(oidc_claims(exp=10**400)))
-    assert claims["exp"] == 10**400
-    assert claims.expires_at is None
+def test_exp_at_the_end_of_year_9999_still_verifies(keys, make_oidc):
+    """Control for the test above: the last representable second is a date."""
+    claims = make_oidc().verify(keys["RS256"].sign(oidc_claims(exp=253_402_300_799)))
+    assert claims.expires_at is not None
+    assert claims.expires_at.year == 9999
 
 
 def test_time_claim_controls_with_leeway(keys, make_oidc):
     """Controls: the boundary tokens above verify once leeway covers them."""
-    verifier = make_oidc(leeway=5)
+    verifier = make_oidc(leeway=61)
     assert verifier.verify(keys["RS256"].sign(oidc_claims(exp=FIXED_NOW)))
-    assert verifier.verify(keys["RS256"].sign(oidc_claims(nbf=FIXED_NOW + 5)))
-    assert verifier.verify(keys["RS256"].sign(oidc_claims(iat=FIXED_NOW + 5)))
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(nbf=FIXED_NOW + 61)))
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(iat=FIXED_NOW + 61)))
+    # Without leeway, a minute of skew for nbf/iat (the default), none for exp.
+    verifier = make_oidc()
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(nbf=FIXED_NOW + 60)))
+    assert verifier.verify(keys["RS256"].sign(oidc_claims(iat=FIXED_NOW + 3)))
 
 
 # --- Errors never carry the token ---------------------------------------------------------------

@@ -41,6 +41,7 @@ from cognito_jwt import (
 )
 from cognito_jwt._algorithms import ALGORITHMS
 from cognito_jwt._b64 import b64url_decode, b64url_encode, is_b64url
+from cognito_jwt._validate import FUTURE_SKEW, MAX_NUMERIC_DATE, MIN_NUMERIC_DATE
 
 from . import strategies as s
 from .helpers import (
@@ -546,6 +547,30 @@ def test_from_jwks_gives_keyset_or_invalid_jwks_error(doc: Any) -> None:
     assert_sound_keyset(keyset, entries)
 
 
+@given(doc=s.python_hostile_jwks())
+@example(doc={"keys": [{"kty": "RSA", "n": 10**5000, "e": "AQAB"}]})
+@example(doc={"keys": [{"kty": 10**5000}]})
+@example(doc={"keys": [{"kty": "EC", "crv": float("nan")}]})
+@example(doc={10**5000: 1, "keys": [{b"kid": 1, 2: 3}]})
+def test_hostile_python_jwks_dicts_raise_only_jwt_errors(doc: Any) -> None:
+    """Hardening 2.5: a JWKS built in Python (not parsed from JSON) may hold what JSON can't;
+    construction still only ever raises a JwtError."""
+    builders: list[Callable[[], object]] = [
+        lambda: KeySet.from_jwks(doc),
+        lambda: JwtVerifier(issuer=OIDC_ISSUER, audience=AUDIENCE, jwks=doc),
+        lambda: CognitoVerifier(
+            user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", jwks=doc
+        ),
+    ]
+    for build in builders:
+        try:
+            built = build()
+        except JwtError as exc:  # noqa: PERF203 - each builder on its own
+            assert_well_formed_error(exc)
+        else:
+            repr(built)
+
+
 VALID_KID = "the-one-valid-key"
 
 
@@ -686,10 +711,15 @@ absent = st.just(None)
 @example(exp=100, nbf=None, iat=None, now=99.9990234375, leeway=0)
 @example(exp=100, nbf=None, iat=None, now=105, leeway=5)
 @example(exp=100, nbf=None, iat=None, now=104.5, leeway=5)
-@example(exp=1000, nbf=50, iat=None, now=45, leeway=5)
-@example(exp=1000, nbf=50, iat=None, now=44.5, leeway=5)
-@example(exp=1000, nbf=None, iat=50, now=45, leeway=5)
-@example(exp=1000, nbf=None, iat=50, now=44.5, leeway=5)
+@example(exp=1000, nbf=100, iat=None, now=40, leeway=5)
+@example(exp=1000, nbf=100, iat=None, now=39.5, leeway=5)
+@example(exp=1000, nbf=None, iat=100, now=40, leeway=5)
+@example(exp=1000, nbf=None, iat=100, now=39.5, leeway=5)
+@example(exp=1000, nbf=200, iat=None, now=100, leeway=100)
+@example(exp=1000, nbf=200, iat=None, now=99.5, leeway=100)
+@example(exp=253_402_300_800, nbf=None, iat=None, now=0, leeway=0)
+@example(exp=253_402_300_799, nbf=None, iat=None, now=0, leeway=0)
+@example(exp=1000, nbf=-62_135_596_801, iat=None, now=0, leeway=0)
 def test_time_checks_match_exact_arithmetic(
     exp: float, nbf: float | None, iat: float | None, now: float, leeway: float
 ) -> None:
@@ -700,16 +730,35 @@ def test_time_checks_match_exact_arithmetic(
         claims["iat"] = iat
     result = outcome(time_verifier(now, leeway).verify, sign_claims(**claims))
     exact_now, exact_leeway = Fraction(now), Fraction(leeway)
+    # nbf/iat in the future are tolerated up to max(leeway, 60 s); exp gets leeway alone.
+    skew = max(exact_leeway, Fraction(FUTURE_SKEW))
+
+    def is_date(value: float) -> bool:  # years 1 to 9999
+        return MIN_NUMERIC_DATE <= Fraction(value) <= MAX_NUMERIC_DATE
+
     expired = not exact_now < Fraction(exp) + exact_leeway
-    early = nbf is not None and exact_now + exact_leeway < Fraction(nbf)
-    future_iat = iat is not None and Fraction(iat) > exact_now + exact_leeway
-    if expired:
-        assert isinstance(result, ExpiredTokenError), (result, claims)
-    elif early or future_iat:
-        assert isinstance(result, NotYetValidError), (result, claims)
+    early = nbf is not None and exact_now + skew < Fraction(nbf)
+    future_iat = iat is not None and Fraction(iat) > exact_now + skew
+    # The checks run in a fixed order: exp, then nbf, then iat; each refuses a non-date.
+    if not is_date(exp):
+        expected: tuple[type[Any], str | None] = (ClaimError, "exp")
+    elif expired:
+        expected = (ExpiredTokenError, "exp")
+    elif nbf is not None and not is_date(nbf):
+        expected = (ClaimError, "nbf")
+    elif early:
+        expected = (NotYetValidError, "nbf")
+    elif iat is not None and not is_date(iat):
+        expected = (ClaimError, "iat")
+    elif future_iat:
+        expected = (NotYetValidError, "iat")
     else:
         assert isinstance(result, Claims), (result, claims)
         assert result["exp"] == exp
+        return
+    assert type(result) is expected[0], (result, claims)
+    assert isinstance(result, ClaimError)
+    assert result.claim == expected[1]
 
 
 @given(
@@ -725,23 +774,17 @@ def test_time_checks_match_exact_arithmetic(
 def test_numeric_dates_beyond_float_range_never_crash(
     name: str, big: int, now: float, leeway: float
 ) -> None:
-    """A NumericDate is any JSON number: 10**400 is legal JSON and must not crash the checks."""
-    claims: dict[str, Any] = {"exp": FIXED_NOW * 2**20, name: big}
+    """A NumericDate is any JSON number: 10**400 is legal JSON and must not crash the checks;
+    beyond year 9999 it is not a date (hardening 2.11), whatever its sign."""
+    claims: dict[str, Any] = {"exp": FIXED_NOW + 3600, name: big}
     result = outcome(time_verifier(now, leeway).verify, sign_claims(**claims))
-    in_future = big > 0
-    if name == "exp":
-        # Far future: valid (or refused as a bad claim); far past: expired. Never a crash.
-        if in_future:
-            assert isinstance(result, Claims | ClaimError), result
-        else:
-            assert isinstance(result, ExpiredTokenError), result
-    elif in_future:  # nbf/iat astronomically far in the future: not yet valid
-        assert isinstance(result, NotYetValidError | ClaimError), result
-        assert not isinstance(result, ExpiredTokenError)
-    else:  # nbf/iat far in the past: harmless
-        assert isinstance(result, Claims | ClaimError), result
-    if isinstance(result, JwtError):
-        assert_well_formed_error(result)
+    if name != "exp" and now >= FIXED_NOW + 3600 + leeway:
+        assert type(result) is ExpiredTokenError, result  # exp is checked first
+    else:
+        assert type(result) is ClaimError, result
+        assert result.claim == name
+    assert isinstance(result, JwtError)
+    assert_well_formed_error(result)
 
 
 not_a_number = st.one_of(

@@ -84,13 +84,24 @@ _LAZY = {
 }
 
 
+def _publish(value: Any) -> Any:
+    """Give a public class or function its public home, ``cognito_jwt``.
+
+    Tracebacks, ``repr`` of classes and generated docs then show ``cognito_jwt.JwtError``
+    rather than the private module that defines it; pickle finds the class here too.
+    """
+    if isinstance(value, type) or callable(value):
+        value.__module__ = __name__  # every export is a Python class or function
+    return value
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = _publish(getattr(importlib.import_module(module, __name__), name))
     globals()[name] = value
     return value
 
@@ -151,3 +162,8 @@ __all__ = [
     "build_authorization_url",
     "generate_client_key",
 ]
+
+for _name in __all__:
+    if _name in globals() and _name != "__version__":
+        _publish(globals()[_name])
+del _name

@@ -52,6 +52,7 @@ from ._errors import (
     KeyNotFoundError,
     MalformedTokenError,
     MissingClaimError,
+    bounded_repr,
 )
 from ._jwk import jwk_from_public_key
 from ._keysource import (
@@ -123,7 +124,7 @@ def parse_alb_arn(arn: object) -> tuple[str, str]:
     match = _ARN.fullmatch(arn) if isinstance(arn, str) else None
     if match is None:
         raise ConfigurationError(
-            f"alb_arn {str(arn)[:200]!r} is not an Application Load Balancer ARN "
+            f"alb_arn {bounded_repr(arn, 200)} is not an Application Load Balancer ARN "
             "('arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>')"
         )
     partition, region = match["partition"], match["region"]
@@ -512,8 +513,7 @@ class _AlbKeyConfig(KeyConfig):
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return bounded_repr(value, 120)
 
 
 class AlbVerifier(BaseVerifier):
@@ -537,7 +537,8 @@ class AlbVerifier(BaseVerifier):
         issuer: The expected ``iss``: your IdP's issuer (for Cognito,
             ``https://cognito-idp.{region}.amazonaws.com/{user_pool_id}``), or ``None``.
         client_id: The app client id(s) the load balancer authenticates with, or ``None``.
-        leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        leeway: Seconds of clock skew tolerated for ``exp`` (default 0); ``nbf``/``iat`` get at
+            least 60 s (see ``docs/security.md``).
         clock: Returns the current time in epoch seconds (default ``time.time``).
         required_claims: Payload claims that must be present.
         custom_check: Called with the :class:`Claims` after every other check; return
@@ -559,6 +560,7 @@ class AlbVerifier(BaseVerifier):
     """
 
     __slots__ = ("_client_ids", "_signers", "partition", "public_key_url", "region")
+    _require_kid = True  # ALB always sends kid (the key's URL is built from it)
 
     def __init__(
         self,
@@ -640,25 +642,32 @@ class AlbVerifier(BaseVerifier):
             )
         signer = header.get("signer")
         if not isinstance(signer, str) or signer not in self._signers:
+            expected = _show(sorted(self._signers)[0]) + (
+                f" or {len(self._signers) - 1} more" if len(self._signers) > 1 else ""
+            )
             raise IssuerMismatchError(
-                f"header 'signer' {_show(signer)} is not the load balancer "
-                f"{_show(sorted(self._signers)[0])}"
-                + (f" or {len(self._signers) - 1} more" if len(self._signers) > 1 else ""),
+                f"header 'signer' {_show(signer)} is not the load balancer {expected}",
+                claim="signer",
+                expected=expected,
+                found=_show(signer),
                 unverified_header=header,
             )
         if self._client_ids is not None:
             client = header.get("client")
             if not isinstance(client, str) or client not in self._client_ids:
+                expected = ", ".join(_show(c) for c in sorted(self._client_ids)[:5])
                 raise AudienceMismatchError(
-                    f"header 'client' {_show(client)} is not "
-                    f"{', '.join(_show(c) for c in sorted(self._client_ids)[:5])}",
+                    f"header 'client' {_show(client)} is not {expected}",
+                    claim="client",
+                    expected=expected,
+                    found=_show(client),
                     unverified_header=header,
                 )
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
         now = self._clock()
         if header.get("exp") is None:
-            raise MissingClaimError("header 'exp' is required")
+            raise MissingClaimError("header 'exp' is required", claim="exp", found="missing")
         check_times({"exp": header["exp"]}, now, self._leeway)
         times: dict[str, Any] = {
             name: payload[name] for name in ("exp", "nbf", "iat") if name in payload

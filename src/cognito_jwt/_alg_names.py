@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, bounded_repr
 
 __all__ = ["ALGORITHM_NAMES", "DEFAULT_ALGORITHMS", "FORBIDDEN", "check_allowlist", "is_forbidden"]
 
@@ -50,15 +50,16 @@ def check_allowlist(algorithms: Iterable[str]) -> frozenset[str]:
         raise ConfigurationError("algorithms must be a collection of algorithm names") from None
     if not allowed:
         raise ConfigurationError("algorithms must name at least one algorithm")
-    for alg in sorted(allowed, key=str):
+    for alg in sorted(allowed, key=lambda a: a if isinstance(a, str) else ""):
         if not isinstance(alg, str):
-            raise ConfigurationError(f"algorithm names must be strings, found {alg!r}")
+            raise ConfigurationError(f"algorithm names must be strings, found {bounded_repr(alg)}")
         if is_forbidden(alg):
             raise ConfigurationError(
-                f"algorithm {alg!r} can never be used to verify with public keys"
+                f"algorithm {bounded_repr(alg)} can never be used to verify with public keys"
             )
         if alg not in ALGORITHM_NAMES:
             raise ConfigurationError(
-                f"unsupported algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHM_NAMES))}"
+                f"unsupported algorithm {bounded_repr(alg)}; "
+                f"supported: {', '.join(sorted(ALGORITHM_NAMES))}"
             )
     return allowed

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ._validate import groups_of, scopes_of
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -21,6 +23,14 @@ def _timestamp(value: object) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None  # a valid NumericDate beyond what datetime can represent
     return None
+
+
+def _copy_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value  # str, int, float, bool, None: immutable
 
 
 def _str(value: object) -> str | None:
@@ -40,7 +50,8 @@ class Claims(Mapping[str, Any]):
 
     Index it like a dict (``claims["email"]``) or use the typed helpers for the common
     fields; a helper returns ``None`` (or an empty collection) when its claim is absent or has
-    an unexpected type. The verified JOSE header is available as :attr:`header`.
+    an unexpected type. The verified JOSE header is available as :attr:`header`. For JSON (a
+    log line, an API answer), use ``json.dumps(claims.to_dict())``.
     """
 
     __slots__ = ("_data", "_header")
@@ -74,11 +85,19 @@ class Claims(Mapping[str, Any]):
         return key in self._data
 
     def __repr__(self) -> str:
-        return f"Claims({self._data!r})"
+        try:
+            return f"Claims({self._data!r})"
+        except (ValueError, RecursionError):  # a Python int too large to print, deep nesting
+            return f"Claims(<{len(self._data)} claims>)"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a shallow copy of the payload as a plain ``dict``."""
-        return dict(self._data)
+        """Return a copy of the payload as a plain ``dict``, nested lists and objects included.
+
+        ``Claims`` is a read-only mapping, not a ``dict``, so ``json.dumps(claims)`` raises
+        ``TypeError``; serialise ``json.dumps(claims.to_dict())`` instead (a verified payload
+        holds only JSON values). Changing the copy never changes the claims.
+        """
+        return {name: _copy_json(value) for name, value in self._data.items()}
 
     # Helpers ----------------------------------------------------------------------------------
     @property
@@ -118,18 +137,22 @@ class Claims(Mapping[str, Any]):
 
     @property
     def scopes(self) -> frozenset[str]:
-        """The granted scopes: ``scope`` (space-separated), else ``scp`` (a list or a string)."""
-        scope = self._data.get("scope")
-        if not isinstance(scope, str):
-            scope = self._data.get("scp")
-        if isinstance(scope, str):
-            return frozenset(scope.split())
-        return frozenset(_str_tuple(scope))
+        """The granted scopes, read as the verifier's ``scopes=`` check reads them.
+
+        The ``scope`` claim split on single spaces (U+0020, RFC 6749 §3.3). A claim that is
+        not such a string (another kind of space, an empty token, a list ...) grants nothing:
+        the result is empty. ``scp`` is not read.
+        """
+        return scopes_of(self._data) or frozenset()
 
     @property
     def groups(self) -> tuple[str, ...]:
-        """Cognito user pool groups (``cognito:groups``)."""
-        return _str_tuple(self._data.get("cognito:groups"))
+        """Cognito user pool groups, read as the verifier's ``groups=`` check reads them.
+
+        ``cognito:groups`` must be a list of strings; anything else (a single string
+        included) is no group at all: the result is empty.
+        """
+        return groups_of(self._data) or ()
 
     @property
     def jti(self) -> str | None:

@@ -94,7 +94,8 @@ class CognitoVerifier(BaseVerifier):
         jwks_uri: Fetch the keys from here instead, e.g. a local test server, while tokens
             are still expected to carry the real Cognito issuer.
         algorithms: Allowlist; Cognito signs with RS256 only, so that is the default.
-        leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        leeway: Seconds of clock skew tolerated for ``exp`` (default 0); ``nbf``/``iat`` get at
+            least 60 s (see ``docs/security.md``).
         clock: Returns the current time in epoch seconds (default ``time.time``).
         required_claims: Claims that must be present (``exp`` always is).
         custom_check: Called with the :class:`Claims` after every other check; return
@@ -118,6 +119,7 @@ class CognitoVerifier(BaseVerifier):
     """
 
     __slots__ = ("_client_ids", "_groups", "_scopes", "_token_use", "user_pool_id")
+    _require_kid = True  # Cognito always sends kid: no single-key fallback
 
     def __init__(
         self,

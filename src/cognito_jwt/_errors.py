@@ -114,6 +114,34 @@ class JwtError(Exception):
         return f"{type(self).__name__}({self.message!r})"
 
 
+_SCALARS = (bool, int, float, type(None))
+
+
+def bounded_repr(value: object, limit: int = 40) -> str:
+    """Show a value from outside (a JWK member, a claim, a header member) in a message, safely.
+
+    Never raises and never runs the value's own ``__repr__``: strings and bytes are cut to
+    *limit* characters before they are quoted, an integer too large to print (Python refuses
+    more than 4300 digits) is shown by its size, and containers and other objects are shown
+    by their type only (no deep or huge ``repr``, no recursion).
+    """
+    try:
+        # The base class slices, so a subclass's own __getitem__/__repr__ never runs.
+        if isinstance(value, str):
+            text = repr(str.__getitem__(value, slice(limit + 1)))
+        elif isinstance(value, bytes):
+            text = repr(bytes.__getitem__(value, slice(limit + 1)))
+        elif type(value) is int and value.bit_length() > 128:
+            return f"an int of {value.bit_length()} bits"
+        elif type(value) in _SCALARS:
+            text = repr(value)
+        else:
+            return f"a {type(value).__name__}"
+    except Exception:  # noqa: BLE001 - a message helper must never be the error
+        return "a value that cannot be shown"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ConfigurationError(JwtError, ValueError):
     """A verifier or key set was configured with values that cannot work."""
 
@@ -157,9 +185,35 @@ class InvalidSignatureError(JwtError):
 
 
 class ClaimError(JwtError):
-    """The signature verified but a claim has the wrong type or value."""
+    """The signature verified but a claim has the wrong type or value.
+
+    Attributes:
+        claim: The name of the claim that failed (``"exp"``, ``"iss"``, ``"aud"``,
+            ``"scope"``, ``"cognito:groups"`` ...), or ``None`` when no single claim is to
+            blame (a ``custom_check`` that returned ``False``).
+        expected: What the check wanted, as short text (``"'https://issuer'"``, ``"one of
+            'a', 'b'"``, ``"a NumericDate"`` ...), or ``None``.
+        found: What the token held, as a short, bounded ``repr`` (``"'https://attacker'"``,
+            ``"1700000000"``, ``"missing"``), or ``None``. Attacker-written and for logs only:
+            like the message, never send ``expected``/``found`` in an HTTP answer (they tell a
+            caller your configuration).
+    """
 
     code = "ERR_CLAIM_INVALID"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str | None = None,
+        expected: str | None = None,
+        found: str | None = None,
+        **context: Mapping[str, Any] | None,
+    ) -> None:
+        super().__init__(message, **context)
+        self.claim = claim
+        self.expected = expected
+        self.found = found
 
 
 class ExpiredTokenError(ClaimError):

@@ -8,19 +8,23 @@ Key rules:
 
 * ``kty`` ``RSA`` (modulus of at least 2048 and at most 8192 bits, odd; exponent odd, >= 3,
   < 2**32), ``EC`` (``crv`` P-256/P-384/P-521, full-size coordinates, point on the curve) or
-  ``OKP`` (``crv`` Ed25519, 32-octet ``x``). Symmetric (``oct``) and other keys are skipped.
+  ``OKP`` (``crv`` Ed25519, 32-octet canonical ``x`` that is not one of the eight points of
+  small order). Symmetric (``oct``) and other keys are skipped.
 * Private members (``d``, ``p``, ``q``, ``dp``, ``dq``, ``qi``, ``oth``, ``k``) → skipped: a
   published private key signs for anyone.
 * ``use``, if present, must be ``sig``; ``key_ops``, if present, must include ``verify``.
 * ``alg``, if present, must be a supported algorithm that fits the key, and pins the key to it.
-* ``kid``, if present, must be a string; a later key whose ``kid`` and algorithms collide with
-  an earlier one is skipped so that key selection is never ambiguous.
+* ``kid``, if present, must be a string. Two usable keys of the same ``kty`` that share a
+  ``kid`` are both skipped: which one the ``kid`` names is ambiguous, and guessing (first wins)
+  would let one entry shadow the other. Keys of different types may share a ``kid``: the
+  token's ``alg`` tells them apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -29,7 +33,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ._algorithms import ALGORITHMS, Check, PublicKey, curve_info
 from ._b64 import b64url_decode, b64url_encode
-from ._errors import InvalidJwksError, KeyAlgorithmMismatchError, KeyNotFoundError
+from ._errors import (
+    InvalidJwksError,
+    KeyAlgorithmMismatchError,
+    KeyNotFoundError,
+    bounded_repr,
+)
 from ._json import loads_object
 from ._options import DEFAULT_MAX_KEYS
 
@@ -56,6 +65,17 @@ _ALGS_BY_KTY: dict[str, tuple[str, ...]] = {
     "RSA": tuple(a for a in ALGORITHMS if ALGORITHMS[a].kty == "RSA"),
     "OKP": tuple(a for a in ALGORITHMS if ALGORITHMS[a].kty == "OKP"),
 }
+
+
+_ED25519_P = 2**255 - 19
+_ED25519_Y_MASK = 2**255 - 1
+# The y coordinates of the eight points of small order: 0 (order 4, both signs of x), 1 (the
+# identity), p - 1 (order 2) and the two of order 8 (each with both signs of x).
+_ED25519_Y8 = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
+_ED25519_SMALL_ORDER_Y = frozenset({0, 1, _ED25519_P - 1, _ED25519_Y8, _ED25519_P - _ED25519_Y8})
+
+
+_AMBIGUOUS = "'kid' is shared with another key of the same type (ambiguous)"
 
 
 class _SkipKeyError(ValueError):
@@ -168,6 +188,15 @@ def _okp_key(jwk: Mapping[str, Any]) -> ed25519.Ed25519PublicKey:
     x = _b64_member(jwk, "x")
     if len(x) != 32:
         raise _SkipKeyError("Ed25519 'x' must be 32 octets")
+    # RFC 8032 §5.1.3: the encoding is y (little-endian, 255 bits) and the sign of x in the top
+    # bit. A y that is not reduced modulo p is not a canonical encoding; a point of small order
+    # (the identity, order 2, 4 and 8, whatever its sign bit) verifies forged signatures: with
+    # R = identity and S = 0 anyone can "sign" for it. Neither is a key an honest issuer makes.
+    y = int.from_bytes(x, "little") & _ED25519_Y_MASK
+    if y >= _ED25519_P:
+        raise _SkipKeyError("Ed25519 'x' is not a canonical encoding (y is not reduced mod p)")
+    if y in _ED25519_SMALL_ORDER_Y:
+        raise _SkipKeyError("Ed25519 'x' is a point of small order (a key anyone can forge for)")
     try:
         return ed25519.Ed25519PublicKey.from_public_bytes(x)
     except ValueError:  # pragma: no cover - any 32 octets load; verification rejects bad points
@@ -294,8 +323,7 @@ def _short(kid: str) -> str:
 
 def _show(value: object) -> str:
     """Quote a JWKS value in a message, bounded: the document came from the network."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return bounded_repr(value, 40)
 
 
 def parse_jwks(document: object, *, max_keys: int = DEFAULT_MAX_KEYS) -> KeySet:
@@ -317,23 +345,23 @@ def parse_jwks(document: object, *, max_keys: int = DEFAULT_MAX_KEYS) -> KeySet:
         raise InvalidJwksError("JWKS must have a 'keys' array")
     if len(entries) > max_keys:
         raise InvalidJwksError(f"JWKS has {len(entries)} keys, above the limit of {max_keys}")
-    keys: list[PreparedKey] = []
+    parsed: list[tuple[int, PreparedKey]] = []
     skipped: list[SkippedKey] = []
-    taken: set[tuple[str | None, str]] = set()
     for index, entry in enumerate(entries):
         kid = entry.get("kid") if isinstance(entry, Mapping) else None
         kid = kid if isinstance(kid, str) else None
         try:
-            key = parse_jwk(entry)
+            parsed.append((index, parse_jwk(entry)))
         except _SkipKeyError as exc:
             skipped.append(SkippedKey(index, kid, str(exc)))
-            continue
-        slots = {(key.kid, alg) for alg in key.algorithms}
-        if key.kid is not None and slots & taken:
-            skipped.append(SkippedKey(index, kid, "duplicate 'kid' for the same algorithm"))
-            continue
-        taken |= slots
-        keys.append(key)
+    uses = Counter((key.kid, key.kty) for _, key in parsed if key.kid is not None)
+    keys: list[PreparedKey] = []
+    for index, key in parsed:
+        if key.kid is not None and uses[key.kid, key.kty] > 1:
+            skipped.append(SkippedKey(index, key.kid, _AMBIGUOUS))
+        else:
+            keys.append(key)
+    skipped.sort(key=lambda s: s.index)
     if not keys:
         reasons = "; ".join(f"#{s.index}: {s.reason}" for s in skipped[:5]) or "'keys' is empty"
         raise InvalidJwksError(f"JWKS has no usable key ({reasons})")
@@ -353,11 +381,11 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     }
     members = required.get(str(jwk.get("kty")))
     if members is None:
-        raise ValueError(f"cannot compute a thumbprint for key type {jwk.get('kty')!r}")
+        raise ValueError(f"cannot compute a thumbprint for key type {bounded_repr(jwk.get('kty'))}")
     try:
         canonical = {name: jwk[name] for name in members}
     except KeyError as exc:
-        raise ValueError(f"JWK lacks required member {exc.args[0]!r}") from None
+        raise ValueError(f"JWK lacks required member {bounded_repr(exc.args[0])}") from None
     text = json.dumps(canonical, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return b64url_encode(hashlib.sha256(text.encode("utf-8")).digest())
 

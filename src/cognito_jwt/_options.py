@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, bounded_repr
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field, fields
@@ -21,17 +21,23 @@ DEFAULT_MAX_KEYS = 100
 """How many keys a JWKS may hold by default (more is refused: a key set is small)."""
 
 
+def _is_positive_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        # An int too large for a float would overflow the first time a clock is added to it.
+        return math.isfinite(float(value)) and value > 0
+    except OverflowError:
+        return False
+
+
 def _positive(owner: object, names: tuple[str, ...]) -> None:
     for name in names:
         value = getattr(owner, name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value <= 0
-        ):
+        if not _is_positive_number(value):
             raise ConfigurationError(
-                f"{type(owner).__name__}.{name} must be a positive number, got {value!r}"
+                f"{type(owner).__name__}.{name} must be a positive number, "
+                f"got {bounded_repr(value)}"
             )
 
 

@@ -12,7 +12,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ._b64 import ALPHABET_BYTES, decode_checked_alphabet
-from ._errors import MalformedTokenError, UnsupportedCriticalHeaderError
+from ._errors import (
+    ConfigurationError,
+    MalformedTokenError,
+    UnsupportedCriticalHeaderError,
+    bounded_repr,
+)
 from ._json import loads_object
 
 if TYPE_CHECKING:
@@ -41,6 +46,9 @@ class TokenLimits:
     The defaults fit real Cognito ID tokens with hundreds of groups and 8192-bit RSA signatures
     while keeping the work an attacker can cause per call small and bounded.
 
+    Raises:
+        ConfigurationError: A limit that is not an int of at least 16.
+
     Attributes:
         max_token_length: Whole token.
         max_header_length: Encoded protected header.
@@ -55,7 +63,9 @@ class TokenLimits:
         for name in ("max_token_length", "max_header_length", "max_signature_length"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 16:
-                raise ValueError(f"TokenLimits.{name} must be an int >= 16, got {value!r}")
+                raise ConfigurationError(
+                    f"TokenLimits.{name} must be an int >= 16, got {bounded_repr(value)}"
+                )
 
 
 DEFAULT_LIMITS = TokenLimits()
@@ -120,7 +130,9 @@ def parse_token(
 
     Raises:
         MalformedTokenError: Wrong type, too large, not three canonical base64url segments,
-            header not a JSON object, ``alg`` missing or not a string, ``kid`` not a string.
+            header not a JSON object, ``alg`` missing or not a string, ``kid`` present but
+            not a string (``null`` included). A string with a ``Bearer`` prefix, surrounding
+            whitespace or quotes gets a message that says so (the token is never quoted).
         UnsupportedCriticalHeaderError: ``crit`` names something not understood, or the
             header asks for an unencoded payload (``b64: false``, RFC 7797).
     """
@@ -149,6 +161,7 @@ def _parse_general(
     if match is None:
         raise MalformedTokenError(
             "token is not a compact JWS (three base64url segments separated by '.')"
+            + _shape_hint(token)
         )
     header_b64, payload_b64, signature_b64 = match.groups()
     if len(header_b64) > limits.max_header_length:
@@ -180,6 +193,19 @@ def _parse_general(
         signature=signature,
         payload_b64=payload_b64.encode("ascii"),
     )
+
+
+def _shape_hint(token: str) -> str:
+    """Name a common mistake in a string that is not a compact JWS, without quoting it."""
+    stripped = token.strip()
+    words = stripped.split(None, 1)
+    if len(words) == 2 and words[0].lower() == "bearer":
+        return ": remove the 'Bearer ' prefix (pass the token alone)"
+    if stripped != token:
+        return ": the token has surrounding whitespace (strip it)"
+    if len(stripped) > 2 and stripped[0] == stripped[-1] and stripped[0] in "\"'":
+        return ": the token is wrapped in quotes"
+    return ""
 
 
 # Tokens of one issuer share a handful of headers (one per kid and alg): keep the validated,
@@ -244,7 +270,7 @@ def _parse_header(
     if not alg:
         raise MalformedTokenError("header 'alg' must not be empty", unverified_header=header)
     kid = decoded.get("kid")
-    if kid is not None and not isinstance(kid, str):
+    if "kid" in decoded and not isinstance(kid, str):  # `"kid": null` is not "no kid"
         raise MalformedTokenError(
             f"header 'kid' must be a string, found {type(kid).__name__}", unverified_header=header
         )

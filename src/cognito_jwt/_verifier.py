@@ -23,6 +23,7 @@ from ._errors import (
     InvalidSignatureError,
     IssuerMismatchError,
     JwtError,
+    MalformedTokenError,
 )
 from ._keysource import (
     EventHook,
@@ -258,6 +259,10 @@ class BaseVerifier:
         "_required",
         "_token_cache",
     )
+
+    # Whether a token must name its key (``kid``); without it, a key set holding exactly one
+    # key for the token's ``alg`` lends that key. Issuers that always send ``kid`` say True.
+    _require_kid = False
 
     def __init__(
         self,
@@ -543,6 +548,11 @@ class BaseVerifier:
             raise AlgorithmNotAllowedError(
                 f"algorithm {alg[:32]!r} {reason}", unverified_header=parsed.header
             )
+        if parsed.kid is None and self._require_kid:
+            raise MalformedTokenError(
+                "header 'kid' is required: this issuer always names the signing key",
+                unverified_header=parsed.header,
+            )
 
     def _finish(
         self, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any] | None
@@ -589,7 +599,8 @@ class JwtVerifier(BaseVerifier):
         jwks_uri: Where to fetch the key set, skipping discovery.
         algorithms: Allowlist of JWS algorithms; default every supported asymmetric one.
             ``none`` and HMAC are refused whatever this says.
-        leeway: Seconds of clock skew tolerated for ``exp``, ``nbf`` and ``iat``.
+        leeway: Seconds of clock skew tolerated for ``exp`` (default 0); ``nbf``/``iat`` get at
+            least 60 s (see ``docs/security.md``).
         clock: Returns the current time in epoch seconds (default ``time.time``).
         scopes: If given, the ``scope`` claim must hold at least one of these.
         required_claims: Claims that must be present (``exp`` always is).

@@ -360,3 +360,37 @@ def test_authenticate_refuses_inconsistent_headers(
 ) -> None:
     with pytest.raises(error):
         authenticate(_Verifier(), headers)
+
+
+# --- kid is required (hardening 2.11) ------------------------------------------------------------
+@pytest.mark.parametrize("header", [{"alg": "ES256"}, {"alg": "ES256", "kid": None}])
+def test_a_token_without_kid_is_malformed_before_any_lookup(header: dict[str, Any]) -> None:
+    verifier = AlbVerifier(
+        alb_arn=ARN, issuer=None, client_id=None, store=None, public_key_url="http://127.0.0.1:9"
+    )
+    claims = {"sub": "u", "exp": 2**31}
+    with pytest.raises(MalformedTokenError, match="'kid'"):
+        verifier.verify(
+            token(
+                {**HEADER, **header}
+                if "kid" in header
+                else {k: v for k, v in HEADER.items() if k != "kid"},
+                claims,
+            )
+        )
+    assert verifier.stats.fetches == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "claim"),
+    [({"signer": ARN.replace("my-alb", "evil")}, "signer"), ({"client": "other"}, "client")],
+)
+def test_signer_and_client_errors_name_the_member(header: dict[str, Any], claim: str) -> None:
+    verifier = AlbVerifier(
+        alb_arn=ARN, issuer=None, client_id="c", store=None, public_key_url="http://127.0.0.1:9"
+    )
+    with pytest.raises(ClaimError) as info:
+        verifier.verify(token({**HEADER, **header}, {"sub": "u", "exp": 2**31}))
+    assert info.value.claim == claim
+    assert info.value.found == repr(header[claim])
+    assert verifier.stats.fetches == 0

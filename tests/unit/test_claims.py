@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
-from cognito_jwt import Claims
+from cognito_jwt import Claims, InsufficientScopeError, MissingGroupError
+from cognito_jwt._validate import check_any_group, check_any_scope
 from tests.helpers import CLIENT_ID, FIXED_NOW, ISSUER, access_claims, id_claims
 
 FIXED_DT = datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
@@ -88,6 +91,25 @@ def test_to_dict_is_an_independent_copy():
     assert "extra" not in claims
     assert claims["n"] == 1
     assert claims.to_dict() is not claims.to_dict()
+
+
+def test_to_dict_copies_nested_values_so_claims_stay_read_only():
+    claims = Claims({"cognito:groups": ["staff"], "address": {"country": "FR"}})
+    copy = claims.to_dict()
+    copy["cognito:groups"].append("admins")
+    copy["address"]["country"] = "XX"
+    assert claims.groups == ("staff",)
+    assert claims["address"] == {"country": "FR"}
+
+
+def test_json_dumps_of_to_dict_round_trips():
+    # Paper cut (iii): json.dumps(claims) raises TypeError (Claims is a Mapping, not a dict);
+    # the documented way is json.dumps(claims.to_dict()).
+    payload = access_claims(address={"country": "FR"}, score=1.5, ok=True, none=None)
+    claims = Claims(payload, {"alg": "RS256"})
+    assert json.loads(json.dumps(claims.to_dict())) == payload
+    assert "json.dumps(claims.to_dict())" in (Claims.__doc__ or "")
+    assert "json.dumps(claims.to_dict())" in (Claims.to_dict.__doc__ or "")
 
 
 def test_constructor_copies_the_payload_and_header():
@@ -254,50 +276,85 @@ def test_username(payload, expected):
     assert Claims(payload).username == expected
 
 
-@pytest.mark.parametrize(
-    ("payload", "expected"),
-    [
-        ({"scope": "a b c"}, {"a", "b", "c"}),
-        ({"scope": "  a\tb\n c  "}, {"a", "b", "c"}),
-        ({"scope": "a a b"}, {"a", "b"}),
-        ({"scope": "orders/read"}, {"orders/read"}),
-        ({"scope": ""}, set()),
-        ({"scope": "   "}, set()),
-        ({"scp": ["a", "b"]}, {"a", "b"}),
-        ({"scp": ["a", 1, None, "b"]}, {"a", "b"}),
-        ({"scp": []}, set()),
-        ({"scp": 5}, set()),
-        ({"scope": "x", "scp": ["y"]}, {"x"}),
-        ({"scope": "", "scp": ["y"]}, set()),
-        ({"scope": ["x"], "scp": ["y"]}, {"y"}),
-        ({"scope": 5}, set()),
-        ({"scope": None}, set()),
-        ({}, set()),
-    ],
-)
+# One table for the helpers and the verifier's checks (hardening 2.7, 2.8): what Claims.scopes
+# and Claims.groups return is exactly what scopes=/groups= accept.
+SCOPE_CASES: list[tuple[dict[str, Any], set[str]]] = [
+    ({"scope": "a b c"}, {"a", "b", "c"}),
+    ({"scope": "a a b"}, {"a", "b"}),
+    ({"scope": "orders/read"}, {"orders/read"}),
+    ({"scope": "openid admin"}, {"openid", "admin"}),
+    # RFC 6749 §3.3: single U+0020 between printable-ASCII tokens, nothing else.
+    ({"scope": "openid\u00a0admin"}, set()),
+    ({"scope": "openid\u2003admin"}, set()),
+    ({"scope": "openid\tadmin"}, set()),
+    ({"scope": "openid\nadmin"}, set()),
+    ({"scope": "  a b"}, set()),
+    ({"scope": "a b "}, set()),
+    ({"scope": "a  b"}, set()),
+    ({"scope": 'a "b"'}, set()),
+    ({"scope": "caf\u00e9"}, set()),
+    ({"scope": ""}, set()),
+    ({"scope": "   "}, set()),
+    # scp is never read, whatever scope holds.
+    ({"scp": ["a", "b"]}, set()),
+    ({"scp": "a b"}, set()),
+    ({"scope": "x", "scp": ["y"]}, {"x"}),
+    ({"scope": ["x"], "scp": ["y"]}, set()),
+    ({"scope": ["x"]}, set()),
+    ({"scope": 5}, set()),
+    ({"scope": None}, set()),
+    ({}, set()),
+]
+GROUP_CASES: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+    ({"cognito:groups": ["admins", "staff"]}, ("admins", "staff")),
+    ({"cognito:groups": []}, ()),
+    ({"cognito:groups": ["admins staff"]}, ("admins staff",)),
+    # A list with a non-string, or a single string, is not a list of groups: no group at all.
+    ({"cognito:groups": ["admins", 3, None]}, ()),
+    ({"cognito:groups": "admins"}, ()),
+    ({"cognito:groups": 3}, ()),
+    ({"cognito:groups": {"admins": True}}, ()),
+    ({"groups": ["admins"]}, ()),
+    ({}, ()),
+]
+
+
+@pytest.mark.parametrize(("payload", "expected"), SCOPE_CASES, ids=repr)
 def test_scopes(payload, expected):
     scopes = Claims(payload).scopes
     assert type(scopes) is frozenset
     assert scopes == frozenset(expected)
 
 
-@pytest.mark.parametrize(
-    ("payload", "expected"),
-    [
-        ({"cognito:groups": ["admins", "staff"]}, ("admins", "staff")),
-        ({"cognito:groups": ["admins", 3, None]}, ("admins",)),
-        ({"cognito:groups": []}, ()),
-        ({"cognito:groups": "admins"}, ("admins",)),
-        ({"cognito:groups": 3}, ()),
-        ({"cognito:groups": {"admins": True}}, ()),
-        ({"groups": ["admins"]}, ()),
-        ({}, ()),
-    ],
-)
+@pytest.mark.parametrize(("payload", "expected"), SCOPE_CASES, ids=repr)
+@pytest.mark.parametrize("wanted", ["a", "admin", "x", "y", "b", "openid"])
+def test_scopes_agree_with_the_verifier_check(payload, expected, wanted):
+    granted = wanted in Claims(payload).scopes
+    try:
+        check_any_scope(payload, frozenset({wanted}))
+    except InsufficientScopeError:
+        assert not granted
+    else:
+        assert granted
+
+
+@pytest.mark.parametrize(("payload", "expected"), GROUP_CASES, ids=repr)
 def test_groups(payload, expected):
     groups = Claims(payload).groups
     assert type(groups) is tuple
     assert groups == expected
+
+
+@pytest.mark.parametrize(("payload", "expected"), GROUP_CASES, ids=repr)
+@pytest.mark.parametrize("wanted", ["admins", "staff", "a"])
+def test_groups_agree_with_the_verifier_check(payload, expected, wanted):
+    member = wanted in Claims(payload).groups
+    try:
+        check_any_group(payload, frozenset({wanted}))
+    except MissingGroupError:
+        assert not member
+    else:
+        assert member
 
 
 # --- Time helpers -----------------------------------------------------------------------------

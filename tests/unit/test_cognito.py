@@ -514,9 +514,9 @@ def test_clock(keys, make_cognito):
     assert make_cognito(clock=lambda: FIXED_NOW + 3599.5).verify(token)["sub"]
     with pytest.raises(ExpiredTokenError):
         make_cognito(clock=lambda: FIXED_NOW + 3600.0).verify(token)
-    with pytest.raises(NotYetValidError):
-        make_cognito(clock=lambda: FIXED_NOW - 61.0).verify(token)
-    assert make_cognito(clock=lambda: FIXED_NOW - 61.0, leeway=1).verify(token)["sub"]
+    with pytest.raises(NotYetValidError):  # iat 61 s ahead: beyond the default 60 s skew
+        make_cognito(clock=lambda: FIXED_NOW - 121.0).verify(token)
+    assert make_cognito(clock=lambda: FIXED_NOW - 121.0, leeway=61).verify(token)["sub"]
 
 
 # === Check order ================================================================================

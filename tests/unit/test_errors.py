@@ -294,3 +294,86 @@ def test_oauth_error_carries_the_server_answer_and_pickles():
         "code used",
         400,
     )
+
+
+def test_claim_error_carries_claim_expected_found_and_pickles():
+    err = IssuerMismatchError(
+        "issuer 'x' is not 'y'", claim="iss", expected="'y'", found="'x'", unverified_claims={}
+    )
+    assert (err.claim, err.expected, err.found) == ("iss", "'y'", "'x'")
+    back = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own object
+    assert type(back) is IssuerMismatchError
+    assert (back.claim, back.expected, back.found) == ("iss", "'y'", "'x'")
+    bare = ClaimError("m")
+    assert (bare.claim, bare.expected, bare.found) == (None, None, None)
+
+
+class _Hostile:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr ran")
+
+
+class _HostileStr(str):
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr ran")
+
+    def __getitem__(self, key: object) -> str:
+        raise RuntimeError("getitem ran")
+
+
+def _deep(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("kid-1", "'kid-1'"),
+        ("a" * 100, "'" + "a" * 36 + "..."),
+        (b"\x00x", "b'\\x00x'"),
+        (None, "None"),
+        (True, "True"),
+        (7, "7"),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (10**5000, "an int of 16610 bits"),
+        (-(10**5000), "an int of 16610 bits"),
+        ([1, 2], "a list"),
+        ({"a": 1}, "a dict"),
+        (_deep(100_000), "a list"),
+        (_Hostile(), "a _Hostile"),
+        (_HostileStr("abc"), "'abc'"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 30 else type(v).__name__,
+)
+def test_bounded_repr_is_safe_and_bounded(value: object, shown: str) -> None:
+    text = _errors.bounded_repr(value)
+    assert text == shown
+    assert len(text) <= 40
+
+
+def test_every_exported_error_is_documented_in_errors_md():
+    # Paper cut (vii): docs/errors.md named neither DiscoveryError, SigningError nor the OAuth
+    # errors. Every JwtError subclass the package exports has a row with its code.
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `")
+        for line in page.splitlines()
+        if line.startswith("| `")
+    }
+    exported = {
+        getattr(cognito_jwt, name)
+        for name in cognito_jwt.__all__
+        if isinstance(getattr(cognito_jwt, name), type)
+        and issubclass(getattr(cognito_jwt, name), JwtError)
+    }
+    assert exported == set(CODES)
+    for cls in exported:
+        assert rows.get(cls.__name__) == cls.code, cls.__name__

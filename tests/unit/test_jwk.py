@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from cognito_jwt._algorithms import ALGORITHMS
@@ -310,6 +311,81 @@ def test_okp_x_wrong_length_skipped(size: int) -> None:
     assert "Ed25519 'x' must be 32 octets" in reason or "not canonical" in reason
 
 
+# RFC 8032 Ed25519 encodings, written out independently of the library: y little-endian with
+# the sign of x in the top bit. The eight points of small order are y = 0 (order 4, both signs),
+# y = 1 (identity), y = p - 1 (order 2) and the two order-8 y values (both signs); with the sign
+# bit flipped on the identity and order 2 (x = 0) they make the 10 distinct y/sign encodings
+# below, and with y + p (not reduced) more. Source: libsodium's blocklist.
+_ED_P = 2**255 - 19
+_ED_SMALL_ORDER_HEX = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+]
+
+
+def _with_sign(encoding: bytes, sign: int) -> bytes:
+    raw = bytearray(encoding)
+    raw[31] = (raw[31] & 0x7F) | (sign << 7)
+    return bytes(raw)
+
+
+ED_SMALL_ORDER = [
+    _with_sign(bytes.fromhex(h), sign) for h in _ED_SMALL_ORDER_HEX for sign in (0, 1)
+]
+# y >= p: every unreduced y (p .. 2**255 - 1), both signs; p and p + 1 alias small-order points.
+ED_NON_CANONICAL = [
+    _with_sign(y.to_bytes(32, "little"), sign) for y in range(_ED_P, 2**255) for sign in (0, 1)
+]
+
+
+def test_small_order_encodings_really_accept_a_forgery() -> None:
+    # Guard for the constants above: each one, loaded by cryptography directly, accepts the
+    # signature R = identity, S = 0 for some message. That is why the key rule exists.
+    identity = bytes.fromhex(_ED_SMALL_ORDER_HEX[1])
+    for encoding in ED_SMALL_ORDER:
+        public = ed25519.Ed25519PublicKey.from_public_bytes(encoding)
+        accepted = 0
+        for n in range(64):
+            try:
+                public.verify(identity + bytes(32), b"message %d" % n)
+            except InvalidSignature:
+                continue
+            accepted += 1
+        assert accepted, encoding.hex()
+
+
+@pytest.mark.parametrize("encoding", ED_SMALL_ORDER, ids=lambda e: e.hex()[:8] + e.hex()[-2:])
+def test_okp_small_order_points_skipped(encoding: bytes) -> None:
+    reason = skip_reason(okp_jwk(x=b64url_encode(encoding)))
+    assert "small order" in reason
+    keyset = parse_jwks({"keys": [okp_jwk(x=b64url_encode(encoding), kid="bad"), okp_jwk()]})
+    assert [(s.index, s.kid) for s in keyset.skipped] == [(0, "bad")]
+
+
+@pytest.mark.parametrize("encoding", ED_NON_CANONICAL, ids=lambda e: e.hex()[:4] + e.hex()[-2:])
+def test_okp_non_canonical_y_skipped(encoding: bytes) -> None:
+    assert "not a canonical encoding" in skip_reason(okp_jwk(x=b64url_encode(encoding)))
+
+
+def test_okp_forgery_with_a_small_order_key_is_never_checked() -> None:
+    # The audit's reproduction: the identity as a key, then R = identity, S = 0.
+    with pytest.raises(InvalidJwksError, match="small order"):
+        parse_jwks(
+            {
+                "keys": [
+                    {
+                        "kty": "OKP",
+                        "crv": "Ed25519",
+                        "x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                    }
+                ]
+            }
+        )
+
+
 def test_okp_x_missing_skipped() -> None:
     jwk = okp_jwk()
     del jwk["x"]
@@ -560,6 +636,9 @@ def test_jwks_skipped_entries_reported() -> None:
     assert repr(keyset) == "KeySet(kids=['good'], skipped=3)"
 
 
+AMBIGUOUS = "'kid' is shared with another key of the same type (ambiguous)"
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -567,28 +646,45 @@ def test_jwks_skipped_entries_reported() -> None:
         ({"alg": "RS256"}, {}),
         ({}, {"alg": "PS512"}),
         ({"alg": "RS256"}, {"alg": "RS256"}),
+        ({"alg": "RS256"}, {"alg": "PS256"}),  # disjoint pins: still one kid for two RSA keys
     ],
 )
-def test_jwks_duplicate_kid_overlapping_algorithms_later_skipped(
+def test_jwks_duplicate_kid_same_type_both_skipped(
     first: dict[str, str], second: dict[str, str]
 ) -> None:
+    # Strict (hardening 2.11): which of two keys a kid names is the issuer's bug to fix, not
+    # ours to guess; the first-wins rule let a later (or earlier) entry shadow the real key.
     other = jwk_from_public_key(rsa_private(2048, seed=7).public_key())
-    document = {"keys": [rsa_jwk(kid="dup", **first), {**other, "kid": "dup", **second}]}
+    good = _ed_jwk("good")
+    document = {"keys": [rsa_jwk(kid="dup", **first), good, {**other, "kid": "dup", **second}]}
     keyset = parse_jwks(document)
-    assert len(keyset) == 1
-    assert keyset.keys[0].jwk["n"] == document["keys"][0]["n"]
-    assert keyset.skipped == (SkippedKey(1, "dup", "duplicate 'kid' for the same algorithm"),)
+    assert keyset.kids == {"good"}
+    assert keyset.skipped == (SkippedKey(0, "dup", AMBIGUOUS), SkippedKey(2, "dup", AMBIGUOUS))
+    with pytest.raises(KeyNotFoundError):
+        keyset.find("dup", "RS256")
 
 
-def test_jwks_duplicate_kid_ec_same_curve_skipped() -> None:
+def test_jwks_duplicate_kid_ec_both_skipped() -> None:
     first = ec_jwk("P-256", kid="dup")
     second = {
         **jwk_from_public_key(ec.generate_private_key(ec.SECP256R1()).public_key()),
         "kid": "dup",
     }
-    keyset = parse_jwks({"keys": [first, second]})
-    assert len(keyset) == 1
-    assert keyset.find("dup", "ES256").jwk["x"] == first["x"]
+    third = ec_jwk("P-384", kid="dup")  # another curve, the same key type: also ambiguous
+    with pytest.raises(InvalidJwksError, match="ambiguous"):
+        parse_jwks({"keys": [first, second, third]})
+
+
+def test_jwks_identical_key_twice_under_one_kid_both_skipped() -> None:
+    jwk = rsa_jwk(kid="twice")
+    keyset = parse_jwks({"keys": [jwk, dict(jwk), _ed_jwk("good")]})
+    assert [(s.index, s.reason) for s in keyset.skipped] == [(0, AMBIGUOUS), (1, AMBIGUOUS)]
+
+
+def test_jwks_unusable_key_does_not_make_a_kid_ambiguous() -> None:
+    keyset = parse_jwks({"keys": [rsa_jwk(kid="k", use="enc"), rsa_jwk(kid="k")]})
+    assert keyset.kids == {"k"}
+    assert [s.index for s in keyset.skipped] == [0]
 
 
 def test_jwks_same_kid_disjoint_algorithms_both_kept() -> None:
@@ -601,15 +697,6 @@ def test_jwks_same_kid_disjoint_algorithms_both_kept() -> None:
     assert keyset.find("shared", "ES256").kty == "EC"
     with pytest.raises(KeyAlgorithmMismatchError):
         keyset.find("shared", "ES384")
-
-
-def test_jwks_same_kid_disjoint_rsa_pins_both_kept() -> None:
-    other = jwk_from_public_key(rsa_private(2048, seed=7).public_key())
-    document = {"keys": [rsa_jwk(kid="k", alg="RS256"), {**other, "kid": "k", "alg": "PS256"}]}
-    keyset = parse_jwks(document)
-    assert len(keyset) == 2
-    assert keyset.find("k", "RS256").jwk["n"] == document["keys"][0]["n"]
-    assert keyset.find("k", "PS256").jwk["n"] == other["n"]
 
 
 def test_jwks_identical_keys_without_kid_both_kept_but_ambiguous() -> None:

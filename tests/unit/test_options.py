@@ -202,3 +202,17 @@ def test_backoff_doubles_and_caps() -> None:
 def test_backoff_custom() -> None:
     policy = RefreshPolicy(backoff_initial=1.5, backoff_max=4)
     assert [policy.backoff(n) for n in range(1, 5)] == [1.5, 3.0, 4.0, 4.0]
+
+
+# === Hostile values (hardening 2.5) ===============================================================
+@pytest.mark.parametrize(
+    "value",
+    [10**5000, -(10**5000), float("nan"), [10**5000], 1e308 * 10],
+    ids=["huge", "-huge", "nan", "list", "inf"],
+)
+@pytest.mark.parametrize("cls", [FetchOptions, RefreshPolicy])
+def test_unprintable_and_non_finite_values_are_configuration_errors(cls: Any, value: Any) -> None:
+    name = "timeout" if cls is FetchOptions else "cooldown"
+    with pytest.raises(ConfigurationError) as info:
+        cls(**{name: value})
+    assert len(str(info.value)) < 200

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cognito_jwt import _token
 from cognito_jwt._b64 import b64url_encode
 from cognito_jwt._errors import (
+    ConfigurationError,
     JwtError,
     MalformedTokenError,
     UnsupportedCriticalHeaderError,
@@ -129,6 +130,29 @@ def test_non_ascii_str_rejected(suffix: str) -> None:
 
 # --- segments ------------------------------------------------------------------------------------
 H, P, S = tok().split(".")
+
+
+@pytest.mark.parametrize(
+    ("token", "hint"),
+    [
+        ("Bearer " + tok(), "remove the 'Bearer ' prefix"),
+        ("bearer " + tok(), "remove the 'Bearer ' prefix"),
+        ("BEARER\t" + tok(), "remove the 'Bearer ' prefix"),
+        (tok() + "\n", "surrounding whitespace"),
+        (" " + tok(), "surrounding whitespace"),
+        ("\r\n" + tok() + " ", "surrounding whitespace"),
+        ((tok() + "\n").encode(), "surrounding whitespace"),
+        (b"Bearer " + tok().encode(), "remove the 'Bearer ' prefix"),
+        ('"' + tok() + '"', "quotes"),
+    ],
+)
+def test_common_mistakes_get_a_hint_without_the_token(token: str | bytes, hint: str) -> None:
+    with pytest.raises(MalformedTokenError, match="not a compact JWS") as info:
+        parse_token(token)
+    message = str(info.value)
+    assert hint in message
+    for part in tok().split("."):
+        assert part not in message
 
 
 @pytest.mark.parametrize(
@@ -265,7 +289,8 @@ def test_alg_empty_string_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kid", "found"), [(1, "int"), (["k"], "list"), ({}, "dict"), (True, "bool")]
+    ("kid", "found"),
+    [(1, "int"), (["k"], "list"), ({}, "dict"), (True, "bool"), (None, "NoneType"), (1.5, "float")],
 )
 def test_kid_not_a_string(kid: object, found: str) -> None:
     header = {"alg": "RS256", "kid": kid}
@@ -275,8 +300,11 @@ def test_kid_not_a_string(kid: object, found: str) -> None:
     assert type(err) is MalformedTokenError
 
 
-def test_kid_null_is_treated_as_absent() -> None:
-    assert parse_token(tok({"alg": "RS256", "kid": None})).kid is None
+def test_kid_null_is_malformed_not_absent() -> None:
+    # Hardening 2.4: a present member must be well-typed; `"kid": null` is not "no kid" (it
+    # used to pick the single fitting key).
+    with pytest.raises(MalformedTokenError, match="header 'kid' must be a string"):
+        parse_token(tok({"alg": "RS256", "kid": None}))
 
 
 @pytest.mark.parametrize("name", ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256"])
@@ -459,9 +487,14 @@ def test_token_limits_defaults() -> None:
 
 
 @pytest.mark.parametrize("name", ["max_token_length", "max_header_length", "max_signature_length"])
-@pytest.mark.parametrize("value", [15, 0, -1, -(2**40), True, False, 16.0, "16", None, 1e9])
+@pytest.mark.parametrize(
+    "value",
+    [15, 0, -1, -(2**40), True, False, 16.0, "16", None, 1e9, -(10**5000), [10**5000]],
+    ids=["15", "0", "-1", "-2**40", "True", "False", "16.0", "'16'", "None", "1e9", "-h", "[h]"],
+)
 def test_token_limits_validation(name: str, value: object) -> None:
-    with pytest.raises(ValueError, match=f"TokenLimits.{name} must be an int >= 16"):
+    # A ConfigurationError (hardening, paper cut iv), still a ValueError for older callers.
+    with pytest.raises(ConfigurationError, match=f"TokenLimits.{name} must be an int >= 16"):
         TokenLimits(**{name: value})  # type: ignore[arg-type]
 
 
