@@ -17,7 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from ._discovery import cognito_jwks_uri
-from ._errors import AudienceMismatchError, ConfigurationError, TokenUseMismatchError
+from ._errors import (
+    AudienceMismatchError,
+    ConfigurationError,
+    TokenUseMismatchError,
+    bounded_repr,
+)
 from ._keysource import EventHook, JwksInput
 from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
@@ -179,13 +184,22 @@ class CognitoVerifier(BaseVerifier):
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
         super()._check_claims(payload, header)
         token_use = payload.get("token_use")
+        expected = "'id' or 'access'" if self._token_use is None else repr(self._token_use)
         if token_use not in ("id", "access"):
             raise TokenUseMismatchError(
                 "claim 'token_use' must be 'id' or 'access'"
-                + ("" if self._token_use is None else f" (expected {self._token_use!r})")
+                + ("" if self._token_use is None else f" (expected {self._token_use!r})"),
+                claim="token_use",
+                expected=expected,
+                found="missing" if "token_use" not in payload else bounded_repr(token_use),
             )
         if self._token_use is not None and token_use != self._token_use:
-            raise TokenUseMismatchError(f"token_use is {token_use!r}, expected {self._token_use!r}")
+            raise TokenUseMismatchError(
+                f"token_use is {token_use!r}, expected {self._token_use!r}",
+                claim="token_use",
+                expected=expected,
+                found=repr(token_use),
+            )
         if self._client_ids is not None:
             self._check_client(payload, token_use)
         if self._groups is not None:
@@ -198,10 +212,19 @@ class CognitoVerifier(BaseVerifier):
         # ID tokens name the app client in `aud`, access tokens in `client_id`.
         name = "aud" if token_use == "id" else "client_id"
         value = payload.get(name)
+        expected = "one of " + ", ".join(bounded_repr(c) for c in sorted(self._client_ids)[:5])
         if not isinstance(value, str):
             raise AudienceMismatchError(
-                f"claim {name!r} is missing or not a string in this {token_use} token"
+                f"claim {name!r} is missing or not a string in this {token_use} token",
+                claim=name,
+                expected=expected,
+                found="missing" if name not in payload else bounded_repr(value),
             )
         if value not in self._client_ids:
-            shown = value if len(value) <= 64 else value[:61] + "..."
-            raise AudienceMismatchError(f"{token_use} token is for client {shown!r}, not this one")
+            shown = bounded_repr(value, 64)
+            raise AudienceMismatchError(
+                f"{token_use} token is for client {shown}, not this one",
+                claim=name,
+                expected=expected,
+                found=shown,
+            )

@@ -24,6 +24,7 @@ from ._errors import (
     IssuerMismatchError,
     JwtError,
     MalformedTokenError,
+    bounded_repr,
 )
 from ._keysource import (
     EventHook,
@@ -37,6 +38,7 @@ from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
 from ._validate import (
+    FUTURE_SKEW,
     check_any_scope,
     check_audience,
     check_custom,
@@ -235,7 +237,7 @@ def _check_leeway(leeway: object) -> float:
         raise ConfigurationError(f"leeway must be a number of seconds, got {type(leeway).__name__}")
     if not 0 <= leeway <= _MAX_LEEWAY:
         raise ConfigurationError(
-            f"leeway must be between 0 and {_MAX_LEEWAY} seconds, got {leeway!r:.40}"
+            f"leeway must be between 0 and {_MAX_LEEWAY} seconds, got {bounded_repr(leeway)}"
         )
     return float(leeway)
 
@@ -449,7 +451,7 @@ class BaseVerifier:
         if now >= entry.exp + leeway:
             cache.discard(entry.digest)
             return None  # expired: the full pipeline names it
-        if entry.nbf is not None and now + leeway < entry.nbf:
+        if entry.nbf is not None and now + max(leeway, FUTURE_SKEW) < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
         cache.hits += 1
         payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()

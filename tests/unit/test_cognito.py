@@ -650,3 +650,32 @@ def test_hydrate_is_a_no_op(keys, make_cognito):
     assert verifier.hydrate() is None
     assert run(verifier.hydrate_async()) is None
     assert verifier.verify(keys["RS256"].sign(access_claims())).sub
+
+
+# === Cognito's claim errors name the claim, as every ClaimError does ============================
+@pytest.mark.parametrize(
+    ("payload", "claim", "found"),
+    [
+        ({"token_use": "id"}, "token_use", "'id'"),
+        ({"token_use": "x" * 10_000}, "token_use", None),
+        ({"token_use": {"nested": ["x" * 500]}}, "token_use", "a dict"),
+        ({"client_id": "other"}, "client_id", "'other'"),
+        ({"client_id": ["x" * 500]}, "client_id", "a list"),
+    ],
+    ids=["token_use", "token_use-huge", "token_use-object", "client_id", "client_id-list"],
+)
+def test_cognito_claim_errors_name_the_claim(payload, claim, found, keys, make_cognito):
+    with pytest.raises(JwtError) as info:
+        make_cognito().verify(keys["RS256"].sign({**access_claims(), **payload}))
+    exc = info.value
+    assert isinstance(exc, TokenUseMismatchError | AudienceMismatchError)
+    assert exc.claim == claim
+    assert exc.expected is not None
+    if found is not None:
+        assert exc.found == found
+    assert len(str(exc)) < 300
+
+
+def test_a_huge_integer_leeway_is_a_configuration_error(make_cognito):
+    with pytest.raises(ConfigurationError, match="leeway"):
+        make_cognito(leeway=10**5000)

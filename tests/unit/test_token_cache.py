@@ -159,6 +159,17 @@ def test_nbf_is_checked_on_a_hit_when_the_clock_goes_back(clock: FakeClock) -> N
     assert verifier.verify(token)["sub"]
 
 
+def test_a_token_within_the_default_skew_is_a_hit(clock: FakeClock, parses: list[object]) -> None:
+    # nbf 30 s ahead: accepted by the default 60 s skew, so a repeat must hit the cache too.
+    verifier = cognito(clock)
+    token = RS.sign(access_claims(nbf=FIXED_NOW + 30, iat=FIXED_NOW + 30))
+    verifier.verify(token)
+    verifier.verify(token)
+    assert len(parses) == 1
+    assert verifier.token_cache_stats is not None
+    assert verifier.token_cache_stats["hits"] == 1
+
+
 def test_custom_check_runs_on_every_hit(clock: FakeClock) -> None:
     revoked: set[str] = set()
     calls: list[str] = []
