@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._errors import (
     AudienceMismatchError,
     ClaimError,
-    ConfigurationError,
     CustomCheckError,
     ExpiredTokenError,
     InsufficientScopeError,
@@ -38,29 +37,7 @@ __all__ = [
     "groups_of",
     "numeric_date",
     "scopes_of",
-    "string_set",
 ]
-
-
-def string_set(value: object, name: str) -> frozenset[str] | None:
-    """Normalise a configuration value that is ``None``, one string, or a collection of strings.
-
-    Raises:
-        ConfigurationError: Empty strings, non-strings, bytes, or an empty collection.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = (value,)
-    if isinstance(value, bytes) or not isinstance(value, Iterable):
-        raise ConfigurationError(f"{name} must be a string or a collection of strings")
-    try:
-        result = frozenset(value)
-    except TypeError:
-        raise ConfigurationError(f"{name} must be a string or a collection of strings") from None
-    if not result or not all(isinstance(v, str) and v for v in result):
-        raise ConfigurationError(f"{name} must be a non-empty string or collection of them")
-    return cast("frozenset[str]", result)
 
 
 #: The range of a NumericDate: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, what a

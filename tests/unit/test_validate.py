@@ -21,6 +21,7 @@ from cognito_jwt import (
     NotYetValidError,
     TokenUseMismatchError,
 )
+from cognito_jwt._normalise import string_set
 from cognito_jwt._validate import (
     FUTURE_SKEW,
     check_any_group,
@@ -32,7 +33,6 @@ from cognito_jwt._validate import (
     check_times,
     numeric_date,
     scopes_of,
-    string_set,
 )
 
 EXP = 1_000_000.0
@@ -590,7 +590,7 @@ def test_custom_base_exceptions_are_not_swallowed():
         check_custom(check, {})
 
 
-# --- string_set -------------------------------------------------------------------------------
+# --- string_set (the one normaliser, in _normalise) --------------------------------------------
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
