@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass, field
 
-__all__ = ["Fetched", "HttpFetcher", "HttpStatusError", "Posted"]
+__all__ = ["Fetched", "HttpFetcher", "Posted"]
 
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -55,14 +55,6 @@ def _ssl_context() -> ssl.SSLContext:
         if _SSL_CONTEXT is None:
             _SSL_CONTEXT = ssl.create_default_context(cafile=certifi.where())
         return _SSL_CONTEXT
-
-
-class HttpStatusError(KeySetUnavailableError):
-    """The server answered, but not with 200 (internal: lets discovery fall back on 404)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +183,16 @@ class HttpFetcher:
         """The redirect target to follow, ``None`` to stop; raises if not allowed."""
         if not response.is_redirect:
             if response.status_code != 200:
-                raise HttpStatusError(
-                    f"GET {url} answered HTTP {response.status_code}", response.status_code
+                raise KeySetUnavailableError(
+                    f"GET {url} answered HTTP {response.status_code}",
+                    status_code=response.status_code,
                 )
             return None
         if not self.options.follow_redirects:
-            raise HttpStatusError(
+            raise KeySetUnavailableError(
                 f"GET {url} answered HTTP {response.status_code} (redirects are not followed; "
                 "configure the final URL, or FetchOptions(follow_redirects=True))",
-                response.status_code,
+                status_code=response.status_code,
             )
         if hops >= _MAX_REDIRECTS:
             raise KeySetUnavailableError(f"GET {url}: more than {_MAX_REDIRECTS} redirects")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
 from ._discovery import discovery_urls, jwks_uri_from_metadata
 from ._errors import (
+    DiscoveryError,
     InvalidJwksError,
     JwtError,
     KeyAlgorithmMismatchError,
@@ -735,9 +736,12 @@ class RemoteKeySource:
                     try:
                         metadata = get(oidc)
                     except KeySetUnavailableError as exc:
-                        if not 400 <= getattr(exc, "status", 0) < 500:
+                        if not _is_client_error(exc):
                             raise
-                        metadata = get(oauth)
+                        try:
+                            metadata = get(oauth)
+                        except KeySetUnavailableError as again:
+                            raise _no_metadata(oidc, again) from None
                     uri = self._jwks_uri_from(metadata)
                 fetched = get(uri)
             snapshot = self._install(seq, fetched, reason)
@@ -814,9 +818,12 @@ class RemoteKeySource:
                     try:
                         metadata = await get(oidc)
                     except KeySetUnavailableError as exc:
-                        if not 400 <= getattr(exc, "status", 0) < 500:
+                        if not _is_client_error(exc):
                             raise
-                        metadata = await get(oauth)
+                        try:
+                            metadata = await get(oauth)
+                        except KeySetUnavailableError as again:
+                            raise _no_metadata(oidc, again) from None
                     uri = self._jwks_uri_from(metadata)
                 fetched = await get(uri)
             snapshot = self._install(seq, fetched, reason)
@@ -957,6 +964,22 @@ async def _wait_event(event: threading.Event, timeout: float) -> None:
     deadline = loop.time() + timeout
     while not event.is_set() and loop.time() < deadline:
         await asyncio.sleep(0.005)
+
+
+def _is_client_error(exc: KeySetUnavailableError) -> bool:
+    """A 4xx answer: discovery then tries the RFC 8414 metadata URL."""
+    return exc.status_code is not None and 400 <= exc.status_code < 500
+
+
+def _no_metadata(oidc: str, exc: KeySetUnavailableError) -> KeySetUnavailableError:
+    """Discovery's error when the RFC 8414 fallback failed too: a 4xx at both URLs means the
+    issuer publishes no metadata there (a :class:`DiscoveryError`); anything else stays as is."""
+    if not _is_client_error(exc):
+        return exc
+    return DiscoveryError(
+        f"no issuer metadata at {oidc} nor at the RFC 8414 URL: {exc}",
+        status_code=exc.status_code,
+    )
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
