@@ -356,6 +356,7 @@ def _fetch_metadata(
 ) -> tuple[dict[str, Any], str, str]:
     """Discovery: the checked metadata, where it came from, and its ``jwks_uri``."""
     from ._discovery import discovery_urls, endpoint_from_metadata, metadata_from_document
+
     oidc, oauth = discovery_urls(issuer)
     try:
         fetched = get(oidc)

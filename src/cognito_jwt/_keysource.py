@@ -972,8 +972,11 @@ def _is_client_error(exc: KeySetUnavailableError) -> bool:
 
 
 def _no_metadata(oidc: str, exc: KeySetUnavailableError) -> KeySetUnavailableError:
-    """Discovery's error when the RFC 8414 fallback failed too: a 4xx at both URLs means the
-    issuer publishes no metadata there (a :class:`DiscoveryError`); anything else stays as is."""
+    """Discovery's error when the RFC 8414 fallback failed too.
+
+    A 4xx at both URLs means the issuer publishes no metadata there (a
+    :class:`DiscoveryError`); anything else stays as it is.
+    """
     if not _is_client_error(exc):
         return exc
     return DiscoveryError(
