@@ -68,7 +68,7 @@ FAULTS: dict[str, int] = {  # fault -> weight
     "ok": 30,
     "500": 8,
     "reset": 6,
-    "hang": 4,
+    "hang": 8,
     "truncated": 6,
     "huge": 4,
     "trickle_headers": 4,

@@ -985,3 +985,21 @@ def test_background_refresh_thread_is_a_named_daemon(oidc: World) -> None:
     oidc.issuer.release()
     oidc.runner.settle(verifier)
     assert verifier.stats.refreshes["scheduled"] == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(404, KeyNotFoundError), (500, KeySetUnavailableError)]
+)
+def test_alb_key_endpoint_status_decides_missing_or_unavailable(
+    status: int, error: type[JwtError]
+) -> None:
+    # the ALB source reads the typed status_code: 404 means "no such key", 500 an outage
+    from cognito_jwt.testing import LocalLoadBalancer
+
+    with LocalLoadBalancer() as alb:
+        verifier = alb.verifier(store=None)
+        token = alb.mint({"sub": "alice"})
+        alb.publish(alb.kids[-1], b"nope", status=status)
+        with pytest.raises(error) as info:
+            verifier.verify(token)
+        assert type(info.value) is error
