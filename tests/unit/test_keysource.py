@@ -49,6 +49,7 @@ from tests.helpers import (
     raw_token,
     rsa_private,
 )
+from tests.unit._loop_guard import blocking_fetches_on_a_loop
 
 HOUR = 3600.0
 KINDS = ["discovery", "jwks_uri", "cognito"]
@@ -144,6 +145,10 @@ class World:
 def _default_cache_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Safety net: a verifier built with store="default" writes under tmp_path only."""
     monkeypatch.setenv("COGNITO_JWT_CACHE_DIR", str(tmp_path / "default-cache"))
+
+
+# Every async scenario below also proves the async face never ran a blocking fetch.
+loop_guard = pytest.fixture(autouse=True)(blocking_fetches_on_a_loop)
 
 
 @pytest.fixture(params=["sync", "async"])

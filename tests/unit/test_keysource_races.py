@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -18,9 +17,9 @@ import pytest
 from cognito_jwt import JwtVerifier, KeyNotFoundError, KeySetUnavailableError, RefreshPolicy
 from cognito_jwt import _keysource as keysource
 from cognito_jwt._cache import FetchGate
-from cognito_jwt._keysource import RemoteKeySource
 from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, oidc_token
 from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, rsa_private
+from tests.unit._loop_guard import blocking_fetches_on_a_loop
 
 HOUR = 3600.0
 
@@ -46,23 +45,7 @@ def _default_cache_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Non
     monkeypatch.setenv("COGNITO_JWT_CACHE_DIR", str(tmp_path / "default-cache"))
 
 
-@pytest.fixture(autouse=True)
-def loop_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Fail the test if a blocking (sync) fetch ever runs on a thread with a running loop."""
-    offences: list[str] = []
-    original = RemoteKeySource._fetch_sync
-
-    def guarded(self: RemoteKeySource, seq: int, reason: str) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return original(self, seq, reason)
-        offences.append(reason)
-        raise AssertionError("a blocking fetch ran on the event loop")  # pragma: no cover
-
-    monkeypatch.setattr(RemoteKeySource, "_fetch_sync", guarded)
-    yield offences
-    assert offences == [], "the event loop was blocked by a sync fetch"
+loop_guard = pytest.fixture(autouse=True)(blocking_fetches_on_a_loop)
 
 
 def make(issuer: FakeIssuer, clock: FakeClock, **kwargs: Any) -> Any:
