@@ -379,11 +379,17 @@ def trickle() -> Iterator[_HeaderTrickle]:
     server.close()
 
 
+@pytest.mark.parametrize("client", ["own", "yours"])
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_headers_trickled_are_cut_at_the_deadline(
-    trickle: _HeaderTrickle, mode: str, method: str
+    trickle: _HeaderTrickle, mode: str, method: str, client: str
 ) -> None:
-    fetcher = HttpFetcher(FetchOptions(timeout=0.3, retries=0, allow_insecure_http=True))
+    # "yours": a client= / async_client= of the caller's, on a fresh connection
+    clients: dict[str, Any] = (
+        {"client": httpx.Client(), "async_client": httpx.AsyncClient()} if client == "yours" else {}
+    )
+    options = FetchOptions(timeout=0.3, retries=0, allow_insecure_http=True, **clients)
+    fetcher = HttpFetcher(options)
     calls = {
         ("GET", "sync"): lambda: fetcher.get(trickle.url),
         ("GET", "async"): lambda: asyncio.run(fetcher.get_async(trickle.url)),
@@ -397,3 +403,6 @@ def test_headers_trickled_are_cut_at_the_deadline(
     # a bound that catches a hang (the server trickles for over half an hour), not a timing
     assert time.monotonic() - start < 10
     assert not [t for t in threading.enumerate() if t.name == "cognito-jwt-deadline"]
+    if clients:
+        clients["client"].close()
+        asyncio.run(clients["async_client"].aclose())
