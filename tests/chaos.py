@@ -2,9 +2,9 @@
 
 ``python -m tests.chaos --seconds 60`` (what ``python -m nox -s chaos`` runs; not part of CI)
 serves a JWKS on 127.0.0.1 from a raw socket server that answers each request with a fault
-picked at random: HTTP 500, a connection reset, a hang, a truncated or huge body, headers or a
-body trickled a byte at a time, a page that is not JSON, or a key set missing the newest key.
-The signing key rotates every few seconds. Sync verifiers run on threads, async verifiers on
+picked at random: HTTP 500, a connection reset, a hang, a truncated body, a huge body (announced
+or not), headers or a body trickled a byte at a time, a page that is not JSON, or a key set
+missing the newest key. The signing key rotates every few seconds. Sync verifiers run on threads, async verifiers on
 tasks of one event loop, and one verifier serves both faces; they verify good tokens, tokens
 with random ``kid`` values (a flood) and forgeries. Then the issuer recovers and every good
 token must verify again.
@@ -71,6 +71,7 @@ FAULTS: dict[str, int] = {  # fault -> weight
     "hang": 8,
     "truncated": 6,
     "huge": 4,
+    "huge_stream": 4,
     "trickle_headers": 4,
     "trickle_body": 4,
     "not_json": 5,
@@ -138,6 +139,10 @@ class ChaosServer:
                 conn.sendall(self._head("200 OK", len(body) + 100) + body[: len(body) // 2])
             elif fault == "huge":
                 conn.sendall(self._head("200 OK", 50_000_000))
+                for _ in range(200):
+                    conn.sendall(b" " * 16384)
+            elif fault == "huge_stream":  # no length announced: only the running count can cut it
+                conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
                 for _ in range(200):
                     conn.sendall(b" " * 16384)
             elif fault == "trickle_headers":
