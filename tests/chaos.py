@@ -4,10 +4,10 @@
 serves a JWKS on 127.0.0.1 from a raw socket server that answers each request with a fault
 picked at random: HTTP 500, a connection reset, a hang, a truncated body, a huge body (announced
 or not), headers or a body trickled a byte at a time, a page that is not JSON, or a key set
-missing the newest key. The signing key rotates every few seconds. Sync verifiers run on threads, async verifiers on
-tasks of one event loop, and one verifier serves both faces; they verify good tokens, tokens
-with random ``kid`` values (a flood) and forgeries. Then the issuer recovers and every good
-token must verify again.
+missing the newest key. The signing key rotates every few seconds. Sync verifiers run on
+threads, async verifiers on tasks of one event loop, and one verifier serves both faces; they
+verify good tokens, tokens with random ``kid`` values (a flood) and forgeries. Then the issuer
+recovers and every good token must verify again.
 
 It fails (exit status 1) when: anything but a ``JwtError`` escapes a verification; a forgery is
 accepted; a call takes longer than a fetch may; a good token still fails after recovery; the

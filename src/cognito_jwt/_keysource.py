@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -72,6 +73,9 @@ JwksInput: TypeAlias = "Mapping[str, Any] | str | bytes | KeySet"
 # A stored key set claiming to be fetched further in the future than this is refused: it
 # would stay "fresh" (never refreshed) until the clock caught up.
 _MAX_STORE_SKEW = 300.0
+
+# Real time, for the age of fetches in flight (a module attribute so tests can move it).
+_monotonic = time.monotonic
 
 # Refresh reasons that need keys fetched after the need arose: a key set another process
 # stored earlier may predate the rotation that caused them (see _shared_since).
@@ -246,9 +250,10 @@ def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, 
 class _Flight:
     """One fetch that several threads wait for."""
 
-    __slots__ = ("done", "error", "snapshot")
+    __slots__ = ("done", "error", "snapshot", "started")
 
     def __init__(self) -> None:
+        self.started = _monotonic()
         self.done = threading.Event()
         self.snapshot: Snapshot | None = None
         self.error: JwtError | None = None
@@ -328,6 +333,9 @@ class RemoteKeySource:
         self._async_flights: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[Snapshot]
         ] = weakref.WeakKeyDictionary()
+        self._async_started: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = (
+            weakref.WeakKeyDictionary()
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._l2_tried = False
         self._store_seen: float | None = None  # newest fetch time seen in the store (clamped)
@@ -867,6 +875,8 @@ class RemoteKeySource:
         """Fetch now, or wait for the fetch another thread already started."""
         with self._lock:
             flight = self._flight
+            if flight is not None and _monotonic() - flight.started > self._wait_limit:
+                flight = None  # its leader is stuck (its waiters gave up): never wait on it
             leader = flight is None
             if flight is None:
                 flight = self._flight = _Flight()
@@ -883,7 +893,8 @@ class RemoteKeySource:
             return snapshot
         finally:
             with self._lock:
-                self._flight = None
+                if self._flight is flight:  # a stuck leader may have been replaced
+                    self._flight = None
             flight.done.set()
 
     def _refresh_in_background(self, now: float, reason: str) -> None:
@@ -952,10 +963,12 @@ class RemoteKeySource:
         loop = asyncio.get_running_loop()
         with self._lock:
             task = self._async_flights.get(loop)
-            if task is None or task.done():
+            stuck = _monotonic() - self._async_started.get(loop, 0.0) > self._wait_limit
+            if task is None or task.done() or stuck:  # a stuck fetch never holds the next one
                 task = loop.create_task(self._fetch_shared_async(self._next_seq(), reason))
                 task.add_done_callback(_retrieve)
                 self._async_flights[loop] = task
+                self._async_started[loop] = _monotonic()
         # shield: a caller that gives up (cancelled) must not cancel the fetch others await;
         # bounded like a thread waiting on a flight, so a stuck fetch never holds callers.
         try:

@@ -295,3 +295,56 @@ def test_a_failed_refresh_with_nothing_new_still_fails() -> None:
     with pytest.raises(KeySetUnavailableError) as info:
         verifier.verify(oidc_token(key_b(), clock()))
     assert info.value.status_code == 500
+
+
+# === 3.1: a stuck leader never blocks recovery ===================================================
+@pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The key source's monotonic clock (ages of fetches in flight), moved by the test."""
+    clock = FakeClock(0.0)
+    monkeypatch.setattr(keysource, "_monotonic", clock)
+    return clock
+
+
+def test_threads_a_fetch_stuck_past_the_wait_limit_does_not_hold_the_next_one(
+    monotonic: FakeClock,
+) -> None:
+    issuer, clock = FakeIssuer(keys=(key_a(),)), FakeClock()
+    verifier = make(issuer, clock)
+    token = oidc_token(key_a(), clock())
+    issuer.block()
+    stuck = Call(verifier, token)
+    stuck.start()
+    try:
+        assert issuer.entered.wait(WAIT)  # the leader hangs (a store, a coordinator, a bug)
+        issuer.block_path = None  # the issuer itself is well again
+        monotonic.advance(verifier._keys._wait_limit + 1)
+        assert verifier.verify(token)["sub"] == "user-42"  # a new fetch, not the stuck one
+        assert issuer.count() == 2
+    finally:
+        issuer.release()
+    assert stuck.outcome() == "user-42"
+    assert verifier._keys._flight is None  # the late leader did not clear anyone else's flight
+
+
+def test_tasks_a_fetch_stuck_past_the_wait_limit_does_not_hold_the_next_one(
+    monotonic: FakeClock,
+) -> None:
+    issuer, clock = FakeIssuer(keys=(key_a(),)), FakeClock()
+    verifier = make(issuer, clock)
+    token = oidc_token(key_a(), clock())
+
+    async def scenario() -> list[Any]:
+        issuer.block_async()
+        assert issuer.async_entered is not None
+        assert issuer.async_gate is not None
+        stuck = asyncio.create_task(verifier.verify_async(token))
+        await asyncio.wait_for(issuer.async_entered.wait(), WAIT)
+        issuer.async_block_path = None
+        monotonic.advance(verifier._keys._wait_limit + 1)
+        fresh = await asyncio.wait_for(verifier.verify_async(token), WAIT)
+        assert issuer.count() == 2
+        issuer.async_gate.set()
+        return [fresh, await asyncio.wait_for(stuck, WAIT)]
+
+    assert [claims["sub"] for claims in asyncio.run(scenario())] == ["user-42", "user-42"]
