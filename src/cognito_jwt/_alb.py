@@ -446,7 +446,7 @@ class AlbKeySource:
 
     def _failed(self, kid: str | None, source: RemoteKeySource, error: JwtError) -> JwtError:
         """Record a failed lookup (once) and return the error to raise."""
-        missing = getattr(error, "status", 0) in _NOT_FOUND
+        missing = getattr(error, "status_code", None) in _NOT_FOUND
         with self._lock:
             first = kid is not None and self._sources.get(kid) is source
             if self._pending is not None and self._pending[1] is source:

@@ -356,13 +356,12 @@ def _fetch_metadata(
 ) -> tuple[dict[str, Any], str, str]:
     """Discovery: the checked metadata, where it came from, and its ``jwks_uri``."""
     from ._discovery import discovery_urls, endpoint_from_metadata, metadata_from_document
-    from ._http import HttpStatusError
 
     oidc, oauth = discovery_urls(issuer)
     try:
         fetched = get(oidc)
-    except HttpStatusError as exc:
-        if not 400 <= exc.status < 500:
+    except KeySetUnavailableError as exc:
+        if not 400 <= (exc.status_code or 0) < 500:
             raise
         fetched = get(oauth)  # RFC 8414, as the verifiers fall back to
     metadata = metadata_from_document(fetched.body, issuer=issuer, source=fetched.url)

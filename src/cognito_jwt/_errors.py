@@ -271,9 +271,24 @@ class CustomCheckError(ClaimError):
 
 
 class KeySetUnavailableError(JwtError):
-    """No usable key set could be obtained: the issuer's problem or ours, not the token's."""
+    """No usable key set could be obtained: the issuer's problem or ours, not the token's.
+
+    Attributes:
+        status_code: The HTTP status the issuer answered when that was the failure (a 500, a
+            404, a refused redirect), else ``None`` (network failure, timeout, bad document).
+    """
 
     code = "ERR_JWKS_UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        **context: Mapping[str, Any] | None,
+    ) -> None:
+        super().__init__(message, **context)
+        self.status_code = status_code
 
 
 class InvalidJwksError(KeySetUnavailableError):

@@ -7,13 +7,15 @@ failure becomes :class:`KeySetUnavailableError` (or its subclasses): never an ht
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
+import socket
 import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import certifi
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass, field
 
-__all__ = ["Fetched", "HttpFetcher", "HttpStatusError", "Posted"]
+__all__ = ["Fetched", "HttpFetcher", "Posted"]
 
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -43,6 +45,8 @@ _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:,|$)", re.IGNORECA
 
 FormFields = dict[str, str | list[str]]
 """Form fields to POST; a list value repeats the field (``resource`` in RFC 8707)."""
+
+_NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
 
 _SSL_CONTEXT: ssl.SSLContext | None = None
 _SSL_LOCK = threading.Lock()
@@ -55,14 +59,6 @@ def _ssl_context() -> ssl.SSLContext:
         if _SSL_CONTEXT is None:
             _SSL_CONTEXT = ssl.create_default_context(cafile=certifi.where())
         return _SSL_CONTEXT
-
-
-class HttpStatusError(KeySetUnavailableError):
-    """The server answered, but not with 200 (internal: lets discovery fall back on 404)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +110,68 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "connection failed"
     return type(exc).__name__
+
+
+class _Watchdog:
+    """Cuts the connections a sync request opened once its deadline passes.
+
+    httpx times each socket read, not the whole exchange: response headers sent a byte at a
+    time would never time out. The watchdog learns each socket the request connects (httpx's
+    ``trace`` extension) and shuts it down at the deadline, which wakes the blocked read. The
+    async face needs none of this: it bounds the whole exchange with ``asyncio.wait_for``.
+    A ``client=`` of the caller's that reuses a pooled connection opens none, so its headers
+    are bounded only by its own read timeout (the body is always on the deadline).
+    """
+
+    __slots__ = ("_lock", "_sockets", "_timer", "fired")
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.name = "cognito-jwt-deadline"
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        self._timer.join()  # returns at once after cancel: no timer thread outlives a request
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """Hook for httpx ``trace``: remember the socket of each connection the request opens."""
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            late = self.fired
+        if late:
+            _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _timed_out(
+    what: str, timeout: float, error: type[JwtError] = KeySetUnavailableError
+) -> JwtError:
+    return error(f"{what}: timed out (no complete answer within {timeout:g} s)")
 
 
 class _Limits:
@@ -191,15 +249,16 @@ class HttpFetcher:
         """The redirect target to follow, ``None`` to stop; raises if not allowed."""
         if not response.is_redirect:
             if response.status_code != 200:
-                raise HttpStatusError(
-                    f"GET {url} answered HTTP {response.status_code}", response.status_code
+                raise KeySetUnavailableError(
+                    f"GET {url} answered HTTP {response.status_code}",
+                    status_code=response.status_code,
                 )
             return None
         if not self.options.follow_redirects:
-            raise HttpStatusError(
+            raise KeySetUnavailableError(
                 f"GET {url} answered HTTP {response.status_code} (redirects are not followed; "
                 "configure the final URL, or FetchOptions(follow_redirects=True))",
-                response.status_code,
+                status_code=response.status_code,
             )
         if hops >= _MAX_REDIRECTS:
             raise KeySetUnavailableError(f"GET {url}: more than {_MAX_REDIRECTS} redirects")
@@ -218,7 +277,8 @@ class HttpFetcher:
             client = self.options.client
             yield lambda url: self._get(client, url)
             return
-        with httpx.Client(**self._client_options()) as own:  # type: ignore[arg-type]
+        # No keep-alive: every request opens its connection, so the watchdog always sees it.
+        with httpx.Client(**self._client_options(), limits=_NO_KEEPALIVE) as own:  # type: ignore[arg-type]
             yield lambda url: self._get(own, url)
 
     def get(self, url: str) -> Fetched:
@@ -246,17 +306,24 @@ class HttpFetcher:
 
     def _get_once(self, client: httpx.Client, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
-        for hops in range(_MAX_REDIRECTS + 1):
-            with client.stream(
-                "GET", url, headers=self._headers, timeout=self._timeout, follow_redirects=False
-            ) as response:
-                target = self._next_url(response, url, hops)
-                if target is None:
-                    limits.check_headers(response)
-                    for chunk in response.iter_bytes():
-                        limits.add(chunk)
-                    return limits.result(response)
-            url = target
+        with _Watchdog(self.options.timeout) as watchdog:
+            try:
+                for hops in range(_MAX_REDIRECTS + 1):
+                    with client.stream(
+                        "GET", url, headers=self._headers, timeout=self._timeout,
+                        follow_redirects=False, extensions={"trace": watchdog.trace},
+                    ) as response:  # fmt: skip
+                        target = self._next_url(response, url, hops)
+                        if target is None:
+                            limits.check_headers(response)
+                            for chunk in response.iter_bytes():
+                                limits.add(chunk)
+                            return limits.result(response)
+                    url = target
+            except (httpx.HTTPError, httpx.StreamError):
+                if watchdog.fired:
+                    raise _timed_out(f"GET {url}", self.options.timeout) from None
+                raise
         raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
 
     # Async face ---------------------------------------------------------------------------------
@@ -293,6 +360,13 @@ class HttpFetcher:
                 raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
 
     async def _get_once_async(self, client: httpx.AsyncClient, url: str) -> Fetched:
+        # The whole exchange, headers included, under one deadline (see _Watchdog).
+        try:
+            return await asyncio.wait_for(self._exchange_async(client, url), self.options.timeout)
+        except asyncio.TimeoutError:
+            raise _timed_out(f"GET {url}", self.options.timeout) from None
+
+    async def _exchange_async(self, client: httpx.AsyncClient, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
         for hops in range(_MAX_REDIRECTS + 1):
             async with client.stream(
@@ -352,21 +426,25 @@ class HttpFetcher:
                 url, self.options, self._monotonic, method="POST",
                 error=TokenEndpointUnavailableError,
             )  # fmt: skip
+            watchdog = _Watchdog(self.options.timeout)
             try:
-                with client.stream(
+                with watchdog, client.stream(
                     "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
-                    follow_redirects=False,
+                    follow_redirects=False, extensions={"trace": watchdog.trace},
                 ) as response:  # fmt: skip
                     limits.check_headers(response)
                     for chunk in response.iter_bytes():
                         limits.add(chunk)
                     return self._posted(url, response, limits)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt >= self.options.retries:
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                if watchdog.fired:
+                    raise _timed_out(
+                        f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
+                    ) from None
+                connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if not connect or attempt >= self.options.retries:
                     raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
                 attempt += 1
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
 
     async def post_form_async(self, url: str, fields: FormFields) -> Posted:
         """Like :meth:`post_form`, without blocking the event loop."""
@@ -380,22 +458,32 @@ class HttpFetcher:
     async def _post_async(self, client: httpx.AsyncClient, url: str, fields: FormFields) -> Posted:
         attempt = 0
         while True:
-            limits = _Limits(
-                url, self.options, self._monotonic, method="POST",
-                error=TokenEndpointUnavailableError,
-            )  # fmt: skip
             try:
-                async with client.stream(
-                    "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
-                    follow_redirects=False,
-                ) as response:  # fmt: skip
-                    limits.check_headers(response)
-                    async for chunk in response.aiter_bytes():
-                        limits.add(chunk)
-                    return self._posted(url, response, limits)
+                return await asyncio.wait_for(
+                    self._post_once_async(client, url, fields), self.options.timeout
+                )
+            except asyncio.TimeoutError:  # noqa: PERF203 - retry loop
+                raise _timed_out(
+                    f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
+                ) from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt >= self.options.retries:
                     raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
                 attempt += 1
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
+
+    async def _post_once_async(
+        self, client: httpx.AsyncClient, url: str, fields: FormFields
+    ) -> Posted:
+        limits = _Limits(
+            url, self.options, self._monotonic, method="POST", error=TokenEndpointUnavailableError
+        )
+        async with client.stream(
+            "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
+            follow_redirects=False,
+        ) as response:  # fmt: skip
+            limits.check_headers(response)
+            async for chunk in response.aiter_bytes():
+                limits.add(chunk)
+            return self._posted(url, response, limits)

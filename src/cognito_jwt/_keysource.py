@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
 from ._discovery import discovery_urls, jwks_uri_from_metadata
 from ._errors import (
+    DiscoveryError,
     InvalidJwksError,
     JwtError,
     KeyAlgorithmMismatchError,
@@ -70,6 +73,9 @@ JwksInput: TypeAlias = "Mapping[str, Any] | str | bytes | KeySet"
 # A stored key set claiming to be fetched further in the future than this is refused: it
 # would stay "fresh" (never refreshed) until the clock caught up.
 _MAX_STORE_SKEW = 300.0
+
+# Real time, for the age of fetches in flight (a module attribute so tests can move it).
+_monotonic = time.monotonic
 
 # Refresh reasons that need keys fetched after the need arose: a key set another process
 # stored earlier may predate the rotation that caused them (see _shared_since).
@@ -244,9 +250,10 @@ def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, 
 class _Flight:
     """One fetch that several threads wait for."""
 
-    __slots__ = ("done", "error", "snapshot")
+    __slots__ = ("done", "error", "snapshot", "started")
 
     def __init__(self) -> None:
+        self.started = _monotonic()
         self.done = threading.Event()
         self.snapshot: Snapshot | None = None
         self.error: JwtError | None = None
@@ -316,6 +323,8 @@ class RemoteKeySource:
         self._lock = threading.Lock()
         self._gate = FetchGate()
         self._seq = itertools.count(1)
+        self._last_seq = 0  # the number of the latest fetch started (either face)
+        self._followed_up_at = -math.inf  # see _may_follow_up
         self._flight: _Flight | None = None
         # Set while an unknown-kid refresh runs (either face): callers the cooldown turns away
         # wait for it instead of failing.
@@ -324,6 +333,9 @@ class RemoteKeySource:
         self._async_flights: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[Snapshot]
         ] = weakref.WeakKeyDictionary()
+        self._async_started: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = (
+            weakref.WeakKeyDictionary()
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._l2_tried = False
         self._store_seen: float | None = None  # newest fetch time seen in the store (clamped)
@@ -375,21 +387,40 @@ class RemoteKeySource:
             return snapshot.keyset.find(kid, alg)
         except KeyAlgorithmMismatchError:
             raise
-        except KeyNotFoundError as miss:
-            key, action, pending = self._unknown_kid(
-                miss, snapshot, kid, alg, now, in_flight=self._flight is not None
-            )
+        except KeyNotFoundError as exc:
+            miss = exc
+        return self._find_unknown(miss, snapshot, kid, alg, now)
+
+    def _find_unknown(
+        self, miss: KeyNotFoundError, seen: Snapshot, kid: str | None, alg: str, now: float
+    ) -> PreparedKey:
+        """A kid not in *seen*: refresh as the penalty box allows, then look again."""
+        since = self._last_seq  # fetches numbered above this started after the kid was seen
+        key, action, pending = self._unknown_kid(
+            miss, seen, kid, alg, now, in_flight=self._flight is not None
+        )
         if key is not None:
             return key
-        if action == "wait":
-            assert pending is not None  # noqa: S101 - "wait" always comes with the event
-            pending.wait(self._wait_limit)
-            return self._after_wait(snapshot, kid, alg)
-        try:
-            return self._find_after_refresh(self._refresh("unknown_kid"), kid, alg)
-        finally:
-            if pending is not None:
-                pending.set()
+        for follow_up in (False, True):
+            error: KeySetUnavailableError | None = None
+            if action == "wait":
+                assert pending is not None  # noqa: S101 - "wait" always comes with the event
+                pending.wait(self._wait_limit)
+            else:
+                try:
+                    self._refresh("unknown_kid")
+                except KeySetUnavailableError as exc:
+                    error = exc
+                finally:
+                    if pending is not None:
+                        pending.set()
+            key = self._settle_kid(
+                miss, seen, since=since, kid=kid, alg=alg, error=error, may_follow=not follow_up
+            )
+            if key is not None:
+                return key
+            action, pending = "follow_up", None
+        raise AssertionError("unreachable")  # pragma: no cover - the second round settles
 
     async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
         """Like :meth:`find`, without blocking the event loop."""
@@ -403,21 +434,40 @@ class RemoteKeySource:
             return snapshot.keyset.find(kid, alg)
         except KeyAlgorithmMismatchError:
             raise
-        except KeyNotFoundError as miss:
-            key, action, pending = self._unknown_kid(
-                miss, snapshot, kid, alg, now, in_flight=self._async_flight_running()
-            )
+        except KeyNotFoundError as exc:
+            miss = exc
+        return await self._find_unknown_async(miss, snapshot, kid, alg, now)
+
+    async def _find_unknown_async(
+        self, miss: KeyNotFoundError, seen: Snapshot, kid: str | None, alg: str, now: float
+    ) -> PreparedKey:
+        """Like :meth:`_find_unknown`, without blocking the event loop."""
+        since = self._last_seq
+        key, action, pending = self._unknown_kid(
+            miss, seen, kid, alg, now, in_flight=self._async_flight_running()
+        )
         if key is not None:
             return key
-        if action == "wait":
-            assert pending is not None  # noqa: S101 - "wait" always comes with the event
-            await _wait_event(pending, self._wait_limit)
-            return self._after_wait(snapshot, kid, alg)
-        try:
-            return self._find_after_refresh(await self._refresh_async("unknown_kid"), kid, alg)
-        finally:
-            if pending is not None:
-                pending.set()
+        for follow_up in (False, True):
+            error: KeySetUnavailableError | None = None
+            if action == "wait":
+                assert pending is not None  # noqa: S101 - "wait" always comes with the event
+                await _wait_event(pending, self._wait_limit)
+            else:
+                try:
+                    await self._refresh_async("unknown_kid")
+                except KeySetUnavailableError as exc:
+                    error = exc
+                finally:
+                    if pending is not None:
+                        pending.set()
+            key = self._settle_kid(
+                miss, seen, since=since, kid=kid, alg=alg, error=error, may_follow=not follow_up
+            )
+            if key is not None:
+                return key
+            action, pending = "follow_up", None
+        raise AssertionError("unreachable")  # pragma: no cover - the second round settles
 
     def _unknown_kid(
         self,
@@ -442,15 +492,64 @@ class RemoteKeySource:
             raise miss
         return None, action, pending
 
-    def _after_wait(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey:
-        """After waiting for another caller's unknown-kid refresh: look in what it installed."""
+    def _settle_kid(
+        self,
+        miss: KeyNotFoundError,
+        seen: Snapshot,
+        *,
+        since: int,
+        kid: str | None,
+        alg: str,
+        error: KeySetUnavailableError | None,
+        may_follow: bool,
+    ) -> PreparedKey | None:
+        """After the refresh an unknown kid caused, joined or waited for: the key, or ``None``.
+
+        ``None`` asks for one follow-up fetch. Whatever that refresh did, the key set in memory
+        *now* is looked at first: another thread or task may have installed the right keys
+        while this refresh failed. The kid is negatively cached only when a fetch that started
+        after it was seen (numbered above *since*) answered without it. A fetch that started
+        earlier (joined while in flight, before the issuer rotated) proves nothing: the kid gets
+        a follow-up fetch, at most one per cooldown beyond the penalty box, so a flood of random
+        kids costs a bounded number of fetches.
+
+        Raises:
+            KeyNotFoundError: *miss*, or the miss in the newer key set.
+            KeySetUnavailableError: *error*, when no newer key set could be looked at.
+        """
         current = self._snapshot
         if current is not None and current is not seen:
-            return self._find_after_refresh(current, kid, alg)
-        # That refresh failed (or took too long): the kid stays unknown, not negatively cached.
+            try:
+                return current.keyset.find(kid, alg)
+            except KeyAlgorithmMismatchError:
+                raise
+            except KeyNotFoundError as exc:
+                if current.seq > since:
+                    if kid is not None:
+                        with self._lock:
+                            self._negative[kid] = True
+                    self.stats.unknown_kid_rejections += 1
+                    self._emit("unknown_kid", refreshed=True)
+                    raise exc from None
+        if error is not None:
+            raise error
+        if may_follow and self._may_follow_up(self._clock()):
+            return None
+        # No fetch that started after the kid was seen has answered: not negatively cached.
         self.stats.unknown_kid_rejections += 1
         self._emit("unknown_kid", refreshed=False)
-        return seen.keyset.find(kid, alg)  # raises KeyNotFoundError
+        raise miss
+
+    def _may_follow_up(self, now: float) -> bool:
+        """Whether a kid that only saw an older fetch may have a new one now."""
+        with self._lock:
+            if self._gate.may_trigger(now, self.policy.cooldown):
+                self._gate.triggered_at = now
+                return True
+            if self._gate.may_fetch(now) and now - self._followed_up_at >= self.policy.cooldown:
+                self._followed_up_at = now
+                return True
+            return False
 
     def _newer_key(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey | None:
         """Look in a key set installed since *seen* (another caller's refresh just landed)."""
@@ -504,56 +603,71 @@ class RemoteKeySource:
             self._emit("unknown_kid", refreshed=False)
         return decision
 
-    def _find_after_refresh(self, snapshot: Snapshot, kid: str | None, alg: str) -> PreparedKey:
-        try:
-            return snapshot.keyset.find(kid, alg)
-        except KeyAlgorithmMismatchError:
-            raise
-        except KeyNotFoundError:
-            if kid is not None:
-                with self._lock:
-                    self._negative[kid] = True
-            self.stats.unknown_kid_rejections += 1
-            self._emit("unknown_kid", refreshed=True)
-            raise
-
     # Deciding what to do with the current snapshot ----------------------------------------------
+    # One decision (_step) and one fallback (_fallback) for both faces: a face only performs
+    # the step with its own I/O, so the async face has no path to the blocking fetch.
+    def _step(self, snapshot: Snapshot | None, now: float) -> str:
+        """What a lookup does with *snapshot* at *now* (no I/O).
+
+        ``"serve"``; ``"revalidate"`` (serve it, refresh in the background); ``"initial"`` or
+        ``"expired"`` (fetch now; after a failure, :meth:`_fallback`); ``"fallback"`` (backoff
+        forbids a fetch: :meth:`_fallback` at once).
+
+        Raises:
+            KeySetUnavailableError: No keys at all, and backoff forbids a fetch.
+        """
+        if snapshot is None:
+            self._check_backoff(now)
+            return "initial"
+        state = freshness(snapshot, now, self.policy)
+        if state is Freshness.FRESH:
+            return "serve"
+        if state is Freshness.STALE:
+            self.stats.stale_served += 1
+            return "revalidate"
+        with self._lock:
+            return "expired" if self._gate.may_fetch(now) else "fallback"
+
+    def _fallback(self, snapshot: Snapshot | None, now: float, error: JwtError | None) -> Snapshot:
+        """After a failed (or backed-off) fetch: the key set in memory now, if still usable.
+
+        Another thread or task may have installed keys meanwhile; else keys past their
+        freshness keep serving until ``stale_if_error`` (stale-if-error).
+
+        Raises:
+            JwtError: *error* (or, without one, :class:`KeySetUnavailableError`) when no
+                usable key set is left.
+        """
+        current = self._snapshot or snapshot
+        state = None if current is None else freshness(current, now, self.policy)
+        if current is None or state is Freshness.UNUSABLE:
+            raise error or KeySetUnavailableError(
+                "the cached key set is older than stale_if_error and the issuer is unreachable"
+            )
+        if state is not Freshness.FRESH:
+            self.stats.stale_served += 1
+        return current
+
     def _ensure(self, now: float) -> Snapshot:
         """Return a snapshot to use now, fetching first if the policy requires it."""
         snapshot = self._snapshot
         if snapshot is None and not self._l2_tried:
             # Another caller may install keys while this one reads the store: look again.
             snapshot = self._load_store() or self._snapshot
-        if snapshot is None:
-            self._check_backoff(now)
-            return self._refresh("initial")
-        state = freshness(snapshot, now, self.policy)
-        if state is Freshness.FRESH:
+        step = self._step(snapshot, now)
+        if step == "serve":
+            assert snapshot is not None  # noqa: S101 - "serve" needs a snapshot
             return snapshot
-        if state is Freshness.STALE:
-            self.stats.stale_served += 1
+        if step == "revalidate":
+            assert snapshot is not None  # noqa: S101 - "revalidate" needs a snapshot
             self._refresh_in_background(now, "scheduled")
             return snapshot
-        return self._refresh_expired(snapshot, state, now)
-
-    def _refresh_expired(self, snapshot: Snapshot, state: Freshness, now: float) -> Snapshot:
-        if self._gate.may_fetch(now):
-            try:
-                return self._refresh("expired")
-            except KeySetUnavailableError:
-                if state is Freshness.UNUSABLE:
-                    raise
-                return self._serve_stale(snapshot)
-        if state is Freshness.UNUSABLE:
-            raise KeySetUnavailableError(
-                "the cached key set is older than stale_if_error and the issuer is unreachable"
-            )
-        return self._serve_stale(snapshot)
-
-    def _serve_stale(self, snapshot: Snapshot) -> Snapshot:
-        """Keep using keys past their freshness because a refresh failed (stale-if-error)."""
-        self.stats.stale_served += 1
-        return self._snapshot or snapshot
+        if step == "fallback":
+            return self._fallback(snapshot, now, None)
+        try:
+            return self._refresh(step)
+        except KeySetUnavailableError as exc:
+            return self._fallback(snapshot, now, exc)
 
     def _check_backoff(self, now: float) -> None:
         """With no keys at all, a failed fetch is not retried before its backoff ends."""
@@ -562,27 +676,24 @@ class RemoteKeySource:
             raise backoff_error(self._last_error, note)
 
     async def _ensure_async(self, now: float) -> Snapshot:
+        """Like :meth:`_ensure`, without blocking the event loop."""
         snapshot = self._snapshot
         if snapshot is None and not self._l2_tried:
             snapshot = await self._load_store_async() or self._snapshot
-        if snapshot is None:
-            self._check_backoff(now)
-            return await self._refresh_async("initial")
-        state = freshness(snapshot, now, self.policy)
-        if state is Freshness.FRESH:
+        step = self._step(snapshot, now)
+        if step == "serve":
+            assert snapshot is not None  # noqa: S101 - "serve" needs a snapshot
             return snapshot
-        if state is Freshness.STALE:
-            self.stats.stale_served += 1
+        if step == "revalidate":
+            assert snapshot is not None  # noqa: S101 - "revalidate" needs a snapshot
             self._refresh_in_background_async(now, "scheduled")
             return snapshot
-        if self._gate.may_fetch(now):
-            try:
-                return await self._refresh_async("expired")
-            except KeySetUnavailableError:
-                if state is Freshness.UNUSABLE:
-                    raise
-                return self._serve_stale(snapshot)
-        return self._refresh_expired(snapshot, state, now)
+        if step == "fallback":
+            return self._fallback(snapshot, now, None)
+        try:
+            return await self._refresh_async(step)
+        except KeySetUnavailableError as exc:
+            return self._fallback(snapshot, now, exc)
 
     # L2 -----------------------------------------------------------------------------------------
     def _from_record(  # noqa: PLR0911
@@ -645,6 +756,11 @@ class RemoteKeySource:
 
             self._http = HttpFetcher(self.fetch_options)
         return self._http
+
+    def _next_seq(self) -> int:
+        """Number a fetch about to start (called under the lock)."""
+        self._last_seq = seq = next(self._seq)
+        return seq
 
     def _begin(self, reason: str) -> None:
         self.stats.fetches += 1
@@ -735,9 +851,12 @@ class RemoteKeySource:
                     try:
                         metadata = get(oidc)
                     except KeySetUnavailableError as exc:
-                        if not 400 <= getattr(exc, "status", 0) < 500:
+                        if not _is_client_error(exc):
                             raise
-                        metadata = get(oauth)
+                        try:
+                            metadata = get(oauth)
+                        except KeySetUnavailableError as again:
+                            raise _no_metadata(oidc, again) from None
                     uri = self._jwks_uri_from(metadata)
                 fetched = get(uri)
             snapshot = self._install(seq, fetched, reason)
@@ -756,10 +875,12 @@ class RemoteKeySource:
         """Fetch now, or wait for the fetch another thread already started."""
         with self._lock:
             flight = self._flight
+            if flight is not None and _monotonic() - flight.started > self._wait_limit:
+                flight = None  # its leader is stuck (its waiters gave up): never wait on it
             leader = flight is None
             if flight is None:
                 flight = self._flight = _Flight()
-                seq = next(self._seq)
+                seq = self._next_seq()
         if not leader:
             return flight.wait(self._wait_limit)
         try:
@@ -772,7 +893,8 @@ class RemoteKeySource:
             return snapshot
         finally:
             with self._lock:
-                self._flight = None
+                if self._flight is flight:  # a stuck leader may have been replaced
+                    self._flight = None
             flight.done.set()
 
     def _refresh_in_background(self, now: float, reason: str) -> None:
@@ -814,9 +936,12 @@ class RemoteKeySource:
                     try:
                         metadata = await get(oidc)
                     except KeySetUnavailableError as exc:
-                        if not 400 <= getattr(exc, "status", 0) < 500:
+                        if not _is_client_error(exc):
                             raise
-                        metadata = await get(oauth)
+                        try:
+                            metadata = await get(oauth)
+                        except KeySetUnavailableError as again:
+                            raise _no_metadata(oidc, again) from None
                     uri = self._jwks_uri_from(metadata)
                 fetched = await get(uri)
             snapshot = self._install(seq, fetched, reason)
@@ -838,12 +963,20 @@ class RemoteKeySource:
         loop = asyncio.get_running_loop()
         with self._lock:
             task = self._async_flights.get(loop)
-            if task is None or task.done():
-                task = loop.create_task(self._fetch_shared_async(next(self._seq), reason))
+            stuck = _monotonic() - self._async_started.get(loop, 0.0) > self._wait_limit
+            if task is None or task.done() or stuck:  # a stuck fetch never holds the next one
+                task = loop.create_task(self._fetch_shared_async(self._next_seq(), reason))
                 task.add_done_callback(_retrieve)
                 self._async_flights[loop] = task
-        # shield: a caller that gives up (cancelled) must not cancel the fetch others await.
-        return await asyncio.shield(task)
+                self._async_started[loop] = _monotonic()
+        # shield: a caller that gives up (cancelled) must not cancel the fetch others await;
+        # bounded like a thread waiting on a flight, so a stuck fetch never holds callers.
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self._wait_limit)
+        except asyncio.TimeoutError:
+            raise KeySetUnavailableError(
+                f"timed out after {self._wait_limit:g} s waiting for a key fetch"
+            ) from None
 
     def _refresh_in_background_async(self, now: float, reason: str) -> None:
         import asyncio
@@ -957,6 +1090,25 @@ async def _wait_event(event: threading.Event, timeout: float) -> None:
     deadline = loop.time() + timeout
     while not event.is_set() and loop.time() < deadline:
         await asyncio.sleep(0.005)
+
+
+def _is_client_error(exc: KeySetUnavailableError) -> bool:
+    """A 4xx answer: discovery then tries the RFC 8414 metadata URL."""
+    return exc.status_code is not None and 400 <= exc.status_code < 500
+
+
+def _no_metadata(oidc: str, exc: KeySetUnavailableError) -> KeySetUnavailableError:
+    """Discovery's error when the RFC 8414 fallback failed too.
+
+    A 4xx at both URLs means the issuer publishes no metadata there (a
+    :class:`DiscoveryError`); anything else stays as it is.
+    """
+    if not _is_client_error(exc):
+        return exc
+    return DiscoveryError(
+        f"no issuer metadata at {oidc} nor at the RFC 8414 URL: {exc}",
+        status_code=exc.status_code,
+    )
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

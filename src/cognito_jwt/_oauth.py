@@ -491,7 +491,7 @@ class TokenClient:
                 try:
                     fetched = get(oidc)
                 except KeySetUnavailableError as exc:
-                    if not 400 <= getattr(exc, "status", 0) < 500:
+                    if not 400 <= (exc.status_code or 0) < 500:
                         raise
                     fetched = get(oauth)
         except DiscoveryError:
@@ -532,7 +532,7 @@ class TokenClient:
                 try:
                     fetched = await get(oidc)
                 except KeySetUnavailableError as exc:
-                    if not 400 <= getattr(exc, "status", 0) < 500:
+                    if not 400 <= (exc.status_code or 0) < 500:
                         raise
                     fetched = await get(oauth)
         except DiscoveryError:

@@ -482,3 +482,115 @@ def test_dns_name_that_does_not_resolve(issuer: LocalIssuer, no_dns_for_invalid:
     refused_async(raw_verifier(issuer, url), token, KeySetUnavailableError)
     assert no_dns_for_invalid
     assert set(no_dns_for_invalid) == {"keys.cognito-jwt-tests.invalid"}
+
+
+# === Response headers trickled: the timeout is a deadline for the whole exchange =================
+class TrickleServer:
+    """A threaded TCP server on 127.0.0.1: trickles response headers (one byte per
+    ``TIMEOUT / 5``, for far longer than any budget) while ``stuck`` is set, else answers the
+    issuer's JWKS. Every connection counts."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.stuck = threading.Event()
+        self.stuck.set()
+        self.stopped = threading.Event()
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/jwks.json"
+        self.threads: list[threading.Thread] = []
+        self._accept = threading.Thread(target=self._serve, daemon=True, name="trickle-server")
+        self._accept.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._answer, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(TIMEOUT + MARGIN)
+                conn.recv(65536)
+                if self.stuck.is_set():
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    for byte in b"X-Slow: " + b"a" * 100_000:
+                        if self.stopped.wait(TIMEOUT / 5):
+                            return
+                        conn.sendall(bytes([byte]))
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(self.body)}\r\n\r\n"
+                conn.sendall(head.encode() + self.body)
+            except OSError:
+                pass  # the client cut the connection: what the deadline is for
+
+    def close(self) -> None:
+        self.stopped.set()
+        self._accept.join(5)
+        for thread in self.threads:
+            thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def trickle_server(issuer: LocalIssuer) -> Iterator[TrickleServer]:
+    server = TrickleServer(json.dumps(issuer.jwks()).encode())
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_headers_trickling_past_the_timeout(
+    issuer: LocalIssuer, trickle_server: TrickleServer, face: str
+) -> None:
+    verifier = raw_verifier(issuer, trickle_server.url)
+    token = mint(issuer)
+    start = time.monotonic()
+    if face == "sync":
+        error = refused(verifier, token, KeySetUnavailableError)
+    else:
+        error = refused_async(verifier, token, KeySetUnavailableError)
+    assert "timed out" in str(error)
+    assert time.monotonic() - start < TIMEOUT + MARGIN
+
+
+def test_a_stuck_fetch_bounds_its_waiters_and_never_blocks_recovery(
+    issuer: LocalIssuer, trickle_server: TrickleServer
+) -> None:
+    clock = OffsetClock()
+    verifier = raw_verifier(issuer, trickle_server.url, clock=clock)
+    token = mint(issuer)
+    outcomes: list[Any] = []
+
+    def sync_call() -> None:
+        outcomes.append(within(TIMEOUT + MARGIN, lambda: verifier.verify(token)))
+
+    async def tasks() -> list[Any]:
+        calls = [verifier.verify_async(token) for _ in range(20)]
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    threads = [threading.Thread(target=sync_call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    async_outcomes = within(TIMEOUT + MARGIN, lambda: asyncio.run(tasks()))
+    for thread in threads:
+        thread.join(TIMEOUT + MARGIN)
+    assert len(outcomes) == 4
+    for outcome in [*outcomes, *async_outcomes]:
+        assert isinstance(outcome, KeySetUnavailableError), repr(outcome)
+    stuck_connections = trickle_server.connections
+    assert 1 <= stuck_connections <= 2  # one fetch per face, shared by every caller
+
+    trickle_server.stuck.clear()  # the issuer recovers
+    clock.offset = POLICY.backoff_max  # past the backoff the failures earned
+    accepted(verifier, token)
+    assert trickle_server.connections == stuck_connections + 1  # a new fetch started
+    assert within(TIMEOUT + MARGIN, lambda: asyncio.run(verifier.verify_async(token)))["sub"]

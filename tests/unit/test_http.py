@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from cognito_jwt import FetchOptions, KeySetUnavailableError, __version__
-from cognito_jwt._http import Fetched, HttpFetcher, HttpStatusError, cache_max_age
+from cognito_jwt import (
+    FetchOptions,
+    KeySetUnavailableError,
+    TokenEndpointUnavailableError,
+    __version__,
+)
+from cognito_jwt._http import Fetched, HttpFetcher, cache_max_age
 from tests.fake_issuer import FakeIssuer
 from tests.helpers import all_keys, jwks_of
 
@@ -136,8 +146,8 @@ def test_user_supplied_clients_are_used_and_not_closed(issuer: FakeIssuer) -> No
 def test_non_200_is_http_status_error(issuer: FakeIssuer, mode: str, status: int) -> None:
     _route(issuer, "/jwks", httpx.Response(status, text="x"))
     error = fetch_error(fetcher_for(issuer), issuer.jwks_uri, mode)
-    assert isinstance(error, HttpStatusError)
-    assert error.status == status
+    assert type(error) is KeySetUnavailableError
+    assert error.status_code == status
     assert error.code == "ERR_JWKS_UNAVAILABLE"
     assert f"HTTP {status}" in str(error)
 
@@ -255,8 +265,8 @@ def test_trickle_within_total_timeout_is_accepted(issuer: FakeIssuer, mode: str)
 def test_redirect_refused_by_default(issuer: FakeIssuer, mode: str, status: int) -> None:
     _route(issuer, "/jwks", httpx.Response(status, headers={"location": "/jwks2"}))
     error = fetch_error(fetcher_for(issuer), issuer.jwks_uri, mode)
-    assert isinstance(error, HttpStatusError)
-    assert error.status == status
+    assert type(error) is KeySetUnavailableError
+    assert error.status_code == status
     assert "follow_redirects" in str(error)
     assert issuer.total == 1  # the target was never requested
 
@@ -325,3 +335,74 @@ def test_invalid_port_in_url_is_key_set_unavailable(issuer: FakeIssuer, mode: st
     # type (never an httpx exception such as httpx.InvalidURL).
     error = fetch_error(fetcher_for(issuer), "https://login.example.com:abc/jwks", mode)
     assert error.code == "ERR_JWKS_UNAVAILABLE"
+
+
+# === The timeout is a deadline for the whole exchange, headers included ===========================
+class _HeaderTrickle:
+    """A loopback server that answers every request with response headers, one byte per 20 ms,
+    for far longer than any test waits (until closed)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/token"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for byte in b"X-Slow: " + b"a" * 100_000:
+                    if self.stop.wait(0.02):
+                        break
+                    conn.sendall(bytes([byte]))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def trickle() -> Iterator[_HeaderTrickle]:
+    server = _HeaderTrickle()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("client", ["own", "yours"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_headers_trickled_are_cut_at_the_deadline(
+    trickle: _HeaderTrickle, mode: str, method: str, client: str
+) -> None:
+    # "yours": a client= / async_client= of the caller's, on a fresh connection
+    clients: dict[str, Any] = (
+        {"client": httpx.Client(), "async_client": httpx.AsyncClient()} if client == "yours" else {}
+    )
+    options = FetchOptions(timeout=0.3, retries=0, allow_insecure_http=True, **clients)
+    fetcher = HttpFetcher(options)
+    calls = {
+        ("GET", "sync"): lambda: fetcher.get(trickle.url),
+        ("GET", "async"): lambda: asyncio.run(fetcher.get_async(trickle.url)),
+        ("POST", "sync"): lambda: fetcher.post_form(trickle.url, {"a": "b"}),
+        ("POST", "async"): lambda: asyncio.run(fetcher.post_form_async(trickle.url, {"a": "b"})),
+    }
+    expected = KeySetUnavailableError if method == "GET" else TokenEndpointUnavailableError
+    start = time.monotonic()
+    with pytest.raises(expected, match="timed out"):
+        calls[method, mode]()
+    # a bound that catches a hang (the server trickles for over half an hour), not a timing
+    assert time.monotonic() - start < 10
+    assert not [t for t in threading.enumerate() if t.name == "cognito-jwt-deadline"]
+    if clients:
+        clients["client"].close()
+        asyncio.run(clients["async_client"].aclose())

@@ -33,7 +33,7 @@ from cognito_jwt import (
     RefreshPolicy,
     StoredKeySet,
 )
-from cognito_jwt._http import Fetched, HttpStatusError
+from cognito_jwt._http import Fetched
 from cognito_jwt._jwk import jwk_from_public_key
 from cognito_jwt._keysource import RemoteKeySource
 from tests.fake_issuer import FakeClock, FakeIssuer, Runner, cognito_token, oidc_token
@@ -49,6 +49,7 @@ from tests.helpers import (
     raw_token,
     rsa_private,
 )
+from tests.unit._loop_guard import blocking_fetches_on_a_loop
 
 HOUR = 3600.0
 KINDS = ["discovery", "jwks_uri", "cognito"]
@@ -144,6 +145,10 @@ class World:
 def _default_cache_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Safety net: a verifier built with store="default" writes under tmp_path only."""
     monkeypatch.setenv("COGNITO_JWT_CACHE_DIR", str(tmp_path / "default-cache"))
+
+
+# Every async scenario below also proves the async face never ran a blocking fetch.
+loop_guard = pytest.fixture(autouse=True)(blocking_fetches_on_a_loop)
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -781,9 +786,30 @@ def test_discovery_does_not_fall_back_on_server_error(disco: World) -> None:
     disco.issuer.metadata_at = {disco.issuer.oauth_path}
     disco.issuer.fail("500", path=disco.issuer.oidc_path)
     error = disco.fails(disco.make(), disco.token(), KeySetUnavailableError)
-    assert isinstance(error, HttpStatusError)
-    assert error.status == 500
+    assert type(error) is KeySetUnavailableError  # public: no internal class name in logs
+    assert error.status_code == 500
     assert disco.issuer.count(disco.issuer.oauth_path) == 0
+
+
+def test_no_metadata_at_either_discovery_url_is_a_discovery_error(disco: World) -> None:
+    disco.issuer.metadata_at = set()  # both well-known URLs answer 404
+    error = disco.fails(disco.make(), disco.token(), DiscoveryError)
+    assert error.status_code == 404
+    assert disco.issuer.count(disco.issuer.oauth_path) == 1
+
+
+def test_an_outage_surfaces_as_a_public_error_with_its_status(world: World) -> None:
+    # what a user sees in a traceback or log line: a public name, the status as a typed field
+    world.issuer.fail("500")
+    error = world.fails(world.make(), world.token(), KeySetUnavailableError)
+    assert type(error) is KeySetUnavailableError
+    assert error.status_code == 500
+    assert repr(error).startswith("KeySetUnavailableError(")
+    assert type(error).__module__.startswith("cognito_jwt")
+    world.issuer.recover()
+    world.issuer.fail("connect")
+    world.clock.advance(HOUR)
+    assert world.fails(world.make(), world.token(), KeySetUnavailableError).status_code is None
 
 
 def test_discovery_refuses_plain_http_jwks_uri(disco: World) -> None:
@@ -964,3 +990,21 @@ def test_background_refresh_thread_is_a_named_daemon(oidc: World) -> None:
     oidc.issuer.release()
     oidc.runner.settle(verifier)
     assert verifier.stats.refreshes["scheduled"] == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(404, KeyNotFoundError), (500, KeySetUnavailableError)]
+)
+def test_alb_key_endpoint_status_decides_missing_or_unavailable(
+    status: int, error: type[JwtError]
+) -> None:
+    # the ALB source reads the typed status_code: 404 means "no such key", 500 an outage
+    from cognito_jwt.testing import LocalLoadBalancer
+
+    with LocalLoadBalancer() as alb:
+        verifier = alb.verifier(store=None)
+        token = alb.mint({"sub": "alice"})
+        alb.publish(alb.kids[-1], b"nope", status=status)
+        with pytest.raises(error) as info:
+            verifier.verify(token)
+        assert type(info.value) is error
