@@ -136,6 +136,20 @@ def soak(session: nox.Session) -> None:
 
 
 @nox.session
+def chaos(session: nox.Session) -> None:
+    """Chaos, not in the default run: ``python -m nox -s chaos -- [seconds]`` (default 60).
+
+    A fault-injecting issuer on 127.0.0.1 (500s, resets, hangs, truncated and huge bodies,
+    trickled headers, a key set missing the current kid, rotation) under threads and asyncio
+    tasks; fails on a crash, an error that is not a ``JwtError``, an accepted forgery, a call
+    past its bound, a good token refused after recovery, or leftover threads and tasks.
+    """
+    _install(session, ".", *_group("test"))
+    seconds = session.posargs[0] if session.posargs else "60"
+    session.run("python", "-m", "tests.chaos", "--seconds", seconds)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, not in the default run: ``python -m nox -s bench -- [names] [--options]``.
 
