@@ -39,11 +39,15 @@ def _b64(data: bytes) -> str:
 
 def _part(token: str, index: int) -> dict[str, Any]:
     segment = token.split(".")[index]
-    parsed: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    parsed: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    )
     return parsed
 
 
-def _with(token: str, *, header: dict[str, Any] | None = None, claims: dict[str, Any] | None = None) -> str:
+def _with(
+    token: str, *, header: dict[str, Any] | None = None, claims: dict[str, Any] | None = None
+) -> str:
     """*token* with header fields or claims replaced, and its original signature."""
     head, payload, signature = token.split(".")
     if header is not None:
@@ -101,7 +105,7 @@ def test_access_token_verifies_async(alice: dict[str, str], verifier: Factory) -
     checker = verifier(token_use="access")
 
     async def main() -> str:
-        return (await checker.verify_async(alice["AccessToken"]))["username"]
+        return str((await checker.verify_async(alice["AccessToken"]))["username"])
 
     assert anyio.run(main) == "alice"
 

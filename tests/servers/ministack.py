@@ -71,7 +71,7 @@ LOOPBACK = "127.0.0.1"
 # The version the tests are written against (pinned in pyproject.toml's test group).
 MINISTACK_VERSION = "1.5.33"
 _STOP_TIMEOUT = 10.0
-# MiniStack's name for the execute-api host suffix; requests carry Host: {api}.execute-api.localhost.
+# The execute-api host suffix: requests carry Host: {api}.execute-api.localhost.
 _VIRTUAL_HOST = "localhost"
 
 # Session variables whose environment lookups are switched off (as in moto_cognito.py).
@@ -213,7 +213,7 @@ class MiniStack:
         return f"{self.endpoint_url}/{user_pool_id}/.well-known/openid-configuration"
 
     def execute_api_host(self, api_id: str) -> str:
-        """The ``Host`` header that reaches API *api_id* (AWS: ``{api}.execute-api.{region}...``)."""
+        """The ``Host`` header that reaches *api_id* (AWS: ``{api}.execute-api.{region}...``)."""
         return f"{api_id}.execute-api.{_VIRTUAL_HOST}:{self.port}"
 
     # --- lifecycle ------------------------------------------------------------------------------
