@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import time
 import zipfile
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tests.e2e import aws
-from tests.e2e.conftest import MEASUREMENTS, Deployment
-from tests.e2e.package import DeploymentPackage
+from tests.e2e.conftest import LAMBDA_SRC, MEASUREMENTS, Deployment
+from tests.e2e.package import DeploymentPackage, zip_folder
 from tests.servers.ministack import MiniStack
 
 # AWS Lambda quotas: 50 MB zipped for a direct upload, 250 MB unzipped (layers included).
@@ -102,3 +102,28 @@ def test_cold_start_of_the_authorizer(
         f"cold {cold_ms:.0f} ms (MiniStack unzips the package and starts a worker), "
         f"warm {warm_ms:.0f} ms"
     )
+
+
+def test_handler_without_its_dependencies_does_not_start(
+    ministack: MiniStack,
+    deployment: Deployment,
+    tmp_path: Path,
+) -> None:
+    # The emulator's interpreter has cognito_jwt and cryptography installed; AWS's runtime does
+    # not. The handler hides them, so a package that forgot its dependencies fails here too.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "authorizer_app.py").write_bytes((LAMBDA_SRC / "authorizer_app.py").read_bytes())
+    zip_folder(source, tmp_path / "bare.zip")
+    name = "authz-bare"
+    aws.create_function(
+        ministack,
+        name=name,
+        code=(tmp_path / "bare.zip").read_bytes(),
+        handler="authorizer_app.handler",
+        role=deployment.role,
+        env={**deployment.authorizer_env, "HTTP_RESPONSE": "iam", "ON_INVALID": "unauthorized"},
+    )
+    response = ministack.client("lambda").invoke(FunctionName=name, Payload=b"{}")
+    assert response.get("FunctionError"), response
+    assert "No module named 'cognito_jwt'" in response["Payload"].read().decode()

@@ -5,9 +5,9 @@ Zipped at the root of the deployment package next to the library and its depende
 
 MiniStack runs it with the emulator's interpreter, whose site-packages stay importable (AWS's
 runtime has only the standard library and boto3). So that a dependency missing from the
-package fails here as it would on AWS, the module first drops every ``site-packages``
-directory outside the package from ``sys.path``, forgets modules already imported from them,
-and then checks that the library and its dependencies come from the package.
+package fails here as it would on AWS, the module first keeps on ``sys.path`` only the package
+and the standard library, forgets modules already imported from elsewhere, and once the
+handler is built checks that the library and its dependencies came from the package.
 
 Environment (the function's configuration):
     POOL_ID, CLIENT_IDS (comma-separated), TOKEN_USE ("id" | "access"), JWKS_URI: the verifier.
@@ -21,9 +21,11 @@ Environment (the function's configuration):
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import sys
+import sysconfig
 import time
 import uuid
 
@@ -32,21 +34,29 @@ _ROOT = os.path.realpath(os.environ.get("LAMBDA_TASK_ROOT") or os.path.dirname(_
 
 
 def _inside(path: str) -> bool:
-    real = os.path.realpath(path or ".")
+    real = os.path.realpath(path) if path else ""
     return real == _ROOT or real.startswith(_ROOT + os.sep)
 
 
+def _standard(path: str) -> bool:
+    """In the standard library (and not in a site-packages folder inside it)."""
+    real = os.path.realpath(path) if path else ""
+    if not real or "site-packages" in real or "dist-packages" in real:
+        return False
+    libraries = {os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")}
+    return any(real == lib or real.startswith(lib + os.sep) for lib in libraries)
+
+
 def _isolate() -> None:
-    """Make the interpreter see only the standard library and the deployment package."""
-    foreign = [
-        p for p in sys.path if not _inside(p) and ("site-packages" in p or "dist-packages" in p)
-    ]
-    sys.path[:] = [p for p in sys.path if p not in foreign]
+    """Make the interpreter see only the standard library and the deployment package.
+
+    Everything else on ``sys.path`` goes (site-packages, ``.pth`` entries of editable
+    installs, ``PYTHONPATH``), and modules already imported from there are forgotten.
+    """
+    sys.path[:] = [p for p in sys.path if _inside(p) or _standard(p)]
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None) or ""
-        if origin and any(
-            os.path.realpath(origin).startswith(os.path.realpath(f)) for f in foreign
-        ):
+        if origin and not (_inside(origin) or _standard(origin)):
             del sys.modules[name]
 
 
@@ -60,11 +70,6 @@ from cognito_jwt.adapters.lambda_authorizer import (  # noqa: E402
 )
 
 IMPORT_MS = round((time.perf_counter() - _BEGAN) * 1000, 1)
-_PACKAGED = ("cognito_jwt", "cryptography", "httpx", "httpcore", "cachetools", "certifi")
-for _name in _PACKAGED:
-    _file = getattr(sys.modules.get(_name), "__file__", None) or ""
-    if not _inside(_file):
-        raise RuntimeError(f"{_name} was not loaded from the deployment package ({_file!r})")
 
 WRITE_SCOPE = "https://api.example.com/write"
 CONTAINER = uuid.uuid4().hex[:12]  # one per cold start
@@ -108,3 +113,20 @@ handler = authorizer(
     on_invalid=os.environ["ON_INVALID"],  # type: ignore[arg-type]
 )
 INIT_MS = round((time.perf_counter() - _BEGAN) * 1000, 1)
+
+# The library and every runtime dependency it loads must have come from the package.
+for _name in (
+    "cognito_jwt",
+    "cryptography",
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "idna",
+    "certifi",
+    "cachetools",
+    "typing_extensions",
+):
+    _file = getattr(importlib.import_module(_name), "__file__", None) or ""
+    if not _inside(_file):
+        raise RuntimeError(f"{_name} was not loaded from the deployment package ({_file!r})")
