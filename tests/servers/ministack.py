@@ -162,17 +162,20 @@ class MiniStack:
 
     Args:
         region: The region of every client (and MiniStack's default region).
+        port: TCP port; ``None`` picks a free one at the first start.
         startup_timeout: Seconds to wait for the emulator to answer before failing.
 
     Attributes:
         startup_seconds: Wall time `start` took, once started.
     """
 
-    def __init__(self, *, region: str = "eu-west-1", startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self, *, region: str = "eu-west-1", port: int | None = None, startup_timeout: float = 60.0
+    ) -> None:
         self.region = region
         self.startup_timeout = startup_timeout
         self.startup_seconds: float | None = None
-        self._port: int | None = None
+        self._port = port
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -217,6 +220,13 @@ class MiniStack:
         return f"{api_id}.execute-api.{_VIRTUAL_HOST}:{self.port}"
 
     # --- lifecycle ------------------------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        """The emulator's process id (also its process group id)."""
+        if self._process is None:
+            raise MiniStackError("MiniStack is not running")
+        return self._process.pid
+
     @property
     def running(self) -> bool:
         """Whether the emulator process is alive."""
