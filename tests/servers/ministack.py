@@ -24,23 +24,51 @@ What the tests rely on, and how MiniStack 1.5.33 behaves (read from its source a
 * **Cognito.** Tokens carry the real AWS issuer, ``https://cognito-idp.{region}.amazonaws.com/
   {pool}`` (the ORIGINAL issuer format; MiniStack has no ``IssuerConfiguration`` and never
   issues the UPDATED ``issuer-cognito-idp`` format). Each pool signs ID and access tokens with
-  two RSA-2048 keys of its own, whose ``kid`` is base64(SHA-256(SPKI DER)), like AWS's. The
+  two RSA-2048 keys of its own (``kid``: base64 of the SHA-256 of the public key). The
   discovery document (``{endpoint}/{pool}/.well-known/openid-configuration``) names that
   issuer and a ``jwks_uri`` on the emulator (``http://127.0.0.1:{port}/{pool}/.well-known/
   jwks.json``); AWS serves both under the issuer's own host. ``/oauth2/token`` is served at the
   emulator's root for every pool (AWS: on the pool's domain), and grants ``client_credentials``
   with resource-server scopes.
 * **API Gateway.** An API is reached by ``Host: {api_id}.execute-api.localhost:{port}`` on the
-  emulator's port (`MiniStack.execute_api`), as on AWS (``{api_id}.execute-api.{region}.
-  amazonaws.com``). Authorizer results are cached by identity sources for
-  ``authorizerResultTtlInSeconds`` (default 300, as on AWS) and a cached policy is evaluated
-  again against each request's own ARN, as AWS documents.
-* **Lambda.** The local executor runs a zip's handler in a worker process of MiniStack's own
-  interpreter (``sys.executable``, whatever the function's ``Runtime`` says), with the unzipped
-  package first on ``sys.path`` and the *interpreter's site-packages still importable* (AWS's
-  runtime has only the standard library and boto3). A worker is kept warm per function (a cold
-  start imports the handler module once). Package-completeness is therefore checked by the
-  handler itself (see ``tests/e2e/lambda_src``).
+  emulator's port (`MiniStack.execute_api`). Authorizer results are cached by identity source
+  values for ``authorizerResultTtlInSeconds`` (default 300, as on AWS); a cached policy is
+  evaluated again against each request's own ARN, and a cached simple answer applies to every
+  route unless the route is part of the identity sources, as AWS documents.
+* **Lambda.** The local executor keeps one warm worker process per function (idle for up to
+  ``LAMBDA_WARM_TTL_SECONDS``, 300 s); a cold start unzips the package and imports the handler.
+
+Where MiniStack 1.5.33 differs from AWS's documentation, and what the tests do about it:
+
+1. Cognito issuer: only the ORIGINAL format; no ``IssuerConfiguration`` on pools, no UPDATED
+   ``https://issuer-cognito-idp.{region}.amazonaws.com/{pool}`` issuer, no replicas. The tests
+   cover the original issuer only.
+2. Cognito keys and discovery are served by the emulator, not under the issuer's host; the
+   discovery document's ``jwks_uri`` and endpoints point at ``http://127.0.0.1:{port}``. The
+   tests read ``jwks_uri`` from that document and pass it to ``CognitoVerifier(jwks_uri=...)``
+   (loopback ``http`` is allowed by the library without ``allow_insecure_http``).
+3. ``/oauth2/token`` answers at the emulator's root for every pool, without a user pool domain
+   (AWS: ``https://{domain}.auth.{region}.amazoncognito.com/oauth2/token`` once a domain
+   exists); ``{endpoint}/{pool}/oauth2/token`` is 405. The tests post to the root.
+4. Token claims: no ``version`` or ``event_id`` claim; ``client_credentials`` access tokens
+   carry ``auth_time`` and ``origin_jti``. Nothing in the tests depends on these.
+5. Lambda runs every Python function with the emulator's own interpreter (whatever
+   ``Runtime`` says), with its site-packages importable and its whole environment inherited.
+   The harness gives the emulator a minimal environment; the deployed handler hides everything
+   but the standard library and its package, and checks where its modules came from.
+6. ``Invoke`` with ``LogType="Tail"`` returns no log, so no ``REPORT ... Init Duration``: the
+   handler measures its own init phase and returns it in the authorizer context.
+7. An HTTP API authorizer (payload 2.0, IAM policy responses) that raises
+   ``Exception("Unauthorized")`` gets a 500 from MiniStack (REST APIs: 401, as AWS documents;
+   for HTTP APIs we found no AWS statement either way). The HTTP API with IAM responses
+   therefore uses ``on_invalid="deny"`` (explicit Deny, 403), whose outcome is documented.
+8. Listening sockets: 0.0.0.0 by default, plus an IoT MQTT listener on 0.0.0.0:8883; state in a
+   machine-wide ``/tmp/ministack-state``. Handled by the settings above.
+9. ``AUTH=true`` (not used here) turns on SigV4/IAM enforcement. Revocation is modelled even
+   without it: ``GlobalSignOut``, ``AdminUserGlobalSignOut`` and ``RevokeToken`` put the
+   token family's ``origin_jti`` on a deny list that ``GetUser`` and ``/oauth2/userInfo``
+   honour ("Access Token has been revoked"); with ``AUTH=true`` refreshing a revoked family
+   fails as well. A later issue can check revocation against that.
 """
 
 from __future__ import annotations
