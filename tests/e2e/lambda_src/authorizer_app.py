@@ -56,7 +56,7 @@ def _isolate() -> None:
     sys.path[:] = [p for p in sys.path if _inside(p) or _standard(p)]
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None) or ""
-        if origin and not (_inside(origin) or _standard(origin)):
+        if name != "__main__" and origin and not (_inside(origin) or _standard(origin)):
             del sys.modules[name]
 
 
