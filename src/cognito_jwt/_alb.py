@@ -624,13 +624,13 @@ class AlbVerifier(BaseVerifier):
         self._check_alg(parsed)
         return parsed
 
-    def _find(self, parsed: ParsedToken) -> PreparedKey:
+    def _find(self, parsed: ParsedToken, source: KeySource) -> PreparedKey:
         self._check_before_fetch(parsed.header)
-        return super()._find(parsed)
+        return super()._find(parsed, source)
 
-    async def _find_async(self, parsed: ParsedToken) -> PreparedKey:
+    async def _find_async(self, parsed: ParsedToken, source: KeySource) -> PreparedKey:
         self._check_before_fetch(parsed.header)
-        return await super()._find_async(parsed)
+        return await super()._find_async(parsed, source)
 
     def _check_before_fetch(self, header: Mapping[str, Any]) -> None:
         """``kid``, ``signer`` and ``client``: cheap, and they decide whether to fetch a key."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
 from ._claims import Claims
@@ -23,9 +23,12 @@ from ._errors import (
     InvalidSignatureError,
     IssuerMismatchError,
     JwtError,
+    KeyNotFoundError,
+    KeySetUnavailableError,
     MalformedTokenError,
     bounded_repr,
 )
+from ._issuer_keys import IssuerKeySources, is_unused_issuer
 from ._keysource import (
     EventHook,
     JwksInput,
@@ -34,6 +37,7 @@ from ._keysource import (
     RemoteKeySource,
     static_key_source,
 )
+from ._log import logger
 from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
@@ -51,7 +55,7 @@ from .stores._base import KeyStore
 if TYPE_CHECKING:
     from dataclasses import dataclass
 
-    from ._jwk import PreparedKey
+    from ._jwk import KeySet, PreparedKey
     from ._token_cache import CachedToken, TokenCache
 else:
     from ._record import dataclass
@@ -149,6 +153,41 @@ def _blame(exc: JwtError, claims: Claims) -> None:
     exc.unverified_claims = claims._data  # noqa: SLF001 - same package
 
 
+def _loaded(source: KeySource) -> KeySet | JwtError:
+    """The key set *source* holds after a successful hydrate."""
+    keyset = getattr(source, "keyset", None)  # a StaticKeySource
+    if keyset is None:
+        snapshot = getattr(source, "snapshot", None)  # a RemoteKeySource
+        keyset = getattr(snapshot, "keyset", None)
+    if keyset is None:
+        return KeySetUnavailableError("no key set is held after loading")
+    return cast("KeySet", keyset)
+
+
+def _hydrated(report: dict[str, KeySet | JwtError]) -> dict[str, KeySet | JwtError]:
+    """*report* if one issuer loaded; else raise the error that says most."""
+    if any(not isinstance(result, JwtError) for result in report.values()):
+        for issuer, result in report.items():
+            if isinstance(result, JwtError) and not is_unused_issuer(result):
+                logger.warning("keys of issuer %s could not be loaded: %s", issuer, result)
+        return report
+    errors = [r for r in report.values() if isinstance(r, JwtError)]
+    # An outage says more than "this format is not in use" (which every format but one is).
+    raise next((e for e in errors if not is_unused_issuer(e)), errors[0])
+
+
+class _NoSource:
+    """Stands in for the single key source of a verifier that has one per issuer."""
+
+    stats = KeySetStats()
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"a verifier with one key source per issuer has no {name!r}")
+
+
+_NO_SOURCE = cast("KeySource", _NoSource())
+
+
 @dataclass(frozen=True, slots=True)
 class KeyConfig:
     """Where a verifier's keys come from (internal: gathered from constructor arguments).
@@ -169,17 +208,32 @@ class KeyConfig:
     refresh: RefreshPolicy | None = None
     store: StoreArg = "default"
     on_event: EventHook | None = None
+    issuer_jwks_uris: Mapping[str, str] | None = None
 
-    def build(self, clock: Clock) -> KeySource:
-        """Make the key source this configuration describes."""
+    def build(self, clock: Clock) -> KeySource | IssuerKeySources:
+        """Make the key source this configuration describes.
+
+        With *issuer_jwks_uris* (issuer -> its key-set URL; Cognito's issuer formats) and no
+        *jwks* or *jwks_uri*, one source per issuer, each built on first use.
+        """
         if self.jwks is not None:
             if self.jwks_uri is not None:
                 raise ConfigurationError("pass either jwks= or jwks_uri=, not both")
             if self.fetch is not None or self.refresh is not None:
                 raise ConfigurationError("fetch= and refresh= apply only to fetched key sets")
             return static_key_source(self.jwks)
+        uris = self.issuer_jwks_uris
+        if self.jwks_uri is None and uris is not None and len(uris) > 1:
+            fetch, _ = self.fetch_settings()
+            for uri in uris.values():
+                check_url(uri, allow_insecure_http=fetch.allow_insecure_http, what="jwks_uri")
+            return IssuerKeySources(uris, lambda uri: self._remote(clock, uri))
+        if self.jwks_uri is None and uris:
+            return self._remote(clock, next(iter(uris.values())))
+        return self._remote(clock, self.jwks_uri or self.default_jwks_uri)
+
+    def _remote(self, clock: Clock, uri: str | None) -> RemoteKeySource:
         fetch, policy = self.fetch_settings()
-        uri = self.jwks_uri or self.default_jwks_uri
         issuer = None
         if uri is not None:
             check_url(uri, allow_insecure_http=fetch.allow_insecure_http, what="jwks_uri")
@@ -252,6 +306,7 @@ class BaseVerifier:
     __slots__ = (
         "_algorithms",
         "_async_check",
+        "_by_issuer",
         "_clock",
         "_custom_check",
         "_issuers",
@@ -285,7 +340,11 @@ class BaseVerifier:
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock must be a callable returning epoch seconds")
         self._clock: Clock = clock or time.time
-        self._keys = keys.build(self._clock)
+        built = keys.build(self._clock)
+        # One key source, or (Cognito's issuer formats) one per issuer, chosen by the token's
+        # 'iss' once it matched the accepted issuers exactly.
+        self._by_issuer = built if isinstance(built, IssuerKeySources) else None
+        self._keys: KeySource = built if not isinstance(built, IssuerKeySources) else _NO_SOURCE
         self._required = string_tuple(required_claims, "required_claims", allow_empty=True)
         if custom_check is not None and not callable(custom_check):
             raise ConfigurationError("custom_check must be callable")
@@ -357,14 +416,15 @@ class BaseVerifier:
         cache = self._token_cache
         if cache is None:
             parsed, payload = self._parsed(token, routed)
-            claims = self._finish(parsed, self._find(parsed), payload)
+            source, payload = self._source(parsed, payload)
+            claims = self._finish(parsed, self._find(parsed, source), payload, source)
             if self._custom_check is not None:
                 self._run_check(self._custom_check, claims)
             return claims
         digest, entry = cache.lookup(token)
         if entry is not None:
             try:
-                key = self._keys.find(entry.kid, entry.alg)
+                key = self._cached_source(entry.payload).find(entry.kid, entry.alg)
             except JwtError:
                 key = None  # the full pipeline below raises the error that applies
             hit = self._cache_hit(cache, entry, key)
@@ -373,8 +433,9 @@ class BaseVerifier:
                     self._run_check(self._custom_check, hit)
                 return hit
         parsed, payload = self._parsed(token, routed)
-        key = self._find(parsed)
-        claims = self._finish(parsed, key, payload)
+        source, payload = self._source(parsed, payload)
+        key = self._find(parsed, source)
+        claims = self._finish(parsed, key, payload, source)
         if self._custom_check is not None:
             self._run_check(self._custom_check, claims)
         self._remember(cache, digest, parsed, key, claims)
@@ -385,14 +446,17 @@ class BaseVerifier:
         cache = self._token_cache
         if cache is None:
             parsed, payload = self._parsed(token, routed)
-            claims = self._finish(parsed, await self._find_async(parsed), payload)
+            source, payload = self._source(parsed, payload)
+            claims = self._finish(parsed, await self._find_async(parsed, source), payload, source)
             if self._custom_check is not None:
                 await self._run_check_async(self._custom_check, claims)
             return claims
         digest, entry = cache.lookup(token)
         if entry is not None:
             try:
-                key = await self._keys.find_async(entry.kid, entry.alg)
+                key: PreparedKey | None = await self._cached_source(entry.payload).find_async(
+                    entry.kid, entry.alg
+                )
             except JwtError:
                 key = None
             hit = self._cache_hit(cache, entry, key)
@@ -401,8 +465,9 @@ class BaseVerifier:
                     await self._run_check_async(self._custom_check, hit)
                 return hit
         parsed, payload = self._parsed(token, routed)
-        key = await self._find_async(parsed)
-        claims = self._finish(parsed, key, payload)
+        source, payload = self._source(parsed, payload)
+        key = await self._find_async(parsed, source)
+        claims = self._finish(parsed, key, payload, source)
         if self._custom_check is not None:
             await self._run_check_async(self._custom_check, claims)
         self._remember(cache, digest, parsed, key, claims)
@@ -482,29 +547,72 @@ class BaseVerifier:
             _blame(exc, claims)
             raise
 
-    def hydrate(self) -> None:
+    def hydrate(self) -> dict[str, KeySet | JwtError]:
         """Load the key set now (store or network), e.g. in a Lambda function's init phase.
 
-        Raises:
-            KeySetUnavailableError: No usable key set could be had.
-        """
-        self._keys.hydrate()
+        Returns:
+            What was loaded, by issuer (by key-set URL where the verifier has no single
+            issuer): the :class:`KeySet`, or the error of an issuer that could not be loaded.
+            With several issuers (a Cognito pool's issuer formats), an issuer whose key-set
+            URL does not exist (403/404: a format the pool does not use) is reported and does
+            not fail the call, as long as one issuer loaded.
 
-    async def hydrate_async(self) -> None:
-        """Load the key set now without blocking the event loop.
+        Raises:
+            KeySetUnavailableError: No usable key set could be had (for any issuer).
+        """
+        by_issuer = self._by_issuer
+        if by_issuer is None:
+            self._keys.hydrate()
+            return dict.fromkeys(self._report_names(), _loaded(self._keys))
+        report: dict[str, KeySet | JwtError] = {}
+        for issuer in by_issuer.uris:
+            source = by_issuer.source(issuer)
+            try:
+                source.hydrate()
+            except JwtError as exc:
+                report[issuer] = exc
+            else:
+                report[issuer] = _loaded(source)
+        return _hydrated(report)
+
+    async def hydrate_async(self) -> dict[str, KeySet | JwtError]:
+        """Like :meth:`hydrate`, without blocking the event loop.
 
         Raises:
-            KeySetUnavailableError: No usable key set could be had.
+            KeySetUnavailableError: No usable key set could be had (for any issuer).
         """
-        await self._keys.hydrate_async()
+        by_issuer = self._by_issuer
+        if by_issuer is None:
+            await self._keys.hydrate_async()
+            return dict.fromkeys(self._report_names(), _loaded(self._keys))
+        report: dict[str, KeySet | JwtError] = {}
+        for issuer in by_issuer.uris:
+            source = by_issuer.source(issuer)
+            try:
+                await source.hydrate_async()
+            except JwtError as exc:
+                report[issuer] = exc
+            else:
+                report[issuer] = _loaded(source)
+        return _hydrated(report)
 
     def refresh(self) -> None:
         """Fetch the key set now, e.g. after the issuer announced a rotation.
 
+        With several issuers, the key set of every issuer that tokens have named so far
+        (hydrating them all when none has been used yet).
+
         Raises:
             KeySetUnavailableError: The fetch failed; the current keys stay in use.
         """
-        self._keys.refresh()
+        if self._by_issuer is None:
+            self._keys.refresh()
+            return
+        built = self._by_issuer.built()
+        if not built:
+            self.hydrate()
+        for source in built.values():
+            source.refresh()
 
     async def refresh_async(self) -> None:
         """Fetch the key set now without blocking the event loop.
@@ -512,31 +620,86 @@ class BaseVerifier:
         Raises:
             KeySetUnavailableError: The fetch failed; the current keys stay in use.
         """
-        await self._keys.refresh_async()
+        if self._by_issuer is None:
+            await self._keys.refresh_async()
+            return
+        built = self._by_issuer.built()
+        if not built:
+            await self.hydrate_async()
+        for source in built.values():
+            await source.refresh_async()
 
     @property
     def stats(self) -> KeySetStats:
-        """Counters of the key set: fetches, failures, refreshes by reason, cache hits."""
-        return self._keys.stats
+        """Counters of the key set: fetches, failures, refreshes by reason, cache hits.
+
+        With one key set per issuer, the counters of all of them added up.
+        """
+        return self._keys.stats if self._by_issuer is None else self._by_issuer.stats()
+
+    def _report_names(self) -> list[str]:
+        """What :meth:`hydrate` names the one key set: each issuer, else its URL."""
+        if self._issuers is not None:
+            return sorted(self._issuers)
+        return [getattr(self._keys, "jwks_uri", None) or "jwks"]
 
     def _parse(self, token: object) -> ParsedToken:
         parsed = parse_token(token, self._limits)
         self._check_alg(parsed)
         return parsed
 
-    def _find(self, parsed: ParsedToken) -> PreparedKey:
-        try:
-            return self._keys.find(parsed.kid, parsed.alg)
-        except JwtError as exc:
-            exc.unverified_header = parsed.header
-            raise
+    def _source(
+        self, parsed: ParsedToken, payload: dict[str, Any] | None
+    ) -> tuple[KeySource, dict[str, Any] | None]:
+        """The key source for this token, and its payload if that had to be read to choose.
 
-    async def _find_async(self, parsed: ParsedToken) -> PreparedKey:
+        With one source per issuer, the payload is decoded before the signature is checked
+        (as a router does) and its ``iss`` must be one of the accepted issuers exactly: an
+        unknown issuer is refused before any key is looked up or fetched.
+        """
+        by_issuer = self._by_issuer
+        if by_issuer is None:
+            return self._keys, payload
+        if payload is None:
+            payload = decode_payload(parsed)
+        iss = payload.get("iss")
+        if not isinstance(iss, str) or iss not in by_issuer.uris:
+            check_issuer(payload, frozenset(by_issuer.uris))  # raises: iss is not accepted
+            raise IssuerMismatchError("token issuer is not accepted")  # pragma: no cover
+        return by_issuer.source(iss), payload
+
+    def _cached_source(self, payload: Mapping[str, Any]) -> KeySource:
+        """The key source of a token that verified before (its ``iss`` is accepted)."""
+        by_issuer = self._by_issuer
+        return self._keys if by_issuer is None else by_issuer.source(payload["iss"])
+
+    def _find(self, parsed: ParsedToken, source: KeySource) -> PreparedKey:
         try:
-            return await self._keys.find_async(parsed.kid, parsed.alg)
+            return source.find(parsed.kid, parsed.alg)
         except JwtError as exc:
-            exc.unverified_header = parsed.header
-            raise
+            raise self._lookup_failed(exc, parsed)  # noqa: B904 - the same error, or a plainer one
+
+    async def _find_async(self, parsed: ParsedToken, source: KeySource) -> PreparedKey:
+        try:
+            return await source.find_async(parsed.kid, parsed.alg)
+        except JwtError as exc:
+            raise self._lookup_failed(exc, parsed)  # noqa: B904 - the same error, or a plainer one
+
+    def _lookup_failed(self, exc: JwtError, parsed: ParsedToken) -> JwtError:
+        """The error for a failed key lookup, with the token's header attached.
+
+        Among several issuers, a key-set URL that does not exist (403/404) means the pool
+        does not use that issuer: the token names keys that are not there (401), which is no
+        outage (503).
+        """
+        if self._by_issuer is not None and is_unused_issuer(exc):
+            exc = KeyNotFoundError(
+                "the token's issuer publishes no key set "
+                f"(HTTP {getattr(exc, 'status_code', None)}): this pool does not issue tokens "
+                "under that issuer format"
+            )
+        exc.unverified_header = parsed.header
+        return exc
 
     def _check_alg(self, parsed: ParsedToken) -> None:
         alg = parsed.alg
@@ -557,10 +720,14 @@ class BaseVerifier:
             )
 
     def _finish(
-        self, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any] | None
+        self,
+        parsed: ParsedToken,
+        key: PreparedKey,
+        payload: dict[str, Any] | None,
+        source: KeySource,
     ) -> Claims:
         ok = key.checks[parsed.alg](parsed.signature, parsed.signing_input)
-        self._keys.record_signature(ok)
+        source.record_signature(ok)
         if not ok:
             raise InvalidSignatureError(
                 "signature does not verify with the selected key", unverified_header=parsed.header
@@ -758,15 +925,29 @@ class MultiIssuerVerifier:
         verifier, routed = self._route(token)
         return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
 
-    def hydrate(self) -> None:
-        """Load every verifier's key set now."""
-        for verifier in self._verifiers:
-            verifier.hydrate()
+    def hydrate(self) -> dict[str, KeySet | JwtError]:
+        """Load every verifier's key set now; what each loaded, by issuer.
 
-    async def hydrate_async(self) -> None:
-        """Load every verifier's key set now without blocking the event loop."""
+        See :meth:`BaseVerifier.hydrate`.
+
+        Raises:
+            KeySetUnavailableError: A verifier could load no key set at all.
+        """
+        report: dict[str, KeySet | JwtError] = {}
         for verifier in self._verifiers:
-            await verifier.hydrate_async()
+            report.update(verifier.hydrate())
+        return report
+
+    async def hydrate_async(self) -> dict[str, KeySet | JwtError]:
+        """Like :meth:`hydrate`, without blocking the event loop.
+
+        Raises:
+            KeySetUnavailableError: A verifier could load no key set at all.
+        """
+        report: dict[str, KeySet | JwtError] = {}
+        for verifier in self._verifiers:
+            report.update(await verifier.hydrate_async())
+        return report
 
     def refresh(self) -> None:
         """Fetch every verifier's key set now."""

@@ -20,6 +20,7 @@ from cognito_jwt import (
     InvalidSignatureError,
     IssuerMismatchError,
     JwtError,
+    KeySet,
     KeyNotFoundError,
     MissingClaimError,
     MissingGroupError,
@@ -93,8 +94,16 @@ def test_cognito_issuer(pool_id, issuer):
 def test_issuer_property(pool_id, issuer, jwks):
     verifier = CognitoVerifier(user_pool_id=pool_id, client_id=None, token_use=None, jwks=jwks)
     assert verifier.issuer == issuer
-    assert verifier.issuers == frozenset({issuer})
+    # Both issuer formats where AWS documents the updated host (the commercial partition).
+    region = pool_id.split("_")[0]
+    updated = f"https://issuer-cognito-idp.{region}.amazonaws.com/{pool_id}"
+    commercial = not region.startswith(("us-gov-", "us-iso", "eu-isoe-", "eusc-", "cn-"))
+    assert verifier.issuers == frozenset({issuer, updated} if commercial else {issuer})
     assert verifier.user_pool_id == pool_id
+    original_only = CognitoVerifier(
+        user_pool_id=pool_id, client_id=None, token_use=None, jwks=jwks, issuer_format="original"
+    )
+    assert original_only.issuers == frozenset({issuer})
 
 
 @pytest.mark.parametrize(("pool_id", "issuer"), REGION_ISSUERS)
@@ -164,7 +173,11 @@ def test_without_jwks_keys_come_from_the_pool_well_known_uri(jwks):
     verifier = CognitoVerifier(
         user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", store=None
     )
-    assert verifier._keys.jwks_uri == f"{ISSUER}/.well-known/jwks.json"
+    assert verifier._by_issuer is not None
+    assert verifier._by_issuer.uris == {
+        issuer: f"{issuer}/.well-known/jwks.json" for issuer in verifier.issuers
+    }
+    assert verifier._by_issuer.built() == {}  # each issuer's key source is made on first use
     assert verifier.stats.fetches == 0
 
 
@@ -645,10 +658,13 @@ def test_verify_async_matches_verify(keys, make_cognito):
     ]
 
 
-def test_hydrate_is_a_no_op(keys, make_cognito):
+def test_hydrate_with_keys_in_memory_fetches_nothing_and_reports_them(keys, make_cognito):
     verifier = make_cognito()
-    assert verifier.hydrate() is None
-    assert run(verifier.hydrate_async()) is None
+    report = verifier.hydrate()
+    assert set(report) == verifier.issuers
+    assert all(isinstance(result, KeySet) for result in report.values())
+    assert run(verifier.hydrate_async()) == report
+    assert verifier.stats.fetches == 0
     assert verifier.verify(keys["RS256"].sign(access_claims())).sub
 
 

@@ -909,7 +909,11 @@ def test_plain_http_issuer_refused_for_discovery() -> None:
 
 def test_cognito_default_jwks_uri_is_the_pool_well_known_path() -> None:
     verifier = CognitoVerifier(
-        user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", store=None
+        user_pool_id=POOL_ID,
+        client_id=CLIENT_ID,
+        token_use="access",
+        store=None,
+        issuer_format="original",
     )
     assert verifier._keys.jwks_uri == ISSUER + "/.well-known/jwks.json"
     assert verifier._keys.cache_key == ISSUER + "/.well-known/jwks.json"

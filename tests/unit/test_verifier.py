@@ -756,10 +756,13 @@ def test_verify_async_returns_claims(keys, make_oidc):
     assert claims.to_dict() == oidc_claims()
 
 
-def test_hydrate_is_a_no_op(keys, make_oidc):
+def test_hydrate_with_keys_in_memory_fetches_nothing_and_reports_them(keys, make_oidc):
     verifier = make_oidc()
-    assert verifier.hydrate() is None
-    assert run(verifier.hydrate_async()) is None
+    report = verifier.hydrate()
+    assert list(report) == [OIDC_ISSUER]
+    assert report[OIDC_ISSUER].kids == {key.kid for key in keys.values()}
+    assert run(verifier.hydrate_async()) == report
+    assert verifier.stats.fetches == 0
     assert verifier.verify(keys["RS256"].sign(oidc_claims()))["sub"] == "user-42"
 
 
@@ -780,7 +783,12 @@ def multi(multi_parts):
 
 
 def test_multi_issuers(multi):
-    assert multi.issuers == frozenset({ISSUER, POOL_B_ISSUER, OIDC_ISSUER})
+    # Each pool in both of its issuer formats.
+    updated = {
+        i.replace("https://cognito-idp.", "https://issuer-cognito-idp.")
+        for i in (ISSUER, POOL_B_ISSUER)
+    }
+    assert multi.issuers == frozenset({ISSUER, POOL_B_ISSUER, OIDC_ISSUER, *updated})
 
 
 def test_multi_routes_each_issuer(multi, keys, key_b):
@@ -896,9 +904,10 @@ def test_multi_verify_async_matches_verify(multi, keys, key_b, key_b_same_kid):
     ]
 
 
-def test_multi_hydrate(multi, keys):
-    assert multi.hydrate() is None
-    assert run(multi.hydrate_async()) is None
+def test_multi_hydrate_reports_every_issuer(multi, keys):
+    report = multi.hydrate()
+    assert set(report) == multi.issuers
+    assert run(multi.hydrate_async()) == report
     assert multi.verify(keys["RS256"].sign(access_claims())).issuer == ISSUER
 
 
@@ -912,7 +921,7 @@ def test_multi_with_a_multi_issuer_jwt_verifier(keys, make_oidc):
 
 def test_multi_accepts_any_iterable(multi_parts, keys):
     multi = MultiIssuerVerifier(v for v in multi_parts)
-    assert len(multi.issuers) == 3
+    assert len(multi.issuers) == 5  # two pools in both issuer formats, one OIDC issuer
     assert multi.verify(keys["RS256"].sign(access_claims())).issuer == ISSUER
 
 
