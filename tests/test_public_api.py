@@ -35,6 +35,7 @@ PUBLIC = {
     "MissingClaimError",
     "MissingGroupError",
     "MultiIssuerVerifier",
+    "MultiTenantVerifier",
     "NotYetValidError",
     "SkippedKey",
     "TokenLimits",
@@ -49,6 +50,8 @@ PUBLIC = {
     "KeyStore",
     "MemoryStore",
     "StoredKeySet",
+    # one user pool per tenant
+    "TenantRateLimitError",
     # private_key_jwt (client side)
     "AuthorizationRequest",
     "ClientAssertionSigner",

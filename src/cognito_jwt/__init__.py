@@ -61,17 +61,21 @@ if TYPE_CHECKING:
         TokenResponse,
         build_authorization_url,
     )
+    from ._tenants import MultiTenantVerifier, TenantRateLimitError
     from .stores import FileStore
 
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
-# which a Cognito or OIDC verifier never needs; key processing (KeySet, which needs
+# which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
+# never needs; key processing (KeySet, which needs
 # cryptography), loaded anyway with the first key set; the file store, built by a verifier
 # that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
+    "MultiTenantVerifier": "._tenants",
+    "TenantRateLimitError": "._tenants",
     "SkippedKey": "._jwk",
     "AuthorizationRequest": "._oauth",
     "ClientAssertionSigner": "._assertion",
@@ -145,6 +149,7 @@ __all__ = [
     "MissingClaimError",
     "MissingGroupError",
     "MultiIssuerVerifier",
+    "MultiTenantVerifier",
     "NotYetValidError",
     "OAuthError",
     "PkcePair",
@@ -152,6 +157,7 @@ __all__ = [
     "SigningError",
     "SkippedKey",
     "StoredKeySet",
+    "TenantRateLimitError",
     "TokenClient",
     "TokenEndpointUnavailableError",
     "TokenLimits",
