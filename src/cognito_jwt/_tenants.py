@@ -7,7 +7,8 @@ anything is built or fetched it must pass an allowlist that cannot name an arbit
 * any Cognito pool of listed Regions (``cognito_regions=``): the issuer must be exactly
   ``https://cognito-idp.{region}.{partition suffix}/{pool_id}`` or
   ``https://issuer-cognito-idp.{region}.amazonaws.com/{pool_id}``, rebuilt from the pool id
-  (whose Region is the host's Region) by :func:`cognito_issuer`;
+  (whose Region is the host's Region) by :func:`cognito_issuer`; a replica Region's issuer
+  must be listed in ``issuers=``;
 * a regular expression (``issuer_pattern=``) anchored to a fixed scheme and host suffix: its
   source starts with ``https://`` and its host part ends with a literal domain of two or more
   labels (``https://[a-z0-9-]+\.auth\.example\.com``); a matching issuer must also have a
@@ -85,17 +86,29 @@ def _pool_issuers(pool_id: str) -> tuple[str, ...]:
     return (original,) if updated is None else (original, updated)
 
 
-def _pool_of(issuer: str) -> str | None:
-    """The pool id of a Cognito issuer, rebuilt and compared exactly; ``None`` otherwise."""
+def _pool_of(issuer: str) -> tuple[str, str] | None:
+    """``(pool_id, host_region)`` of a Cognito issuer, rebuilt and compared exactly, or ``None``.
+
+    The host's Region is the pool's own (either format) or, in the original format only, a
+    replica Region of a multi-Region pool.
+    """
     if not issuer.startswith("https://"):
         return None
-    _host, slash, pool_id = issuer[8:].partition("/")
-    if not slash or "/" in pool_id:
+    host, slash, pool_id = issuer[8:].partition("/")
+    labels = host.split(".", 2)
+    if not slash or "/" in pool_id or len(labels) != 3 or not _is_region(labels[1]):
         return None
+    region = labels[1]
     try:
-        return pool_id if issuer in _pool_issuers(pool_id) else None
+        home = parse_user_pool_id(pool_id)
     except ConfigurationError:
         return None  # not of the form '<region>_<id>'
+    if region == home:
+        return (pool_id, region) if issuer in _pool_issuers(pool_id) else None
+    # A replica Region: the original-format issuer of the same id placed in that Region.
+    twin = f"{region}_{pool_id.partition('_')[2]}"
+    rebuilt = cognito_issuer(twin)[: -len(twin)] + pool_id
+    return (pool_id, region) if issuer == rebuilt else None
 
 
 def _is_region(region: str) -> bool:
@@ -463,10 +476,16 @@ class MultiTenantVerifier:
     # Internals ------------------------------------------------------------------------------------
     def _allowed(self, iss: str) -> tuple[bool, str | None]:
         """Whether *iss* passes the allowlist, and its Cognito pool id if it has one."""
-        pool_id = _pool_of(iss)
+        parts = _pool_of(iss)
+        pool_id = None if parts is None else parts[0]
         if iss in self._issuers:
             return True, pool_id
-        if pool_id is not None and parse_user_pool_id(pool_id) in self._regions:
+        # The Region rule: the pool's own Region only (list replica issuers explicitly).
+        if (
+            parts is not None
+            and parts[1] in self._regions
+            and parse_user_pool_id(parts[0]) == parts[1]
+        ):
             return True, pool_id
         pattern = self._pattern
         if pattern is not None and pattern.fullmatch(iss) and _under(iss, self._suffix):

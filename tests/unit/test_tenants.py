@@ -225,6 +225,27 @@ def test_explicit_pools_allow_both_formats_and_nothing_else(monotonic):
     assert not verifier.allows(original(POOL_B))
 
 
+def test_a_replica_region_issuer_routes_only_when_listed_and_carries_the_pool_id(key, monotonic):
+    replica = "https://cognito-idp.eu-central-1.amazonaws.com/eu-west-1_TenantA1"
+    seen: list[tuple[str, str | None]] = []
+
+    def build(issuer: str, pool_id: str | None) -> JwtVerifier:
+        seen.append((issuer, pool_id))
+        return JwtVerifier(issuer=issuer, audience=None, jwks=jwks_of(key), clock=lambda: FIXED_NOW)
+
+    by_region = tenants(build, monotonic, cognito_regions=["eu-west-1", "eu-central-1"])
+    assert not by_region.allows(replica)  # the Region rule: the pool's own Region only
+    listed = tenants(build, monotonic, cognito_regions=(), issuers=[replica])
+    listed.verify(key.sign(access_claims(iss=replica)))
+    assert seen == [(replica, POOL_A)]
+    # Only the original format names a replica Region: this one is no Cognito issuer.
+    odd = replica.replace("cognito-idp", "issuer-cognito-idp")
+    tenants(build, monotonic, cognito_regions=(), issuers=[odd]).verify(
+        key.sign(access_claims(iss=odd))
+    )
+    assert seen[-1] == (odd, None)
+
+
 def test_explicit_issuers_are_exact_strings(key, monotonic):
     def build(issuer: str, pool_id: str | None) -> JwtVerifier:
         assert pool_id is None
