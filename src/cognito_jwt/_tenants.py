@@ -249,11 +249,14 @@ class _Bucket:
         self._clock = clock
         self._at = clock()
 
-    def take(self) -> float:
-        """Take one token: ``0.0`` when taken, else the seconds until one is available."""
+    def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self._capacity, self._tokens + max(0.0, now - self._at) * self._rate)
         self._at = now
+
+    def take(self) -> float:
+        """Take one token: ``0.0`` when taken, else the seconds until one is available."""
+        self._refill()
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return 0.0
@@ -261,6 +264,7 @@ class _Bucket:
 
     @property
     def available(self) -> int:
+        self._refill()
         return int(self._tokens)
 
 

@@ -448,6 +448,7 @@ def test_new_issuers_past_the_cap_are_refused_without_a_build(key, monotonic):
     with pytest.raises(TenantRateLimitError):
         asyncio.run(verifier.verify_async(token_for(key, pools[3])))
     monotonic.advance(0.1)
+    assert verifier.stats["new_available"] == 1
     verifier.verify(token_for(key, pools[3]))
     assert verifier.stats["refused_rate"] == 2
     assert len(factory.calls) == 4
