@@ -50,8 +50,6 @@ PUBLIC = {
     "KeyStore",
     "MemoryStore",
     "StoredKeySet",
-    # one user pool per tenant
-    "TenantRateLimitError",
     # private_key_jwt (client side)
     "AuthorizationRequest",
     "ClientAssertionSigner",

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
         TokenResponse,
         build_authorization_url,
     )
-    from ._tenants import MultiTenantVerifier, TenantRateLimitError
+    from ._tenants import MultiTenantVerifier
     from .stores import FileStore
 
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
@@ -75,7 +75,6 @@ _LAZY = {
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
-    "TenantRateLimitError": "._tenants",
     "SkippedKey": "._jwk",
     "AuthorizationRequest": "._oauth",
     "ClientAssertionSigner": "._assertion",
@@ -157,7 +156,6 @@ __all__ = [
     "SigningError",
     "SkippedKey",
     "StoredKeySet",
-    "TenantRateLimitError",
     "TokenClient",
     "TokenEndpointUnavailableError",
     "TokenLimits",

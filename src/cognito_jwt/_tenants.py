@@ -428,7 +428,9 @@ class MultiTenantVerifier:
 
         Raises:
             IssuerMismatchError: ``iss`` is not allowed, or the factory said it is no tenant.
-            TenantRateLimitError: A new issuer over the cap (nothing was built or fetched).
+            KeySetUnavailableError: A new issuer over the cap (code
+                ``ERR_TENANT_RATE_LIMITED``, with ``retry_after`` in seconds): nothing was
+                built or fetched.
             ConfigurationError: The factory raised or returned something unroutable.
             JwtError: A subclass naming what was wrong.
         """
