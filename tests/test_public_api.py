@@ -35,6 +35,7 @@ PUBLIC = {
     "MissingClaimError",
     "MissingGroupError",
     "MultiIssuerVerifier",
+    "MultiTenantVerifier",
     "NotYetValidError",
     "SkippedKey",
     "TokenLimits",

@@ -61,17 +61,20 @@ if TYPE_CHECKING:
         TokenResponse,
         build_authorization_url,
     )
+    from ._tenants import MultiTenantVerifier
     from .stores import FileStore
 
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
-# which a Cognito or OIDC verifier never needs; key processing (KeySet, which needs
+# which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
+# never needs; key processing (KeySet, which needs
 # cryptography), loaded anyway with the first key set; the file store, built by a verifier
 # that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
+    "MultiTenantVerifier": "._tenants",
     "SkippedKey": "._jwk",
     "AuthorizationRequest": "._oauth",
     "ClientAssertionSigner": "._assertion",
@@ -145,6 +148,7 @@ __all__ = [
     "MissingClaimError",
     "MissingGroupError",
     "MultiIssuerVerifier",
+    "MultiTenantVerifier",
     "NotYetValidError",
     "OAuthError",
     "PkcePair",
