@@ -8,8 +8,11 @@ Python (MiniStack runs functions with its own interpreter, whatever ``Runtime`` 
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.e2e.conftest import PROJECT_ROOT
 from tests.e2e.package import DeploymentPackage, _pip
@@ -21,6 +24,7 @@ def test_walkthrough_runs_as_documented(
     ministack: MiniStack,
     deployment_package: DeploymentPackage,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     lock = PROJECT_ROOT / "requirements" / "lock.txt"
@@ -38,3 +42,7 @@ def test_walkthrough_runs_as_documented(
         "no token /me": 401,
         "garbage /me": 403,
     }
+    # What it prints is what the guide says it prints.
+    guide = (PROJECT_ROOT / "docs" / "guides" / "lambda-deploy.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r"^```text\n(deployment package:.*?)^```", guide, re.S | re.M)
+    assert capsys.readouterr().out == shown
