@@ -1,4 +1,9 @@
-"""Every ```python block in README.md and docs/ runs, in page order, against real tokens."""
+"""Every ```python block in README.md and docs/ runs, in page order, against real tokens.
+
+A block that only includes a file (``--8<-- "tests/..."``, pymdownx.snippets: the page shows
+the file verbatim) is that file's sample: it runs where it lives, under the test named in
+`INCLUDED_SAMPLES`, since it needs more than a page's names (an emulated AWS account, say).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,13 @@ from .servers.redis_server import RedisServer
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+INCLUDE = re.compile(r'--8<-- "(?P<path>[^"]+)"\n')
+# Samples shown by inclusion, and the test that runs (or checks) each one.
+INCLUDED_SAMPLES = {
+    "tests/e2e/samples/authorizer.py": "tests/e2e/test_walkthrough.py",
+    "tests/e2e/samples/walkthrough.py": "tests/e2e/test_walkthrough.py",
+    "tests/e2e/samples/cdk_stack.py": "tests/e2e/test_deploy_guide.py",
+}
 POOL = "eu-west-1_AbCdEf123"
 CLIENT = "1example23456789abcdefghij"
 ALB_ARN = (
@@ -160,6 +172,14 @@ def test_samples_run(
 ) -> None:
     namespace = {**_namespace(), **page_names}
     for number, block in enumerate(FENCE.findall(page.read_text(encoding="utf-8")), 1):
+        included = INCLUDE.fullmatch(block)
+        if included is not None:
+            path = included["path"]
+            assert path in INCLUDED_SAMPLES, f"{page.name}: {path} is tested nowhere"
+            assert (ROOT / path).is_file(), path
+            test = (ROOT / INCLUDED_SAMPLES[path]).read_text(encoding="utf-8")
+            assert Path(path).stem in test, f"{INCLUDED_SAMPLES[path]} does not use {path}"
+            continue
         code = compile(block, f"{page.name}[sample {number}]", "exec")
         exec(code, namespace)  # noqa: S102 - our own documentation
     capsys.readouterr()

@@ -21,6 +21,7 @@ import pytest
 from cognito_jwt import (
     Claims,
     CognitoVerifier,
+    ConfigurationError,
     FetchOptions,
     KeySetUnavailableError,
 )
@@ -29,6 +30,7 @@ from cognito_jwt.adapters.lambda_authorizer import (
     ApiArn,
     AuthorizerRequest,
     Decision,
+    Route,
     TokenSource,
     Unauthorized,
     authorizer,
@@ -1111,6 +1113,262 @@ def test_deny_from_groups_covers_every_route(token: str, make_handler: Any) -> N
     policy = make_handler(groups=["auditors"])(first, None)
     assert not policy_allows(policy, f"{_ORDERS}/GET/orders")
     assert not policy_allows(policy, f"{_ORDERS}/POST/orders/1")
+
+
+# ==================================================================================================
+# Per-route rules (routes=): a policy that is a function of the caller alone
+# ==================================================================================================
+_API = "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test"
+ROUTES = {
+    "GET /me": Route(),
+    "GET /admin": Route(groups="admins"),
+    "POST /orders": Route(scopes=["orders/write"]),
+    "GET /orders/{id}": Route(scopes="orders/read"),
+    "DELETE /orders/{id}": Route(groups=["admins"], scopes=["orders/admin"]),
+}
+# What each caller may call, as ARN routes (path parameters are IAM wildcards).
+ADMIN_ROUTES = ["GET/me", "GET/admin", "POST/orders", "GET/orders/*"]
+READER_ROUTES = ["GET/me", "GET/orders/*"]
+
+
+def _reader(keys: dict[str, SigningKey]) -> str:
+    """bob: no group, read scope only."""
+    return keys["RS256"].sign(
+        access_claims(username="bob", scope="orders/read", **{"cognito:groups": None})
+    )
+
+
+def _policy_event(kind: str, token: str, route: str) -> dict[str, Any]:
+    """An event of *kind* asking about ``{_API}/{route}``."""
+    arn = f"{_API}/{route}"
+    if kind == "rest_token":
+        return token_event(f"Bearer {token}", method_arn=arn)
+    if kind == "rest_request":
+        return rest_request_event(f"Bearer {token}", method_arn=arn)
+    if kind == "http_v1":
+        event = http_v1_event(f"Bearer {token}")
+        event["methodArn"] = arn
+        return event
+    return http_v2_event(f"Bearer {token}", route_arn=arn)
+
+
+ROUTE_POLICY_KINDS = ["rest_token", "rest_request", "http_v1", "http_v2_iam"]
+
+
+@pytest.mark.parametrize("kind", ROUTE_POLICY_KINDS)
+def test_routes_allow_exactly_the_callers_routes(
+    kind: str, token: str, keys: dict[str, SigningKey], make_handler: Any
+) -> None:
+    handler = make_handler(routes=ROUTES, **handler_options(kind))
+    for caller, expected in ((token, ADMIN_ROUTES), (_reader(keys), READER_ROUTES)):
+        response = handler(_policy_event(kind, caller, "GET/me"), None)
+        assert_policy(
+            response,
+            effect="Allow",
+            principal=SUB,
+            resources=[f"{_API}/{route}" for route in expected],
+        )
+        assert response["context"]["sub"] == SUB
+
+
+@pytest.mark.parametrize("kind", ROUTE_POLICY_KINDS)
+def test_routes_policy_cached_from_one_route_never_opens_another(
+    kind: str, keys: dict[str, SigningKey], make_handler: Any
+) -> None:
+    """The bug this option fixes: bob's Allow for /me, cached by token, must not open /admin."""
+    handler = make_handler(routes=ROUTES, **handler_options(kind))
+    bob = _reader(keys)
+    answers = [handler(_policy_event(kind, bob, r), None) for r in ("GET/me", "GET/admin")]
+    # The same answer whatever route was asked about: what API Gateway caches is right for all.
+    assert answers[0]["policyDocument"] == answers[1]["policyDocument"]
+    cached = answers[0]
+    assert policy_allows(cached, f"{_API}/GET/me")
+    assert policy_allows(cached, f"{_API}/GET/orders/42")
+    for closed in ("GET/admin", "POST/orders", "DELETE/orders/42", "GET/unknown", "POST/me"):
+        assert not policy_allows(cached, f"{_API}/{closed}"), closed
+    # Nothing outside the API and stage either.
+    assert not policy_allows(cached, f"{_API.replace('/test', '/prod')}/GET/me")
+
+
+def test_routes_deny_what_a_wildcard_would_open(token: str, make_handler: Any) -> None:
+    """``GET/orders/*`` matches ``GET/orders/1/refund`` too: a stricter route is denied."""
+    routes = {
+        "GET /orders/{id}": Route(),
+        "GET /orders/{id}/refund": Route(groups="finance"),
+        "GET /files/{proxy+}": Route(),
+        "GET /files/private/{name}": Route(groups="admins"),
+    }
+    response = make_handler(routes=routes)(rest_request_event(f"Bearer {token}"), None)
+    statements = response["policyDocument"]["Statement"]
+    assert statements == [
+        {
+            "Action": "execute-api:Invoke",
+            "Effect": "Allow",
+            "Resource": [
+                f"{_ORDERS}/GET/orders/*",
+                f"{_ORDERS}/GET/files/*",
+                f"{_ORDERS}/GET/files/private/*",
+            ],
+        },
+        {
+            "Action": "execute-api:Invoke",
+            "Effect": "Deny",
+            "Resource": [f"{_ORDERS}/GET/orders/*/refund"],
+        },
+    ]
+    assert policy_allows(response, f"{_ORDERS}/GET/orders/1")
+    assert not policy_allows(response, f"{_ORDERS}/GET/orders/1/refund")
+    assert policy_allows(response, f"{_ORDERS}/GET/files/private/x")  # alice is an admin
+
+
+def test_routes_any_method_root_and_default(token: str, make_handler: Any) -> None:
+    routes = {"ANY /": Route(), "GET /{proxy+}": Route(groups="admins")}
+    response = make_handler(routes=routes)(rest_request_event(f"Bearer {token}"), None)
+    assert response["policyDocument"]["Statement"][0]["Resource"] == [
+        f"{_ORDERS}/*/",
+        f"{_ORDERS}/GET/*",
+    ]
+    catch_all = {"$default": Route(), "GET /admin": Route(groups="auditors")}
+    http = make_handler(routes=catch_all, http_response="iam")
+    response = http(http_v2_event(f"Bearer {token}", route_arn=f"{_ORDERS}/GET/x"), None)
+    assert policy_allows(response, f"{_ORDERS}/POST/anything/at/all")
+    assert not policy_allows(response, f"{_ORDERS}/GET/admin")  # explicitly denied
+
+
+def test_routes_websocket_connect(token: str, make_handler: Any) -> None:
+    handler = make_handler(routes={"$connect": Route()}, token_source=TokenSource(query="token"))
+    response = handler(websocket_event(query=token), None)
+    stage = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default"
+    assert_policy(response, effect="Allow", principal=SUB, resources=[f"{stage}/$connect"])
+
+
+@pytest.mark.parametrize("kind", ROUTE_POLICY_KINDS)
+def test_routes_with_nothing_allowed_deny_the_stage(
+    kind: str, keys: dict[str, SigningKey], make_handler: Any
+) -> None:
+    handler = make_handler(routes={"GET /admin": Route(groups="admins")}, **handler_options(kind))
+    response = handler(_policy_event(kind, _reader(keys), "GET/admin"), None)
+    assert_policy(response, effect="Deny", principal=SUB, resources=[f"{_API}/*"])
+    assert "context" not in response
+
+
+def test_routes_keep_the_global_rules(token: str, make_handler: Any) -> None:
+    handler = make_handler(routes=ROUTES, groups="auditors")
+    response = handler(rest_request_event(f"Bearer {token}"), None)
+    assert_policy(response, effect="Deny", principal=SUB, resources=[REST_REQUEST_STAGE])
+    refused = make_handler(routes=ROUTES, authorize=lambda claims, request: False)
+    response = refused(rest_request_event(f"Bearer {token}"), None)
+    assert_policy(response, effect="Deny", principal=SUB, resources=[REST_REQUEST_STAGE])
+
+
+def test_routes_with_a_decision(token: str, make_handler: Any) -> None:
+    decision = Decision(
+        allow=True,
+        context={"tenant": "acme"},
+        deny_resources=[f"{_ORDERS}/GET/orders/0"],
+        usage_identifier_key="key-1",
+        principal_id="tenant-user",
+    )
+    handler = make_handler(routes=ROUTES, authorize=lambda claims, request: decision)
+    response = handler(rest_request_event(f"Bearer {token}"), None)
+    assert response["principalId"] == "tenant-user"
+    assert response["context"]["tenant"] == "acme"
+    assert response["usageIdentifierKey"] == "key-1"
+    assert policy_allows(response, f"{_ORDERS}/GET/orders/1")
+    assert not policy_allows(response, f"{_ORDERS}/GET/orders/0")
+    # The rules compute the resources: a Decision that sets them too is a mistake (a 500).
+    with_resources = Decision(allow=True, resources=[f"{_ORDERS}/*"])
+    clash = make_handler(routes=ROUTES, authorize=lambda claims, request: with_resources)
+    with pytest.raises(ConfigurationError, match="may not set resources"):
+        clash(rest_request_event(f"Bearer {token}"), None)
+
+
+def _route_event(token: str, route_key: str | None, path: str) -> dict[str, Any]:
+    event = http_v2_event(f"Bearer {token}", route_arn=f"{_API}/{path}")
+    if route_key is None:
+        del event["routeKey"]
+    else:
+        event["routeKey"] = route_key
+    return event
+
+
+def test_routes_in_http_simple_mode_check_the_route_key(
+    token: str, keys: dict[str, SigningKey], make_handler: Any
+) -> None:
+    handler = make_handler(routes=ROUTES, context_claims=["username"])
+    bob = _reader(keys)
+    allowed = {"isAuthorized": True, "context": {"username": "bob"}}
+    assert handler(_route_event(bob, "GET /me", "GET/me"), None) == allowed
+    assert handler(_route_event(bob, "GET /orders/{id}", "GET/orders/7"), None) == allowed
+    for key, path in (
+        ("GET /admin", "GET/admin"),  # not his
+        ("POST /orders", "POST/orders"),  # not his
+        ("GET /unknown", "GET/unknown"),  # not in the rules
+        ("$default", "GET/me"),  # the catch-all is not a rule here
+        (None, "GET/me"),  # no route key: nothing to check against
+    ):
+        assert handler(_route_event(bob, key, path), None) == {"isAuthorized": False}, key
+    assert handler(_route_event(token, "GET /admin", "GET/admin"), None)["isAuthorized"] is True
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        {},
+        {"get /me": Route()},
+        {"GET me": Route()},
+        {"GET /a//b": Route()},
+        {"GET /a/*": Route()},  # a wildcard would be silently wider than a route
+        {"GET  /a": Route()},
+        {"GET /a/{x": Route()},
+        {"$disconnect": Route()},
+        {"GET /me": {"groups": ["admins"]}},
+        {"GET /me": None},
+        [("GET /me", Route())],
+    ],
+    ids=repr,
+)
+def test_unusable_routes_are_refused(routes: Any) -> None:
+    with pytest.raises(ConfigurationError, match="routes"):
+        authorizer(StubVerifier(), routes=routes, hydrate=False)
+
+
+def test_routes_refuse_resource_method() -> None:
+    with pytest.raises(ConfigurationError, match="resource"):
+        authorizer(StubVerifier(), routes=ROUTES, resource="method", hydrate=False)
+
+
+@pytest.mark.parametrize("options", [{"groups": 3}, {"scopes": ["a", ""]}, {"groups": []}])
+def test_unusable_route_records_are_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="Route"):
+        Route(**options)
+
+
+def test_route_records_normalise_their_names() -> None:
+    assert Route(groups="admins") == Route(groups=["admins", "admins"])
+    assert Route(groups="admins").groups == frozenset({"admins"})
+    assert Route().groups is None
+
+
+# --- Decision: resources are the routes to allow, and only that ---------------------------------
+def test_a_refusal_with_resources_is_refused() -> None:
+    """The trap: ``Decision(allow=False, resources=[...])`` denied exactly those routes."""
+    with pytest.raises(ConfigurationError, match="allow=False"):
+        Decision(allow=False, resources=[f"{_ORDERS}/GET/me"])
+
+
+def test_decision_resources_are_normalised() -> None:
+    one = Decision(allow=True, resources=f"{_ORDERS}/GET/me")  # one string is one ARN
+    assert one.resources == (f"{_ORDERS}/GET/me",)
+    assert Decision(allow=True, deny_resources=f"{_ORDERS}/GET/x").deny_resources == (
+        f"{_ORDERS}/GET/x",
+    )
+    unusable: list[Any] = [[], [""], [3]]
+    for bad in unusable:
+        with pytest.raises(ConfigurationError, match=r"Decision\.resources"):
+            Decision(allow=True, resources=bad)
+    with pytest.raises(ConfigurationError, match=r"Decision\.allow"):
+        Decision(allow="yes")  # type: ignore[arg-type]
 
 
 # ==================================================================================================

@@ -130,14 +130,15 @@ def deployment(
     }
     code = deployment_package.code
 
-    def authorizer(name: str, http_response: str, on_invalid: str) -> str:
+    def authorizer(name: str, http_response: str, on_invalid: str, prefixes: str = "") -> str:
+        settings = {"HTTP_RESPONSE": http_response, "ON_INVALID": on_invalid}
         return aws.create_function(
             ministack,
             name=name,
             code=code,
             handler="authorizer_app.handler",
             role=role,
-            env={**env, "HTTP_RESPONSE": http_response, "ON_INVALID": on_invalid},
+            env={**env, **settings, "ROUTE_PREFIXES": prefixes},
         )
 
     http_simple = aws.create_http_api(
@@ -161,7 +162,7 @@ def deployment(
     rest = aws.create_rest_api(
         ministack,
         name="rest",
-        authorizer_arn=authorizer("authz-rest", "iam", "unauthorized"),
+        authorizer_arn=authorizer("authz-rest", "iam", "unauthorized", "/token,/request"),
         backend_arn=backend,
     )
     return Deployment(

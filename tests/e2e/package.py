@@ -4,7 +4,12 @@
 dependencies into a folder with ``pip install --target``, add the handler module at the root,
 zip the folder's contents. Here the dependency is this project itself, built into a wheel from
 the working tree (``pip wheel . --no-deps``), then installed with its dependencies, pinned by
-``requirements/lock.txt``, from binary wheels only. Nothing is taken from pip's cache.
+``requirements/lock.txt``, from binary wheels only, for the platform Lambda runs
+(`lambda_platform_flags`: ``manylinux2014`` wheels of CPython, as docs/guides/lambda-deploy.md
+tells users to build them). Nothing is taken from pip's cache.
+
+The Python version is the one running the tests, not the function's ``Runtime``: MiniStack runs
+every function with its own interpreter (see tests/servers/ministack.py).
 
 pip comes from the interpreter running the tests; an environment without pip (uv-made venvs)
 gets a throwaway virtual environment in the build folder, whose bundled pip does the work.
@@ -13,6 +18,7 @@ gets a throwaway virtual environment in the build folder, whose bundled pip does
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -21,7 +27,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DeploymentPackage", "build_deployment_package", "zip_folder"]
+__all__ = [
+    "DeploymentPackage",
+    "build_deployment_package",
+    "lambda_platform_flags",
+    "zip_folder",
+]
 
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no build time: same input, same bytes
 
@@ -41,6 +52,20 @@ class DeploymentPackage:
     def code(self) -> bytes:
         """The zip's bytes, for ``CreateFunction(Code={"ZipFile": ...})``."""
         return self.zip_path.read_bytes()
+
+
+def lambda_platform_flags(python_version: str, machine: str) -> list[str]:
+    """pip's flags for wheels that run on Lambda: CPython *python_version*, Linux *machine*.
+
+    *machine* is ``x86_64`` or ``arm64`` (Lambda's names; ``aarch64``/``amd64`` too).
+    """
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+    return [
+        "--platform", f"manylinux2014_{arch[machine.lower()]}",
+        "--implementation", "cp",
+        "--python-version", python_version,
+        "--only-binary=:all:",
+    ]  # fmt: skip
 
 
 def _pip(workdir: Path) -> list[str]:
@@ -92,9 +117,10 @@ def build_deployment_package(
     (wheel,) = wheels.glob("cognito_jwt-*.whl")
     target = workdir / "package"
     lock = project_root / "requirements" / "lock.txt"
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
     _run(
-        [*pip, "install", "--no-cache-dir", "--only-binary=:all:", "--target", str(target),
-         "-c", str(lock), str(wheel)],
+        [*pip, "install", "--no-cache-dir", "--target", str(target),
+         *lambda_platform_flags(here, platform.machine()), "-c", str(lock), str(wheel)],
         cwd=workdir,
     )  # fmt: skip
     for module in handler_modules:

@@ -12,7 +12,9 @@ that echoes what API Gateway hands it. Four front doors, all caching authorizer 
 * ``http-iam``: HTTP API, payload 2.0, IAM policy responses, ``on_invalid="deny"``.
 
 Routes: ``/me`` (any valid token), ``/admin`` (group ``admins``), ``/write`` (scope
-``https://api.example.com/write``).
+``https://api.example.com/write``), given to the handler as ``authorizer(..., routes={...})``
+(``tests/e2e/lambda_src/authorizer_app.py``): a policy answer allows exactly the routes the
+caller may call, whichever route it was asked about; a simple answer checks ``routeKey``.
 """
 
 from __future__ import annotations
@@ -149,10 +151,14 @@ def test_cached_allow_never_opens_a_route_the_user_may_not_call(
     )
 
     # bob's Allow for /me is cached; /admin stays closed to him all the same.
-    assert door.get(deployment, "me", bob).status_code == 200
+    bob_me = door.get(deployment, "me", bob)
+    assert bob_me.status_code == 200, bob_me.text
     response = door.get(deployment, "admin", bob)
     assert response.status_code == 403, response.text
-    assert door.get(deployment, "me", bob).status_code == 200  # and /me stays open
+    # ... and /me stays open, answered from the cache still: the refusal replaced nothing.
+    bob_again = door.get(deployment, "me", bob)
+    assert bob_again.status_code == 200, bob_again.text
+    assert str(door.context(bob_again)["invocation"]) == str(door.context(bob_me)["invocation"])
 
     # alice's cached answer still lets her in where she may go.
     admin = door.get(deployment, "admin", alice)

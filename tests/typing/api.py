@@ -57,6 +57,7 @@ from cognito_jwt.adapters.lambda_authorizer import (  # noqa: E402
     AuthorizerRequest,
     Decision,
     PolicyResponse,
+    Route,
     SimpleResponse,
     TokenAuthorizerEvent,
     TokenSource,
@@ -79,6 +80,17 @@ event: TokenAuthorizerEvent = {
     "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders",
 }
 answer: PolicyResponse | SimpleResponse = handler(event, None)
+
+# Per-route rules: a policy that lists every route the caller may call (safe under caching).
+routes: dict[str, Route] = {
+    "GET /me": Route(),
+    "GET /admin": Route(groups="admins"),
+    "POST /orders": Route(scopes=["orders/write"]),
+    "GET /orders/{id}": Route(groups={"staff"}, scopes=("orders/read",)),
+}
+routed = authorizer(cognito, routes=routes, http_response="iam", on_invalid="deny", hydrate=False)
+may_call_me: bool = routes["GET /me"].permits(Claims({"sub": "bob"}))
+routed_answer: PolicyResponse | SimpleResponse = routed(event, None)
 
 
 # Behind an Application Load Balancer (AlbVerifier comes from `cognito_jwt` once exported;

@@ -26,6 +26,9 @@ ordinary exception (500), so clients retry rather than drop their token.
 
 The default policy resource is a wildcard over the API's stage, so that API Gateway's cached
 authorizer result (keyed by the token) is right for every route, not only the first one.
+Per-route rules (``routes={"GET /admin": Route(groups="admins"), ...}``) answer a policy that
+allows exactly the routes the caller may call, whatever route was asked about, so a cached
+policy never opens a route the caller may not call.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ __all__ = [
     "LambdaContext",
     "PolicyResponse",
     "RequestAuthorizerEvent",
+    "Route",
     "SimpleResponse",
     "TokenAuthorizerEvent",
     "TokenSource",
@@ -323,14 +327,26 @@ class AuthorizerRequest:
 class Decision:
     """What an ``authorize`` callback may return instead of ``True``/``False``.
 
+    ``resources`` are the routes to **allow**, and only that: a refusal
+    (``allow=False``) always denies the whole stage (or the method ARN with
+    ``resource="method"``), so ``Decision(allow=False, resources=[...])`` is refused rather
+    than read as "deny just these". To allow some routes and not the one asked about, return
+    ``Decision(allow=True, resources=[...])`` listing the allowed ones; to deny some routes
+    explicitly alongside an Allow, use ``deny_resources``. With ``routes=`` the handler
+    computes the resources itself and a ``Decision`` may not set them.
+
     Attributes:
         allow: Whether to allow.
-        resources: Policy resources (default: the stage wildcard, or the method ARN with
-            ``resource="method"``). Several make several statements' worth of routes.
-        deny_resources: Extra resources to deny explicitly, alongside an Allow.
+        resources: ARNs to allow (default: the stage wildcard, or the method ARN with
+            ``resource="method"``). Only with ``allow=True``.
+        deny_resources: Extra ARNs to deny explicitly, alongside an Allow.
         context: Extra context values for the backend (merged over the claims).
         principal_id: Overrides the principal id.
         usage_identifier_key: An API key value for usage plans (REST APIs).
+
+    Raises:
+        ConfigurationError: ``resources`` with ``allow=False``, or a resource list given as
+            one string.
     """
 
     allow: bool
@@ -339,6 +355,115 @@ class Decision:
     context: Mapping[str, Any] = field(default_factory=dict)
     principal_id: str | None = None
     usage_identifier_key: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse the combinations that would not mean what they seem to."""
+        if not isinstance(self.allow, bool):
+            raise ConfigurationError("Decision.allow must be True or False")
+        if self.resources is not None:
+            if not self.allow:
+                raise ConfigurationError(
+                    "Decision(allow=False) takes no resources: a refusal denies the whole "
+                    "stage. To allow some routes but not this one, return "
+                    "Decision(allow=True, resources=[...the allowed routes...])"
+                )
+            object.__setattr__(
+                self, "resources", string_tuple(self.resources, "Decision.resources")
+            )
+        object.__setattr__(
+            self,
+            "deny_resources",
+            string_tuple(self.deny_resources, "Decision.deny_resources", allow_empty=True),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What a caller needs to call one route, for ``authorizer(routes={...})``.
+
+    ``Route()`` lets any valid token in. ``groups`` is any-of against ``cognito:groups``,
+    ``scopes`` any-of against the token's scopes; with both, the caller needs one of each.
+
+    Attributes:
+        groups: The groups of which the caller must be in one (one string is one group), or
+            ``None``.
+        scopes: The scopes of which the token must grant one (one string is one scope), or
+            ``None``.
+
+    Raises:
+        ConfigurationError: A value that is not a name, or a collection of names.
+    """
+
+    groups: Iterable[str] | str | None = None
+    scopes: Iterable[str] | str | None = None
+
+    def __post_init__(self) -> None:
+        """Normalise the names to frozen sets."""
+        object.__setattr__(self, "groups", string_set(self.groups, "Route.groups"))
+        object.__setattr__(self, "scopes", string_set(self.scopes, "Route.scopes"))
+
+    def permits(self, claims: Claims) -> bool:
+        """Whether a caller with *claims* may call the route."""
+        groups, scopes = self.groups, self.scopes
+        return (groups is None or not frozenset(groups).isdisjoint(claims.groups)) and (
+            scopes is None or not frozenset(scopes).isdisjoint(claims.scopes)
+        )
+
+
+# A route key as API Gateway writes it: "GET /orders/{id}", "ANY /{proxy+}", "$default".
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()+,;=:@%-]+|\{[A-Za-z0-9._-]+\+?\}")
+
+
+def _route_arn(key: str) -> str:
+    """The ARN route (after ``{api}/{stage}/``) of a route key; path parameters become ``*``.
+
+    ``GET /orders/{id}`` is ``GET/orders/*``; ``ANY`` is any method (``*``); ``$default``
+    (the HTTP API catch-all) is every method and path, ``*``; ``$connect`` is itself.
+
+    Raises:
+        ConfigurationError: Not a route key.
+    """
+    if key in ("$default", "$connect"):
+        return "*" if key == "$default" else key
+    method, _, path = key.partition(" ")
+    segments = path.split("/")
+    if (
+        method not in _METHODS
+        or segments[0] != ""
+        or (path != "/" and not all(_PATH_SEGMENT.fullmatch(part) for part in segments[1:]))
+    ):
+        raise ConfigurationError(
+            f"routes: {key[:200]!r} is not a route key like 'GET /orders/{{id}}' "
+            f"(method in upper case, one space, a path from /), '$default' or '$connect'"
+        )
+    arn_path = "/".join("*" if segment.startswith("{") else segment for segment in segments)
+    return ("*" if method == "ANY" else method) + arn_path
+
+
+def _glob(arn_route: str) -> re.Pattern[str]:
+    """An ARN route as IAM matches it: ``*`` stands for any run of characters, ``/`` too."""
+    return re.compile(".*".join(re.escape(part) for part in arn_route.split("*")))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    key: str
+    arn_route: str
+    route: Route
+    pattern: re.Pattern[str] = field(repr=False, compare=False)
+
+
+def _rules(routes: object) -> dict[str, _Rule]:
+    if not isinstance(routes, Mapping) or not routes:
+        raise ConfigurationError("routes must be a non-empty mapping of route key to Route")
+    rules: dict[str, _Rule] = {}
+    for key, route in routes.items():
+        if not isinstance(key, str) or not isinstance(route, Route):
+            raise ConfigurationError("routes must map route keys (str) to Route records")
+        arn_route = _route_arn(key)
+        rules[key] = _Rule(key, arn_route, route, _glob(arn_route))
+    return rules
 
 
 Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
@@ -526,6 +651,7 @@ class LambdaAuthorizer:
         resource: Literal["stage", "method"],
         http_response: Literal["simple", "iam"],
         on_invalid: Literal["unauthorized", "deny"],
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         if resource not in ("stage", "method"):
             raise ConfigurationError("resource must be 'stage' or 'method'")
@@ -539,7 +665,12 @@ class LambdaAuthorizer:
             raise ConfigurationError("principal_claim must be a claim name")
         if authorize is not None and not callable(authorize):
             raise ConfigurationError("authorize must be callable")
+        if routes is not None and resource == "method":
+            raise ConfigurationError(
+                "routes= computes the policy's resources itself: leave resource at 'stage'"
+            )
         check_sync_use(verifier, "the Lambda authorizer")
+        self.rules = None if routes is None else _rules(routes)
         self.verifier = verifier
         self.authorize = authorize
         self.groups = string_set(groups, "groups")
@@ -608,13 +739,59 @@ class LambdaAuthorizer:
         if not allow:
             logger.info("authorizer: 403 for %s", principal_id)
             return self._answer(request, allow=False, principal_id=principal_id, decision=decision)
-        extra = decision.context if decision else {}
+        context = self._context_of(claims, decision.context if decision else {})
+        if self.rules is not None:
+            return self._answer_routes(self.rules, claims, request, principal_id, decision, context)
         return self._answer(
-            request,
-            allow=True,
-            principal_id=principal_id,
-            decision=decision,
-            context=self._context_of(claims, extra),
+            request, allow=True, principal_id=principal_id, decision=decision, context=context
+        )
+
+    def _answer_routes(  # noqa: PLR0917 - internal, each argument used
+        self,
+        rules: Mapping[str, _Rule],
+        claims: Claims,
+        request: AuthorizerRequest,
+        principal_id: str,
+        decision: Decision | None,
+        context: dict[str, ContextValue],
+    ) -> PolicyResponse | SimpleResponse:
+        """The answer under ``routes=``: what this caller may call, not only this route."""
+        if decision is not None and decision.resources is not None:
+            raise ConfigurationError("with routes=, a Decision may not set resources")
+        if request.kind == "http" and self.http_response == "simple":
+            # A simple answer holds no resources: it can only speak of the route asked about
+            # (API Gateway must have the route in the cache key, or caching off).
+            key = request.event.get("routeKey")
+            rule = rules.get(key) if isinstance(key, str) else None
+            if rule is None or not rule.route.permits(claims):
+                logger.info("authorizer: 403 for %s on %.200r", principal_id, key)
+                return self._answer(request, allow=False, principal_id=principal_id)
+            return self._answer(request, allow=True, principal_id=principal_id, context=context)
+        # A policy is cached by token and evaluated against every later request: it must be
+        # a function of the caller alone, listing every route the caller may call.
+        allowed = [rule for rule in rules.values() if rule.route.permits(claims)]
+        if not allowed:
+            logger.info("authorizer: 403 for %s (no route allowed)", principal_id)
+            return self._answer(request, allow=False, principal_id=principal_id, decision=decision)
+        # A wildcard (GET/orders/*) also matches deeper routes (GET/orders/*/items): deny
+        # explicitly those the caller may not call, since IAM's Deny wins over any Allow.
+        covered = [
+            rule
+            for rule in rules.values()
+            if not rule.route.permits(claims)
+            and any(a.pattern.fullmatch(rule.arn_route) for a in allowed)
+        ]
+        arn = request.arn
+        return _policy(
+            principal_id,
+            "Allow",
+            list(dict.fromkeys(arn.resource(rule.arn_route) for rule in allowed)),
+            [
+                *dict.fromkeys(arn.resource(rule.arn_route) for rule in covered),
+                *(decision.deny_resources if decision else ()),
+            ],
+            context,
+            decision.usage_identifier_key if decision else None,
         )
 
     def _context_of(self, claims: Claims, extra: Mapping[str, Any]) -> dict[str, ContextValue]:
@@ -641,7 +818,9 @@ class LambdaAuthorizer:
                 simple["context"] = context
             return simple
         default = request.arn.stage_wildcard if self.resource == "stage" else str(request.arn)
-        resources = list(decision.resources) if decision and decision.resources else [default]
+        resources = [default]
+        if allow and decision is not None and decision.resources is not None:
+            resources = list(decision.resources)
         return _policy(
             principal_id,
             "Allow" if allow else "Deny",
@@ -670,6 +849,7 @@ def authorizer(
     resource: Literal["stage", "method"] = "stage",
     http_response: Literal["simple", "iam"] = "simple",
     on_invalid: Literal["unauthorized", "deny"] = "unauthorized",
+    routes: Mapping[str, Route] | None = None,
     hydrate: bool = True,
 ) -> LambdaAuthorizer:
     """Build a Lambda handler that authorizes API Gateway requests with *verifier*.
@@ -692,10 +872,22 @@ def authorizer(
         resource: ``"stage"`` (default) allows or denies every route of the stage, which
             stays right under authorizer caching; ``"method"`` names only the route asked
             about (turn caching off, or a cached Allow becomes a Deny on other routes).
+            Ignored with ``routes=`` (``"method"`` is refused there).
         http_response: For HTTP APIs (payload 2.0): ``"simple"`` (``isAuthorized``) or
             ``"iam"`` (a policy); match the API's "simple responses" setting.
         on_invalid: ``"unauthorized"`` (401, API Gateway's convention; the invocation counts
-            as an error in Lambda metrics) or ``"deny"`` (an explicit Deny, 403).
+            as an error in Lambda metrics) or ``"deny"`` (an explicit Deny, 403). Use
+            ``"deny"`` for HTTP APIs with IAM policy answers: API Gateway documents the
+            ``Unauthorized`` convention for REST APIs only (an emulator answers 500).
+        routes: Per-route rules, ``{"GET /orders/{id}": Route(scopes="orders/read"), ...}``
+            (route keys as API Gateway writes them; ``ANY``, ``{param}``, ``{proxy+}`` and
+            ``$default`` allowed). A valid token gets a policy allowing exactly the routes
+            its caller may call (path parameters become ``*`` in the ARNs, and routes a
+            wildcard would open to a caller who may not call them are denied explicitly), so
+            the policy stays right when API Gateway caches it by token. A route not listed
+            is denied. HTTP APIs with simple answers check the event's ``routeKey``: put
+            ``$context.routeKey`` in the authorizer's identity sources, or turn caching off.
+            The ``groups``, ``scopes`` and ``authorize`` options still apply to every route.
         hydrate: Load the verifier's keys now (from the store or the network).
 
     Returns:
@@ -715,6 +907,7 @@ def authorizer(
         resource=resource,
         http_response=http_response,
         on_invalid=on_invalid,
+        routes=routes,
     )
     if hydrate:
         try:

@@ -13,10 +13,13 @@ Environment (the function's configuration):
     POOL_ID, CLIENT_IDS (comma-separated), TOKEN_USE ("id" | "access"), JWKS_URI: the verifier.
         Tokens keep the real Cognito ``iss``; the keys come from the emulator (``jwks_uri``).
     HTTP_RESPONSE ("simple" | "iam"), ON_INVALID ("unauthorized" | "deny"): the handler.
-    Routes: every route ends in ``/me`` (any valid token), ``/admin`` (group ``admins``) or
-    ``/write`` (scope ``https://api.example.com/write``). A policy answer allows exactly the
-    routes the caller may use (``Decision.resources``), so a cached policy stays right for
-    every route; a simple answer (no resources) allows the route asked about only.
+    ROUTE_PREFIXES (comma-separated; default: none): the paths before the routes, ``/token``
+        and ``/request`` on the REST API.
+    Routes (the handler's ``routes=``): ``GET {prefix}/me`` (any valid token),
+    ``GET {prefix}/admin`` (group ``admins``), ``GET {prefix}/write`` (scope
+    ``https://api.example.com/write``). A policy answer allows exactly the routes the caller
+    may call, so a cached policy stays right for every route; a simple answer checks the
+    event's ``routeKey``, which the HTTP API puts in the cache key.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from cognito_jwt import Claims, CognitoVerifier  # noqa: E402 - after the isolat
 from cognito_jwt.adapters.lambda_authorizer import (  # noqa: E402
     AuthorizerRequest,
     Decision,
+    Route,
     authorizer,
 )
 
@@ -76,17 +80,17 @@ CONTAINER = uuid.uuid4().hex[:12]  # one per cold start
 _INVOCATIONS = itertools.count(1)
 
 
-def _allowed(claims: Claims) -> list[str]:
-    allowed = ["me"]
-    if "admins" in claims.groups:
-        allowed.append("admin")
-    if WRITE_SCOPE in claims.scopes:
-        allowed.append("write")
-    return allowed
+RULES = {"me": Route(), "admin": Route(groups="admins"), "write": Route(scopes=WRITE_SCOPE)}
+ROUTES = {
+    f"GET {prefix}/{name}": rule
+    for prefix in os.environ.get("ROUTE_PREFIXES", "").split(",")
+    for name, rule in RULES.items()
+}
 
 
 def authorize(claims: Claims, request: AuthorizerRequest) -> Decision:
-    allowed = _allowed(claims)
+    """Every valid token passes here; ``routes=`` decides. This only adds to the context."""
+    del claims, request
     context = {
         "invocation": next(_INVOCATIONS),
         "container": CONTAINER,
@@ -94,11 +98,7 @@ def authorize(claims: Claims, request: AuthorizerRequest) -> Decision:
         "init_ms": INIT_MS,
         "cognito_jwt_file": sys.modules["cognito_jwt"].__file__ or "",
     }
-    if request.kind == "http" and os.environ["HTTP_RESPONSE"] == "simple":
-        return Decision(allow=request.arn.route.rsplit("/", 1)[-1] in allowed, context=context)
-    # Every method of every path ending in an allowed name, on this API and stage only.
-    resources = [request.arn.resource(f"*/{name}") for name in allowed]
-    return Decision(allow=True, resources=resources, context=context)
+    return Decision(allow=True, context=context)
 
 
 handler = authorizer(
@@ -109,6 +109,7 @@ handler = authorizer(
         jwks_uri=os.environ["JWKS_URI"],
     ),
     authorize=authorize,
+    routes=ROUTES,
     http_response=os.environ["HTTP_RESPONSE"],  # type: ignore[arg-type]
     on_invalid=os.environ["ON_INVALID"],  # type: ignore[arg-type]
 )
