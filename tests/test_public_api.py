@@ -59,6 +59,7 @@ PUBLIC = {
     "OAuthError",
     "PkcePair",
     "SigningError",
+    "TenantRateLimitError",
     "TokenClient",
     "TokenEndpointUnavailableError",
     "TokenResponse",

@@ -21,7 +21,8 @@ JwtError                                  ERR_JWT
 │   └── CustomCheckError                  ERR_CUSTOM_CHECK_FAILED
 ├── KeySetUnavailableError                ERR_JWKS_UNAVAILABLE
 │   ├── InvalidJwksError                  ERR_JWKS_INVALID
-│   └── DiscoveryError                    ERR_DISCOVERY
+│   ├── DiscoveryError                    ERR_DISCOVERY
+│   └── TenantRateLimitError              ERR_TENANT_RATE_LIMITED
 ├── SigningError                          ERR_SIGNING
 └── OAuthError                            ERR_OAUTH
     ├── InvalidClientError                ERR_OAUTH_INVALID_CLIENT
@@ -73,6 +74,7 @@ __all__ = [
     "NotYetValidError",
     "OAuthError",
     "SigningError",
+    "TenantRateLimitError",
     "TokenEndpointUnavailableError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
@@ -301,6 +303,34 @@ class DiscoveryError(KeySetUnavailableError):
     """The issuer's metadata is unusable: wrong ``issuer``, no ``jwks_uri``, or a URL refused."""
 
     code = "ERR_DISCOVERY"
+
+
+class TenantRateLimitError(KeySetUnavailableError):
+    """A token from a new issuer came after the cap on new issuers per minute was spent.
+
+    Nothing was built or fetched. It is a :class:`KeySetUnavailableError` because the token
+    may well be good: we could not get its keys *now*. An HTTP adapter answers 503 with
+    ``Retry-After`` (a Lambda authorizer fails with an error, API Gateway answers 500), so the
+    client retries rather than throwing its token away, as a 401 would make it.
+
+    Attributes:
+        retry_after: Seconds until the next new issuer may be tried.
+    """
+
+    code = "ERR_TENANT_RATE_LIMITED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = 60.0,
+        unverified_header: Mapping[str, Any] | None = None,
+        unverified_claims: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            message, unverified_header=unverified_header, unverified_claims=unverified_claims
+        )
+        self.retry_after = retry_after
 
 
 class SigningError(JwtError):

@@ -29,11 +29,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._cognito import cognito_issuer, parse_user_pool_id
+from ._cognito import cognito_issuer, cognito_issuers, parse_user_pool_id
 from ._errors import (
     ConfigurationError,
     IssuerMismatchError,
     KeySetUnavailableError,
+    TenantRateLimitError,
     bounded_repr,
 )
 from ._token import DEFAULT_LIMITS, TokenLimits, decode_payload, parse_token
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from ._claims import Claims
     from ._verifier import Routed
 
-__all__ = ["MultiTenantVerifier", "TenantRateLimitError"]
+__all__ = ["MultiTenantVerifier"]
 
 TenantFactory = Callable[[str, "str | None"], "BaseVerifier | None"]
 """``(issuer, pool_id) -> verifier | None``: *pool_id* is set for a Cognito issuer."""
@@ -52,38 +53,9 @@ _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 _LITERAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-class TenantRateLimitError(KeySetUnavailableError):
-    """A token from a new issuer came after the cap on new issuers per minute was spent.
-
-    Nothing was built or fetched. It is a :class:`KeySetUnavailableError` because the token
-    may well be good: we could not get its keys *now*. An HTTP adapter answers 503 with
-    ``Retry-After`` (a Lambda authorizer fails with an error, API Gateway answers 500), so the
-    client retries rather than throwing its token away, as a 401 would make it.
-
-    Attributes:
-        retry_after: Seconds until the next new issuer may be tried.
-    """
-
-    code = "ERR_TENANT_RATE_LIMITED"
-
-    def __init__(self, message: str, *, retry_after: float = 60.0, **context: Any) -> None:
-        super().__init__(message, **context)
-        self.retry_after = retry_after
-
-
-def _updated_issuer(pool_id: str, original: str) -> str | None:
-    """The UPDATED-format issuer of *pool_id*, where AWS documents one (``amazonaws.com``)."""
-    region = parse_user_pool_id(pool_id)
-    if original != f"https://cognito-idp.{region}.amazonaws.com/{pool_id}":
-        return None  # a partition with another DNS suffix: no documented updated host
-    return f"https://issuer-cognito-idp.{region}.amazonaws.com/{pool_id}"
-
-
 def _pool_issuers(pool_id: str) -> tuple[str, ...]:
-    """Every issuer a pool's tokens may carry (both formats, the pool's own Region)."""
-    original = cognito_issuer(pool_id)
-    updated = _updated_issuer(pool_id, original)
-    return (original,) if updated is None else (original, updated)
+    """Every issuer a pool's tokens may carry in its own Region (both formats, where known)."""
+    return cognito_issuers(pool_id)
 
 
 def _pool_of(issuer: str) -> tuple[str, str] | None:
@@ -105,9 +77,11 @@ def _pool_of(issuer: str) -> tuple[str, str] | None:
         return None  # not of the form '<region>_<id>'
     if region == home:
         return (pool_id, region) if issuer in _pool_issuers(pool_id) else None
-    # A replica Region: the original-format issuer of the same id placed in that Region.
-    twin = f"{region}_{pool_id.partition('_')[2]}"
-    rebuilt = cognito_issuer(twin)[: -len(twin)] + pool_id
+    # A replica Region: the original-format issuer of the same pool, naming that Region.
+    try:
+        rebuilt = cognito_issuer(pool_id, region=region)
+    except ConfigurationError:
+        return None  # not a Region of the pool's partition
     return (pool_id, region) if issuer == rebuilt else None
 
 

@@ -22,8 +22,8 @@ from cognito_jwt import (
     KeySetUnavailableError,
     MemoryStore,
     MultiTenantVerifier,
+    TenantRateLimitError,
 )
-from cognito_jwt._tenants import TenantRateLimitError
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware
 from cognito_jwt.testing import LocalIssuer
 from tests.fake_issuer import WAIT, FakeClock

@@ -31,6 +31,7 @@ from cognito_jwt import (
     NotYetValidError,
     OAuthError,
     SigningError,
+    TenantRateLimitError,
     TokenEndpointUnavailableError,
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
@@ -60,6 +61,7 @@ CODES: dict[type[JwtError], str] = {
     KeySetUnavailableError: "ERR_JWKS_UNAVAILABLE",
     InvalidJwksError: "ERR_JWKS_INVALID",
     DiscoveryError: "ERR_DISCOVERY",
+    TenantRateLimitError: "ERR_TENANT_RATE_LIMITED",
     SigningError: "ERR_SIGNING",
     OAuthError: "ERR_OAUTH",
     InvalidClientError: "ERR_OAUTH_INVALID_CLIENT",
@@ -90,6 +92,7 @@ PARENTS: dict[type[Exception], type[Exception]] = {
     KeySetUnavailableError: JwtError,
     InvalidJwksError: KeySetUnavailableError,
     DiscoveryError: KeySetUnavailableError,
+    TenantRateLimitError: KeySetUnavailableError,
     SigningError: JwtError,
     OAuthError: JwtError,
     InvalidClientError: OAuthError,
@@ -142,7 +145,7 @@ def test_code_is_prefixed_and_upper_snake_case(cls):
 
 def test_codes_are_unique():
     codes = [cls.code for cls in ALL]
-    assert len(codes) == len(set(codes)) == 26
+    assert len(codes) == len(set(codes)) == 27
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

@@ -26,8 +26,9 @@ from cognito_jwt import (
     KeySetUnavailableError,
     MultiIssuerVerifier,
     MultiTenantVerifier,
+    TenantRateLimitError,
 )
-from cognito_jwt._tenants import TenantRateLimitError, _host_suffix
+from cognito_jwt._tenants import _host_suffix
 from cognito_jwt.adapters import flask as flask_adapter
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
 from cognito_jwt.adapters.lambda_authorizer import Unauthorized, authorizer

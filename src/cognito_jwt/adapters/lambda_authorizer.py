@@ -96,7 +96,7 @@ class Verifier(Protocol):
         """Verify a token and return its claims."""
         ...
 
-    def hydrate(self) -> None:
+    def hydrate(self) -> object:
         """Load keys ahead of the first verification."""
         ...
 
