@@ -82,6 +82,25 @@ def test_discovery_document_names_the_issuer_the_verifier_expects(
     assert jwks_uri == f"{ministack.endpoint_url}/{pool.pool_id}/.well-known/jwks.json"
 
 
+def test_endpoint_url_takes_the_keys_from_the_emulator_for_every_issuer_format(
+    ministack: MiniStack, pool: aws.Pool, alice: dict[str, str]
+) -> None:
+    verifier = CognitoVerifier(
+        user_pool_id=pool.pool_id,
+        client_id=pool.client_id,
+        token_use="access",
+        endpoint_url=ministack.endpoint_url,
+        store=None,
+    )
+    # Both issuer formats accepted; MiniStack issues the original one.
+    assert pool.issuer in verifier.issuers
+    assert len(verifier.issuers) == 2
+    report = verifier.hydrate()
+    assert set(report) == verifier.issuers
+    assert verifier.verify(alice["AccessToken"])["iss"] == pool.issuer
+    assert verifier.stats.fetches == 1  # one key set at the emulator serves both
+
+
 def test_id_token_verifies(pool: aws.Pool, alice: dict[str, str], verifier: Factory) -> None:
     claims = verifier(token_use="id").verify(alice["IdToken"])
     assert claims["iss"] == pool.issuer

@@ -11,7 +11,8 @@ handler = authorizer(
         user_pool_id=os.environ["USER_POOL_ID"],
         client_id=os.environ["APP_CLIENT_ID"],
         token_use="access",
-        jwks_uri=os.environ.get("JWKS_URI"),  # unset on AWS; the emulator serves the keys
+        # Unset on AWS; an emulator (MiniStack) serves the keys at its own address.
+        endpoint_url=os.environ.get("COGNITO_ENDPOINT_URL"),
     ),
     routes={
         "GET /me": Route(),  # any valid token

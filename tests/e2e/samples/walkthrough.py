@@ -177,11 +177,11 @@ def main(
     pool, app = create_pool(endpoint)
     handler_module = Path(__file__).with_name("authorizer.py")
     package = build_package(requirements, handler_module, pip, python)
-    print(f"deployment package: {len(package) / 2**20:.1f} MiB")
+    print(f"deployment package: {'under' if len(package) < 50 * 2**20 else 'OVER'} 50 MB")
     env = {"USER_POOL_ID": pool, "APP_CLIENT_ID": app}
     # Emulator only: its Cognito serves the keys at {endpoint}/{pool}/.well-known/jwks.json,
     # while tokens name the real issuer https://cognito-idp.{region}.amazonaws.com/{pool}.
-    env["JWKS_URI"] = f"{endpoint}/{pool}/.well-known/jwks.json"
+    env["COGNITO_ENDPOINT_URL"] = endpoint
     authorizer = create_function(
         endpoint, "cognito-jwt-authorizer", package, "authorizer.handler", env
     )
