@@ -195,8 +195,11 @@ def pem_document(kid: str, body: bytes, url: str) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+    from ._private_keys import quiet_key_loading
+
     try:
-        key = load_pem_public_key(body)
+        with quiet_key_loading():  # a DSA key is refused below, without cryptography's warning
+            key = load_pem_public_key(body)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise InvalidJwksError(f"the answer of {url} is not a valid public key") from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":

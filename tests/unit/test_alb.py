@@ -301,6 +301,28 @@ def test_anything_else_from_the_key_endpoint_is_refused(body: bytes) -> None:
         pem_document(KID, body, "https://keys/x")
 
 
+# A DSA public key (openssl pkey -pubout): cryptography 51 warns on loading it, and that warning
+# must not escape in place of the InvalidJwksError (the tests turn warnings into errors).
+DSA_PUBLIC_PEM = b"""-----BEGIN PUBLIC KEY-----
+MIIBvzCCATMGByqGSM44BAEwggEmAoGBAKotHB99EkSfx1e7IU9mSp4mNfjTfxwn
+/YTkCGCGFJEtnM9PYTZnfSpHyCXGZIZzhRuCW1N1kIxuNfehYG4MX28MKnGULmSC
+cev8xxBImjiiSoXjnrTWxOAe+vD6JzqUPVz7NSAtr1aw/SBOENU3zMX9dQFc8I/W
+icnq+fpDyeq9Ah0Atd7XLjtwd7EhPanfZBJQaUSaBhtIFFaqTIu9+QKBgFdMpKWg
+dMinckTH609mWv6363eBFv93G5y6dYjePIT0F9vKwY2z8OkNo6qqdtexQt+TiAQV
+AuMPEytdBNeSRolsaB9eTpqdwzJYO4sLVPSeIOWFumBCkG4/wKAF3IRDVFCcoY13
+bmYoiYOtXq9BhVftctk9iH1zalheApqyT304A4GFAAKBgQCDtruIi3t4TNB4955T
+0wv66PX2Raotwnjyh6bkTn14P9OzCpKMnv0x/m6ccHLUvoqaMbo+FKZLpo5sfkHD
+d5dkxLZ8IEHv//0C4Rx0KY6c5275L03P1SeRtWgE/m/TSAqVx1LAv8blRLRrE822
++RhFG4vfhVmc8bTUadCTHXJz2g==
+-----END PUBLIC KEY-----
+"""
+
+
+def test_a_dsa_key_from_the_key_endpoint_is_refused_without_a_warning() -> None:
+    with pytest.raises(InvalidJwksError, match="not an EC P-256 key"):
+        pem_document(KID, DSA_PUBLIC_PEM, "https://keys/x")
+
+
 # --- The shared pieces of the web adapters -------------------------------------------------------
 def _app(*args: Any) -> None:  # pragma: no cover - never called
     return None
