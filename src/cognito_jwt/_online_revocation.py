@@ -356,6 +356,13 @@ def _answer_type(posted: Posted) -> str | None:
     return name if re.fullmatch(r"[A-Za-z]{1,100}", name) else None
 
 
+def _is_get_user_answer(posted: Posted) -> bool:
+    try:
+        return isinstance(loads_object(posted.body).get("Username"), str)
+    except ValueError:
+        return False
+
+
 def _region_of(issuer: object) -> str | None:
     if not isinstance(issuer, str):
         return None
@@ -371,9 +378,10 @@ class CognitoRevocationCheck(_OnlineCheck):
     ``GlobalSignOut`` or ``AdminUserGlobalSignOut``; a JWT check alone cannot know. One HTTPS
     call per token and ``cache_ttl``; no AWS credentials are needed (the token authenticates).
 
-    Answers: HTTP 200 → not revoked; a refusal (``NotAuthorizedException`` such as "Access
-    Token has been revoked", a deleted, disabled or reset user) → revoked; throttling, server
-    errors, network failures and unexpected answers → cannot decide: with ``on_error="closed"``
+    Answers: HTTP 200 with the user's record → not revoked; a refusal
+    (``NotAuthorizedException`` such as "Access Token has been revoked", a deleted, disabled or
+    reset user) → revoked; throttling, server errors, network failures and unexpected answers
+    (a 200 without a user) → cannot decide: with ``on_error="closed"``
     (the default) the check raises :class:`KeySetUnavailableError`, with ``on_error="open"`` the
     token counts as not revoked (a warning is logged once per outage).
 
@@ -464,7 +472,9 @@ class CognitoRevocationCheck(_OnlineCheck):
             headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": _GET_USER},
         )
         if posted.status == 200:
-            return False
+            # Only Cognito's own answer counts: a proxy or portal that answers 200 to anything
+            # must not pass every token.
+            return False if _is_get_user_answer(posted) else "GetUser answered 200 without a user"
         error = _answer_type(posted)
         if 400 <= posted.status < 500 and error in _COGNITO_REVOKED:
             logger.debug("%s: %s (HTTP %d)", self._what, error, posted.status)

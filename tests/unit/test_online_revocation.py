@@ -33,6 +33,7 @@ OTHER = "eyJhbGciOiJSUzI1NiJ9.eyJvdGhlciI6InRva2VuIn0.c2lnbmF0dXJlLXR3bw"
 INTROSPECT = "https://auth.example.com/oauth2/introspect"
 SECRET = "s3cr3t:with/odd chars"
 CLAIMS = Claims(access_claims())
+USER = {"Username": "alice", "UserAttributes": []}
 
 
 class Clock:
@@ -149,6 +150,8 @@ def test_cognito_refusals_are_revoked(
         (500, aws_error("InternalErrorException", "oops")),
         (503, None),
         (302, None),
+        (200, {}),
+        (200, None),
     ],
 )
 def test_cognito_cannot_decide_fails_closed(
@@ -284,7 +287,7 @@ def test_failures_are_not_cached(endpoint: Endpoint, clock: Clock) -> None:
     endpoint.reply(500, None)
     with pytest.raises(KeySetUnavailableError):
         check.is_revoked(CLAIMS, TOKEN)
-    endpoint.reply(200, {})
+    endpoint.reply(200, USER)
     assert check.is_revoked(CLAIMS, TOKEN) is False
     assert endpoint.calls == 2
 
@@ -309,7 +312,7 @@ def test_breaker_opens_after_consecutive_failures_then_probes(
     with pytest.raises(KeySetUnavailableError, match="circuit breaker"):
         ask(check, mode)
     clock.now += 30
-    endpoint.reply(200, {})
+    endpoint.reply(200, USER)
     assert ask(check, mode) is False  # the probe succeeds: closed
     assert ask(check, mode) is False
     assert endpoint.calls == 6
@@ -318,7 +321,7 @@ def test_breaker_opens_after_consecutive_failures_then_probes(
 def test_a_success_resets_the_failure_count(endpoint: Endpoint, clock: Clock) -> None:
     check = cognito(endpoint, clock, failure_threshold=2, cache_ttl=0)
     for status in (503, 200, 503, 200):
-        endpoint.reply(status, {})
+        endpoint.reply(status, USER)
         with contextlib.suppress(KeySetUnavailableError):
             check.is_revoked(CLAIMS, TOKEN)
     assert endpoint.calls == 4  # never two failures in a row: never open
@@ -338,7 +341,7 @@ def test_fail_open_answers_not_revoked_and_logs_once_per_outage(
         assert len(warnings) == 1
         assert "on_error='open'" in warnings[0].getMessage()
         clock.now += 30
-        endpoint.reply(200, {})
+        endpoint.reply(200, USER)
         assert ask(check, mode) is False
         assert any("answers again" in r.getMessage() for r in caplog.records)
         endpoint.fail(httpx.ConnectError("refused"))
