@@ -7,8 +7,11 @@ the file verbatim) is that file's sample: it runs where it lives, under the test
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,9 +144,49 @@ def test_docs_have_samples() -> None:
     assert len(_pages_with_samples()) >= 4
 
 
+@contextlib.contextmanager
+def _local_cognito() -> Iterator[dict[str, Any]]:
+    """A stand-in for Cognito's GetUser on 127.0.0.1: 200, or "revoked" once ``revoke``d."""
+    revoked: set[str] = set()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            status, answer = (200, {"Username": "alice", "UserAttributes": []})
+            if body.get("AccessToken") in revoked:
+                status = 400
+                answer = {"__type": "NotAuthorizedException", "message": "revoked"}
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/x-amz-json-1.1")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {
+            "cognito_endpoint": f"http://127.0.0.1:{server.server_address[1]}/",
+            "revoke": revoked.add,
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @pytest.fixture
 def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Names one page's samples take as given, beyond :func:`_namespace` (see the page's note)."""
+    if page.name == "revocation.md":  # the online checks (IntrospectionCheck needs no server)
+        with _local_cognito() as names:
+            yield names
+        return
     if page.name == "fleet.md":  # a real Redis for RedisStore.from_url(redis_url)
         with RedisServer() as redis_server:
             yield {"redis_url": redis_server.url}

@@ -65,6 +65,9 @@ PUBLIC = {
     "TokenResponse",
     "build_authorization_url",
     "generate_client_key",
+    # online revocation checks
+    "CognitoRevocationCheck",
+    "IntrospectionCheck",
 }
 
 

@@ -62,15 +62,16 @@ if TYPE_CHECKING:
         TokenResponse,
         build_authorization_url,
     )
+    from ._online_revocation import CognitoRevocationCheck, IntrospectionCheck
     from ._tenants import MultiTenantVerifier
     from .stores import FileStore
 
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
 # which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
-# never needs; key processing (KeySet, which needs
-# cryptography), loaded anyway with the first key set; the file store, built by a verifier
-# that uses it.
+# never needs; the online revocation checks, which few routes use; key processing (KeySet,
+# which needs cryptography), loaded anyway with the first key set; the file store, built by a
+# verifier that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "FileStore": ".stores._file",
@@ -80,6 +81,8 @@ _LAZY = {
     "AuthorizationRequest": "._oauth",
     "ClientAssertionSigner": "._assertion",
     "ClientKey": "._keygen",
+    "CognitoRevocationCheck": "._online_revocation",
+    "IntrospectionCheck": "._online_revocation",
     "PkcePair": "._oauth",
     "TokenClient": "._oauth",
     "TokenResponse": "._oauth",
@@ -123,6 +126,7 @@ __all__ = [
     "Claims",
     "ClientAssertionSigner",
     "ClientKey",
+    "CognitoRevocationCheck",
     "CognitoVerifier",
     "ConfigurationError",
     "CustomCheckError",
@@ -131,6 +135,7 @@ __all__ = [
     "FetchOptions",
     "FileStore",
     "InsufficientScopeError",
+    "IntrospectionCheck",
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidJwksError",

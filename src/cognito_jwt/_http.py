@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -381,7 +382,7 @@ class HttpFetcher:
             url = target
         raise AssertionError("unreachable")  # pragma: no cover - _next_url bounds the hops
 
-    # Form POST (token endpoints) -----------------------------------------------------------------
+    # POST (token, introspection and AWS JSON endpoints) ----------------------------------------
     # Never redirected (credentials would follow the redirect), retried only when the connection
     # could not be made (the request never left), and every failure is a
     # TokenEndpointUnavailableError. Field values are secrets: they never reach a message.
@@ -405,21 +406,56 @@ class HttpFetcher:
             bytes(limits.received),
         )
 
-    def post_form(self, url: str, fields: FormFields) -> Posted:
+    def post_form(
+        self, url: str, fields: FormFields, *, headers: Mapping[str, str] | None = None
+    ) -> Posted:
         """POST *fields* form-encoded to *url* and return the answer, whatever its status.
+
+        *headers* are added to the request (e.g. ``Authorization`` for ``client_secret_basic``);
+        like the fields, their values never reach a message.
 
         Raises:
             TokenEndpointUnavailableError: Refused URL, network failure, timeout, a redirect,
                 body over the size cap.
         """
+        return self._post_payload(url, self._payload(headers, data=fields))
+
+    def post_json(
+        self, url: str, document: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> Posted:
+        """POST *document* as JSON to *url*, like :meth:`post_form` (an AWS JSON API call).
+
+        *headers* may replace ``Content-Type`` (``application/x-amz-json-1.1``).
+
+        Raises:
+            TokenEndpointUnavailableError: As :meth:`post_form`.
+        """
+        return self._post_payload(url, self._json_payload(document, headers))
+
+    def _payload(self, headers: Mapping[str, str] | None, **body: Any) -> dict[str, Any]:
+        """The request arguments: the body and our headers, the caller's merged over ours."""
+        merged = httpx.Headers(self._headers)
+        if headers:
+            merged.update(headers)
+        return {**body, "headers": merged}
+
+    def _json_payload(
+        self, document: Mapping[str, Any], headers: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        content = json.dumps(document, separators=(",", ":")).encode()
+        return self._payload(
+            {"Content-Type": "application/json", **(headers or {})}, content=content
+        )
+
+    def _post_payload(self, url: str, payload: dict[str, Any]) -> Posted:
         self._post_check(url)
         client = self.options.client
         if client is not None:
-            return self._post(client, url, fields)
+            return self._post(client, url, payload)
         with httpx.Client(**self._client_options()) as own:  # type: ignore[arg-type]
-            return self._post(own, url, fields)
+            return self._post(own, url, payload)
 
-    def _post(self, client: httpx.Client, url: str, fields: FormFields) -> Posted:
+    def _post(self, client: httpx.Client, url: str, payload: dict[str, Any]) -> Posted:
         attempt = 0
         while True:
             limits = _Limits(
@@ -429,7 +465,7 @@ class HttpFetcher:
             watchdog = _Watchdog(self.options.timeout)
             try:
                 with watchdog, client.stream(
-                    "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
+                    "POST", url, **payload, timeout=self._timeout,
                     follow_redirects=False, extensions={"trace": watchdog.trace},
                 ) as response:  # fmt: skip
                     limits.check_headers(response)
@@ -446,21 +482,34 @@ class HttpFetcher:
                     raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
                 attempt += 1
 
-    async def post_form_async(self, url: str, fields: FormFields) -> Posted:
+    async def post_form_async(
+        self, url: str, fields: FormFields, *, headers: Mapping[str, str] | None = None
+    ) -> Posted:
         """Like :meth:`post_form`, without blocking the event loop."""
+        return await self._post_payload_async(url, self._payload(headers, data=fields))
+
+    async def post_json_async(
+        self, url: str, document: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> Posted:
+        """Like :meth:`post_json`, without blocking the event loop."""
+        return await self._post_payload_async(url, self._json_payload(document, headers))
+
+    async def _post_payload_async(self, url: str, payload: dict[str, Any]) -> Posted:
         self._post_check(url)
         client = self.options.async_client
         if client is not None:
-            return await self._post_async(client, url, fields)
+            return await self._post_async(client, url, payload)
         async with httpx.AsyncClient(**self._client_options()) as own:  # type: ignore[arg-type]
-            return await self._post_async(own, url, fields)
+            return await self._post_async(own, url, payload)
 
-    async def _post_async(self, client: httpx.AsyncClient, url: str, fields: FormFields) -> Posted:
+    async def _post_async(
+        self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]
+    ) -> Posted:
         attempt = 0
         while True:
             try:
                 return await asyncio.wait_for(
-                    self._post_once_async(client, url, fields), self.options.timeout
+                    self._post_once_async(client, url, payload), self.options.timeout
                 )
             except asyncio.TimeoutError:  # noqa: PERF203 - retry loop
                 raise _timed_out(
@@ -474,15 +523,14 @@ class HttpFetcher:
                 raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
 
     async def _post_once_async(
-        self, client: httpx.AsyncClient, url: str, fields: FormFields
+        self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]
     ) -> Posted:
         limits = _Limits(
             url, self.options, self._monotonic, method="POST", error=TokenEndpointUnavailableError
         )
         async with client.stream(
-            "POST", url, data=fields, headers=self._headers, timeout=self._timeout,
-            follow_redirects=False,
-        ) as response:  # fmt: skip
+            "POST", url, **payload, timeout=self._timeout, follow_redirects=False
+        ) as response:
             limits.check_headers(response)
             async for chunk in response.aiter_bytes():
                 limits.add(chunk)

@@ -685,6 +685,35 @@ class OidcProvider:
         """
         return str(self.token_response(alg, scope, audience=audience, ttl=ttl)["access_token"])
 
+    # -- introspection and revocation (opaque tokens only: see server.mjs) --
+    @property
+    def introspection_endpoint(self) -> str:
+        """The RFC 7662 introspection endpoint (as its discovery document names it)."""
+        return f"{self.base_url}/token/introspection"
+
+    @property
+    def revocation_endpoint(self) -> str:
+        """The RFC 7009 revocation endpoint."""
+        return f"{self.base_url}/token/revocation"
+
+    def opaque_token(self, scope: str = "orders:read", *, ttl: int | None = None) -> str:
+        """An opaque access token (``urn:test:opaque``), which introspection can answer for."""
+        return str(self.token_response("opaque", scope, ttl=ttl)["access_token"])
+
+    def revoke(self, token: str) -> None:
+        """Revoke *token* (RFC 7009) as :data:`CLIENT_ID`, the client it was issued to.
+
+        Raises:
+            OidcProviderError: The revocation endpoint refused.
+        """
+        response = self._http.post(
+            f"{self.base_url}/token/revocation",
+            data={"token": token, "token_type_hint": "access_token"},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
+        if response.status_code != 200:
+            raise OidcProviderError(f"revocation endpoint: {response.status_code} {response.text}")
+
     # -- private_key_jwt clients --
     def register_client(
         self,

@@ -22,7 +22,10 @@
 //
 //   resource = urn:test:<alg>[?aud=<audience>&ttl=<seconds>]
 //
-// (or any https URL, for the first algorithm, with that URL as aud)
+// (or any https URL, for the first algorithm, with that URL as aud; or urn:test:opaque[?ttl=..]
+// for an opaque access token, which, unlike a JWT one, the introspection endpoint
+// (/token/introspection, RFC 7662) and the revocation endpoint (/token/revocation, RFC 7009)
+// accept; both authenticate clients like the token endpoint)
 // gives a JWT access token (RFC 9068, typ at+jwt) signed with the current key for <alg>
 // (case-insensitive, e.g. urn:test:rs256), whose aud is <audience> (default: the resource
 // itself), which expires after <ttl> seconds (default 600), and whose scope is the requested
@@ -177,6 +180,14 @@ let handler;
 
 function resourceServerInfo(resource) {
   const url = URL.parse(resource);
+  // An opaque access token (introspectable and revocable), e.g. urn:test:opaque?ttl=60.
+  if (url?.protocol === 'urn:' && url.pathname === 'test:opaque') {
+    const ttl = Number(url.searchParams.get('ttl') ?? DEFAULT_TTL);
+    if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL) {
+      throw new errors.InvalidTarget(`ttl must be an integer in 1..${MAX_TTL}`);
+    }
+    return { opaque: true, audience: resource, ttl };
+  }
   // Any https resource (an API's URL, as in the docs): a JWT for it, signed with the first alg.
   if (url?.protocol === 'https:') {
     return { alg: ALGORITHMS[0], audience: resource, ttl: DEFAULT_TTL };
@@ -228,15 +239,21 @@ function buildProvider() {
       // Open dynamic registration: how the tests register private_key_jwt clients.
       registration: { enabled: true },
       clientCredentials: { enabled: true },
-      introspection: { enabled: false },
-      revocation: { enabled: false },
+      // RFC 7662 introspection and RFC 7009 revocation, for the online revocation checks.
+      // oidc-provider introspects and revokes opaque tokens only (a JWT access token is
+      // answered unsupported_token_type): urn:test:opaque gives one.
+      introspection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => undefined,
         // The authorization code flow may name no resource: then the access token is opaque.
         useGrantedResource: async () => false,
         getResourceServerInfo: async (ctx, resource) => {
-          const { alg, audience, ttl } = resourceServerInfo(resource);
+          const { alg, audience, ttl, opaque } = resourceServerInfo(resource);
+          if (opaque) {
+            return { scope: ctx.oidc.params.scope ?? '', audience, accessTokenTTL: ttl, accessTokenFormat: 'opaque' };
+          }
           return {
             // Grant whatever scope was asked for.
             scope: ctx.oidc.params.scope ?? '',
