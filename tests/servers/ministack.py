@@ -64,11 +64,11 @@ Where MiniStack 1.5.33 differs from AWS's documentation, and what the tests do a
    therefore uses ``on_invalid="deny"`` (explicit Deny, 403), whose outcome is documented.
 8. Listening sockets: 0.0.0.0 by default, plus an IoT MQTT listener on 0.0.0.0:8883; state in a
    machine-wide ``/tmp/ministack-state``. Handled by the settings above.
-9. ``AUTH=true`` (not used here) turns on SigV4/IAM enforcement. Revocation is modelled even
-   without it: ``GlobalSignOut``, ``AdminUserGlobalSignOut`` and ``RevokeToken`` put the
-   token family's ``origin_jti`` on a deny list that ``GetUser`` and ``/oauth2/userInfo``
-   honour ("Access Token has been revoked"); with ``AUTH=true`` refreshing a revoked family
-   fails as well. A later issue can check revocation against that.
+9. ``AUTH=true`` (not used by this harness's default server) turns on SigV4/IAM enforcement,
+   and only with it does ``GetUser`` refuse a revoked token ("Access Token has been
+   revoked") after ``GlobalSignOut``, ``AdminUserGlobalSignOut`` or ``RevokeToken``, and does
+   refreshing a revoked family fail. ``tests/e2e/test_cognito_revocation.py`` starts its own
+   server with ``AUTH=true`` for the online check.
 """
 
 from __future__ import annotations
