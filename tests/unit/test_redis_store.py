@@ -344,10 +344,52 @@ def test_bad_options_are_configuration_errors(
         make(**options)
 
 
+@pytest.mark.parametrize(
+    ("client", "match"),
+    [
+        ("redis://cache:6379", "from_url"),  # a URL where the client goes
+        (None, "NoneType"),
+        (redis.asyncio.Redis(), "async_client"),  # the asyncio client where the blocking one goes
+    ],
+    ids=["url", "none", "asyncio-client"],
+)
+def test_the_client_must_be_a_blocking_redis_client(client: object, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        RedisStore(client, fallback=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("async_client", ["redis://cache", 42, redis.Redis()])
+def test_the_async_client_must_be_an_asyncio_client_or_a_factory(
+    fake: FakeRedis, async_client: object
+) -> None:
+    with pytest.raises(ConfigurationError, match="async_client"):
+        RedisStore(fake, async_client=async_client, fallback=None)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("url", ["http://cache:6379", "cache:6379", "", "valkey://cache"])
 def test_from_url_needs_a_redis_url(url: str) -> None:
     with pytest.raises(ConfigurationError, match="redis://"):
         RedisStore.from_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "match"),
+    [
+        ("redis://app:s3cr3t@cache:notaport/0", {}, "Port could not be cast"),
+        ("redis://app:s3cr3t@cache/0?socket_timeout=soon", {}, "socket_timeout"),
+        ("redis://app:s3cr3t@cache/0", {"client_options": ["ssl"]}, "client_options"),
+        ("redis://app:s3cr3t@cache/0", {"client_options": {"bogus": 1}}, "bogus"),
+        # TLS options on a plain redis:// URL: refused now, not at the first verification
+        ("redis://app:s3cr3t@cache/0", {"client_options": {"ssl_ca_certs": "ca.pem"}}, "ssl"),
+    ],
+)
+def test_from_url_refuses_what_redis_would_refuse_later(
+    url: str, options: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match) as caught:
+        RedisStore.from_url(url, fallback=None, **options)
+    assert "s3cr3t" not in str(caught.value)
+    assert caught.value.__cause__ is None  # no chained exception carrying the URL either
 
 
 def test_from_url_needs_positive_timeouts() -> None:

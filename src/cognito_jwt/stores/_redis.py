@@ -184,6 +184,28 @@ def _describe(client: redis.Redis) -> str:
     return f"{scheme}://{host}:{port}/{options.get('db', 0)}"
 
 
+def _check_clients(client: object, async_client: object) -> None:
+    if isinstance(client, redis.asyncio.Redis):
+        raise ConfigurationError(
+            "RedisStore client must be a blocking redis.Redis; pass the asyncio client as "
+            "async_client"
+        )
+    if not hasattr(client, "connection_pool") or not all(
+        callable(getattr(client, command, None)) for command in ("get", "set", "eval")
+    ):
+        raise ConfigurationError(
+            f"RedisStore client must be a redis.Redis client, got {type(client).__name__}; "
+            "to connect to a URL, use RedisStore.from_url(url)"
+        )
+    if async_client is not None and not (
+        isinstance(async_client, redis.asyncio.Redis) or callable(async_client)
+    ):
+        raise ConfigurationError(
+            "RedisStore async_client must be a redis.asyncio.Redis, a function that makes one, "
+            f"or None, got {type(async_client).__name__}"
+        )
+
+
 def _positive(name: str, value: object) -> float:
     if (
         isinstance(value, bool)
@@ -234,6 +256,10 @@ class RedisStore:
         retry_interval: Seconds between attempts to reach Redis during an outage.
         poll_interval: Seconds between looks at Redis while waiting for another process's
             refresh.
+
+    Raises:
+        ConfigurationError: A client of the wrong kind (a URL, an asyncio client where the
+            blocking one goes ...) or an option out of range.
     """
 
     def __init__(
@@ -248,6 +274,7 @@ class RedisStore:
         retry_interval: float = 5.0,
         poll_interval: float = 0.05,
     ) -> None:
+        _check_clients(client, async_client)
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError("RedisStore namespace must be a non-empty string")
         if isinstance(history, bool) or not isinstance(history, int) or history < 0:
@@ -289,24 +316,43 @@ class RedisStore:
         ``retry_interval``, ``poll_interval``) to the store, as documented on the class.
         The async face opens a connection per operation (key set loads, saves and
         refreshes are rare), so it works from any event loop.
+
+        Raises:
+            ConfigurationError: Another URL scheme, a URL or *client_options* that redis
+                refuses (checked here, not at the first connection), an option out of range.
         """
         scheme = urlsplit(url).scheme if isinstance(url, str) else ""
         if scheme not in ("redis", "rediss", "unix"):
             raise ConfigurationError(
                 f"RedisStore URL must start with redis://, rediss:// or unix://, got {scheme!r}"
             )
+        if client_options is not None and not isinstance(client_options, Mapping):
+            raise ConfigurationError("RedisStore client_options must be a mapping (a dict)")
         settings: dict[str, Any] = {
             "socket_timeout": _positive("socket_timeout", socket_timeout),
             "socket_connect_timeout": _positive("socket_connect_timeout", socket_connect_timeout),
             **(client_options or {}),
         }
-        return cls(
-            redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings),
-            async_client=lambda: redis.asyncio.Redis.from_url(
-                url, retry=AsyncRetry(NoBackoff(), 0), **settings
-            ),
-            **options,
-        )
+
+        def connect_async() -> redis.asyncio.Redis:
+            return redis.asyncio.Redis.from_url(url, retry=AsyncRetry(NoBackoff(), 0), **settings)
+
+        try:
+            client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings)
+            # redis checks the URL's options and client_options when it first connects, from
+            # inside a verification: check them now (making a connection object connects not).
+            for pool in (client.connection_pool, connect_async().connection_pool):
+                pool.connection_class(**pool.connection_kwargs)
+        except (TypeError, ValueError) as exc:
+            # Not chained: redis's message never holds the password, a traceback might.
+            reason = str(exc)
+            password = urlsplit(url).password
+            if password:
+                reason = reason.replace(password, "***")
+            raise ConfigurationError(
+                f"RedisStore URL or client_options refused by redis: {reason}"
+            ) from None
+        return cls(client, async_client=connect_async, **options)
 
     @staticmethod
     def _fallback_of(fallback: KeyStore | Literal["default"] | None) -> KeyStore | None:
