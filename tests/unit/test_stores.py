@@ -13,7 +13,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -33,6 +33,7 @@ from tests.helpers import all_keys, jwks_of
 KEY = "https://login.example.com/jwks"
 URI = "https://login.example.com/jwks"
 WAIT = 30.0  # bound on a verification that could hang: never reached when all is well
+T = TypeVar("T")
 
 
 def _record(alg: str = "RS256", fetched_at: float = 1_800_000_000.0) -> StoredKeySet:
@@ -323,7 +324,7 @@ def _make_odd(path: Path, kind: str, elsewhere: Path) -> None:
         path.symlink_to(elsewhere)
 
 
-def _bounded(action: Callable[[], Claims], path: Path) -> Claims:
+def _bounded(action: Callable[[], T], path: Path) -> T:
     """Run *action* in a thread; fail (after unblocking a reader of a FIFO) if it hangs."""
     outcome: list[Any] = []
 
@@ -343,7 +344,7 @@ def _bounded(action: Callable[[], Claims], path: Path) -> Claims:
         pytest.fail(f"the verification hung on {path}")
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    result: Claims = outcome[0]
+    result: T = outcome[0]
     return result
 
 
@@ -412,7 +413,7 @@ def test_load_of_an_odd_file_is_none_with_one_warning(
     path = store.path_for(KEY)
     _make_odd(path, kind, tmp_path / "elsewhere")
     with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
-        assert _bounded(lambda: store.load(KEY), path) is None  # type: ignore[arg-type, return-value]
+        assert _bounded(lambda: store.load(KEY), path) is None
         assert store.history(KEY) == []
         assert asyncio.run(store.load_async(KEY)) is None
     warnings = _warnings(caplog)
@@ -427,7 +428,7 @@ def test_a_path_that_works_again_is_warned_about_again(
     store.directory.mkdir(mode=0o700, parents=True)
     os.mkfifo(path, 0o600)
     with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
-        assert store.load(KEY) is None
+        assert _bounded(lambda: store.load(KEY), path) is None
         store.save(KEY, _record())  # replaces the FIFO
         assert store.load(KEY) == _record()
         path.unlink()
