@@ -144,7 +144,7 @@ def test_docs_have_samples() -> None:
 @pytest.fixture
 def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Names one page's samples take as given, beyond :func:`_namespace` (see the page's note)."""
-    if page.name == "fleet.md":  # a real Redis for RedisStore.from_url(redis_url)
+    if page.name in ("fleet.md", "revocation.md"):  # a real Redis for from_url(redis_url)
         with RedisServer() as redis_server:
             yield {"redis_url": redis_server.url}
         return
