@@ -259,9 +259,9 @@ class CognitoVerifier(BaseVerifier):
             ``verify`` refuses such a verifier with :class:`ConfigurationError`.
         limits: Token size caps.
         token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
-            signature check (``exp``/``nbf``, the key's presence and *custom_check* are still
-            checked on every hit). ``0``, the default, turns the cache off; see the
-            performance guide for the trade-offs.
+            signature check (``exp``/``nbf``, the key's presence, *custom_check* and
+            *revocation* are still checked on every hit). ``0``, the default, turns the cache
+            off; see the performance guide for the trade-offs.
         fetch: HTTP settings (timeouts, size cap, your own ``httpx`` client).
         refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
