@@ -280,6 +280,50 @@ def test_lambda_authorizer_refuses_revoked_and_errors_when_unknown(
         down(event, None)  # our outage: an error (API Gateway answers 500), not a 401
 
 
+def test_asgi_middleware_answers_401_revoked_and_503_unavailable(
+    make_cognito: Callable[..., CognitoVerifier], token: str
+) -> None:
+    from cognito_jwt.adapters.asgi import BearerAuthMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def call(check: object) -> tuple[int, dict[str, Any]]:
+        middleware = BearerAuthMiddleware(app, make_cognito(revocation=check))
+        sent: list[dict[str, Any]] = []
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/orders",
+            "headers": [(b"authorization", f"Bearer {token}".encode())],
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        run(middleware(scope, receive, send))
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return sent[0]["status"], (json.loads(body) if sent[0]["status"] != 200 else {})
+
+    deny = DenyList(clock=Clock())
+    assert call(deny)[0] == 200
+    deny.revoke(JTI)
+    assert call(deny) == (
+        401,
+        {
+            "error": "invalid_token",
+            "error_description": "the token was revoked",
+            "code": "ERR_TOKEN_REVOKED",
+        },
+    )
+    status, body = call(Recorder(error=TimeoutError()))
+    assert (status, body["code"]) == (503, "ERR_REVOCATION_UNAVAILABLE")
+
+
 # --- DenyList -------------------------------------------------------------------------------------
 def claims_of(**overrides: Any) -> Claims:
     return Claims(access_claims(**overrides))
