@@ -183,9 +183,9 @@ def _local_cognito() -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Names one page's samples take as given, beyond :func:`_namespace` (see the page's note)."""
-    if page.name == "revocation.md":  # the online checks (IntrospectionCheck needs no server)
-        with _local_cognito() as names:
-            yield names
+    if page.name == "revocation.md":  # a real Redis, and a stand-in for Cognito's GetUser
+        with _local_cognito() as names, RedisServer() as redis_server:
+            yield {**names, "redis_url": redis_server.url}
         return
     if page.name == "fleet.md":  # a real Redis for RedisStore.from_url(redis_url)
         with RedisServer() as redis_server:

@@ -50,6 +50,11 @@ PUBLIC = {
     "KeyStore",
     "MemoryStore",
     "StoredKeySet",
+    # revocation
+    "DenyList",
+    "RevocationCheck",
+    "RevocationUnavailableError",
+    "TokenRevokedError",
     # private_key_jwt (client side)
     "AuthorizationRequest",
     "ClientAssertionSigner",

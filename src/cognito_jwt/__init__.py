@@ -37,14 +37,17 @@ from ._errors import (
     MissingGroupError,
     NotYetValidError,
     OAuthError,
+    RevocationUnavailableError,
     SigningError,
     TenantRateLimitError,
     TokenEndpointUnavailableError,
+    TokenRevokedError,
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
 from ._keysource import KeySetStats
 from ._options import FetchOptions, RefreshPolicy
+from ._revocation import DenyList, RevocationCheck
 from ._token import TokenLimits
 from ._verifier import JwtVerifier, MultiIssuerVerifier
 from ._version import __version__
@@ -130,6 +133,7 @@ __all__ = [
     "CognitoVerifier",
     "ConfigurationError",
     "CustomCheckError",
+    "DenyList",
     "DiscoveryError",
     "ExpiredTokenError",
     "FetchOptions",
@@ -159,6 +163,8 @@ __all__ = [
     "OAuthError",
     "PkcePair",
     "RefreshPolicy",
+    "RevocationCheck",
+    "RevocationUnavailableError",
     "SigningError",
     "SkippedKey",
     "StoredKeySet",
@@ -167,6 +173,7 @@ __all__ = [
     "TokenEndpointUnavailableError",
     "TokenLimits",
     "TokenResponse",
+    "TokenRevokedError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
     "__version__",

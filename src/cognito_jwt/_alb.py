@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from dataclasses import dataclass, replace
 
     from ._jwk import PreparedKey
+    from ._verifier import Revocation
 else:
     from ._record import dataclass, replace
 
@@ -557,6 +558,11 @@ class AlbVerifier(BaseVerifier):
         public_key_url: Fetch keys from ``{public_key_url}/{kid}`` instead of the regional
             endpoint (a test server, a proxy); https, or http to a loopback host.
         max_cached_keys: How many keys to hold in memory.
+        revocation: A :class:`RevocationCheck` (a :class:`DenyList`, a
+            ``RedisDenyList`` ...) or a sequence of them, asked after every other check and
+            on every verified-token-cache hit: a revoked token raises
+            :class:`TokenRevokedError`, a check that cannot decide
+            :class:`RevocationUnavailableError`. See the revocation guide.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -582,6 +588,7 @@ class AlbVerifier(BaseVerifier):
         on_event: EventHook | None = None,
         public_key_url: str | None = None,
         max_cached_keys: int = 64,
+        revocation: Revocation = None,
     ) -> None:
         signers = string_set(alb_arn, "alb_arn")
         if signers is None:
@@ -607,6 +614,7 @@ class AlbVerifier(BaseVerifier):
             required_claims=required_claims,
             custom_check=custom_check,
             limits=limits,
+            revocation=revocation,
         )
         self._signers = signers
         self._client_ids = string_set(client_id, "client_id")

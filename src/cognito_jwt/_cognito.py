@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._discovery import cognito_jwks_uri
 from ._errors import (
@@ -34,6 +34,9 @@ from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
 from ._validate import check_any_group, check_any_scope, check_audience
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg
+
+if TYPE_CHECKING:
+    from ._verifier import Revocation
 
 __all__ = [
     "CognitoVerifier",
@@ -256,14 +259,19 @@ class CognitoVerifier(BaseVerifier):
             ``verify`` refuses such a verifier with :class:`ConfigurationError`.
         limits: Token size caps.
         token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
-            signature check (``exp``/``nbf``, the key's presence and *custom_check* are still
-            checked on every hit). ``0``, the default, turns the cache off; see the
-            performance guide for the trade-offs.
+            signature check (``exp``/``nbf``, the key's presence, *custom_check* and
+            *revocation* are still checked on every hit). ``0``, the default, turns the cache
+            off; see the performance guide for the trade-offs.
         fetch: HTTP settings (timeouts, size cap, your own ``httpx`` client).
         refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
             cache directory, ``/tmp`` on Lambda), your own :class:`KeyStore`, or ``None``.
         on_event: Called with ``(name, details)`` on fetches, failures and refreshes.
+        revocation: A :class:`RevocationCheck` (a :class:`DenyList`, a
+            ``RedisDenyList`` ...) or a sequence of them, asked after every other check and
+            on every verified-token-cache hit: a revoked token raises
+            :class:`TokenRevokedError`, a check that cannot decide
+            :class:`RevocationUnavailableError`. See the revocation guide.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -307,6 +315,7 @@ class CognitoVerifier(BaseVerifier):
         refresh: RefreshPolicy | None = None,
         store: StoreArg = "default",
         on_event: EventHook | None = None,
+        revocation: Revocation = None,
     ) -> None:
         issuers = cognito_issuers(
             user_pool_id,
@@ -349,6 +358,7 @@ class CognitoVerifier(BaseVerifier):
             custom_check=custom_check,
             limits=limits,
             token_cache_size=token_cache_size,
+            revocation=revocation,
         )
         self.user_pool_id = user_pool_id
         self._token_use = token_use

@@ -18,11 +18,13 @@ JwtError                                  ERR_JWT
 │   ├── TokenUseMismatchError             ERR_TOKEN_USE_MISMATCH
 │   ├── InsufficientScopeError            ERR_SCOPE_MISSING
 │   ├── MissingGroupError                 ERR_GROUP_MISSING
-│   └── CustomCheckError                  ERR_CUSTOM_CHECK_FAILED
+│   ├── CustomCheckError                  ERR_CUSTOM_CHECK_FAILED
+│   └── TokenRevokedError                 ERR_TOKEN_REVOKED
 ├── KeySetUnavailableError                ERR_JWKS_UNAVAILABLE
 │   ├── InvalidJwksError                  ERR_JWKS_INVALID
 │   ├── DiscoveryError                    ERR_DISCOVERY
-│   └── TenantRateLimitError              ERR_TENANT_RATE_LIMITED
+│   ├── TenantRateLimitError              ERR_TENANT_RATE_LIMITED
+│   └── RevocationUnavailableError        ERR_REVOCATION_UNAVAILABLE
 ├── SigningError                          ERR_SIGNING
 └── OAuthError                            ERR_OAUTH
     ├── InvalidClientError                ERR_OAUTH_INVALID_CLIENT
@@ -32,8 +34,9 @@ JwtError                                  ERR_JWT
 
 In words: a configuration error is the caller's bug; malformed, algorithm, key and signature
 errors mean the token is not authentic; claim errors mean it is authentic but not acceptable
-here; key-set errors mean *we* could not get usable keys, which is not the token's fault (an
-HTTP adapter answers 503, not 401). The last two branches belong to the client side
+here (a revoked token among them); key-set errors mean *we* could not get usable keys, or could
+not learn whether the token was revoked, which is not the token's fault (an HTTP adapter
+answers 503, not 401). The last two branches belong to the client side
 (``private_key_jwt``): a signer callable that failed, and what a token endpoint answered.
 
 ```
@@ -73,9 +76,11 @@ __all__ = [
     "MissingGroupError",
     "NotYetValidError",
     "OAuthError",
+    "RevocationUnavailableError",
     "SigningError",
     "TenantRateLimitError",
     "TokenEndpointUnavailableError",
+    "TokenRevokedError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
 ]
@@ -272,6 +277,16 @@ class CustomCheckError(ClaimError):
     code = "ERR_CUSTOM_CHECK_FAILED"
 
 
+class TokenRevokedError(ClaimError):
+    """The token verified, but the verifier's ``revocation=`` check says it was revoked.
+
+    Signed out everywhere, its session's refresh token revoked, its ``jti`` denied: an HTTP
+    adapter answers 401 ``invalid_token``, like any other claim error.
+    """
+
+    code = "ERR_TOKEN_REVOKED"
+
+
 class KeySetUnavailableError(JwtError):
     """No usable key set could be obtained: the issuer's problem or ours, not the token's.
 
@@ -331,6 +346,18 @@ class TenantRateLimitError(KeySetUnavailableError):
             message, unverified_header=unverified_header, unverified_claims=unverified_claims
         )
         self.retry_after = retry_after
+
+
+class RevocationUnavailableError(KeySetUnavailableError):
+    """A ``revocation=`` check could not decide whether the token was revoked.
+
+    Its store or server was unreachable (a shared deny-list's Redis down with
+    ``on_error="closed"``, an introspection endpoint timing out), or the check raised
+    something else (chained as ``__cause__``). The token is refused (fail closed), and, as
+    with key sets, it is not the token's fault: an HTTP adapter answers 503.
+    """
+
+    code = "ERR_REVOCATION_UNAVAILABLE"
 
 
 class SigningError(JwtError):

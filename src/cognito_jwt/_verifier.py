@@ -3,7 +3,7 @@
 The pipeline, in order: parse (size caps, header rules) → algorithm allowlist → key lookup
 (the only step that may do I/O, and the only one that differs between ``verify`` and
 ``verify_async``) → signature → payload → time claims → issuer → audience and other claim
-rules → custom check → :class:`Claims`.
+rules → custom check → revocation checks → :class:`Claims`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from ._keysource import (
 from ._log import logger
 from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
+from ._revocation import check_revocation, check_revocation_async, revocation_checks
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
 from ._validate import (
     FUTURE_SKEW,
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
     from dataclasses import dataclass
 
     from ._jwk import KeySet, PreparedKey
+    from ._revocation import RevocationCheck
+
+    Revocation = RevocationCheck | Sequence[RevocationCheck] | None
+    """A ``revocation=`` argument: one check, several (any may refuse), or none."""
     from ._token_cache import CachedToken, TokenCache
 else:
     from ._record import dataclass
@@ -145,6 +150,15 @@ def check_sync_use(verifier: object, where: str) -> None:
             f"{where} calls verify(), but the verifier's custom_check is async: use an async "
             "adapter (ASGI, FastAPI) or a plain function as custom_check"
         )
+
+
+def _text(token: object) -> str | None:
+    """The raw token for a revocation check (it verified, so it is ASCII)."""
+    if isinstance(token, str):
+        return token
+    if isinstance(token, bytes | bytearray | memoryview):
+        return bytes(token).decode("ascii", "replace")
+    return None
 
 
 def _blame(exc: JwtError, claims: Claims) -> None:
@@ -314,6 +328,7 @@ class BaseVerifier:
         "_leeway",
         "_limits",
         "_required",
+        "_revocation",
         "_token_cache",
     )
 
@@ -333,6 +348,7 @@ class BaseVerifier:
         custom_check: CustomCheck | None,
         limits: TokenLimits | None,
         token_cache_size: int = 0,
+        revocation: Revocation = None,
     ) -> None:
         self._issuers = issuers
         self._algorithms = check_allowlist(algorithms)
@@ -359,6 +375,9 @@ class BaseVerifier:
             from ._token_cache import TokenCache, check_cache_size
 
             self._token_cache = TokenCache(check_cache_size(token_cache_size))
+        self._revocation: tuple[RevocationCheck, ...] = ()
+        if revocation is not None:
+            self._revocation = revocation_checks(revocation)
 
     @property
     def issuers(self) -> frozenset[str] | None:
@@ -418,8 +437,7 @@ class BaseVerifier:
             parsed, payload = self._parsed(token, routed)
             source, payload = self._source(parsed, payload)
             claims = self._finish(parsed, self._find(parsed, source), payload, source)
-            if self._custom_check is not None:
-                self._run_check(self._custom_check, claims)
+            self._accept(claims, token)
             return claims
         digest, entry = cache.lookup(token)
         if entry is not None:
@@ -429,15 +447,13 @@ class BaseVerifier:
                 key = None  # the full pipeline below raises the error that applies
             hit = self._cache_hit(cache, entry, key)
             if hit is not None:
-                if self._custom_check is not None:
-                    self._run_check(self._custom_check, hit)
+                self._accept(hit, token)
                 return hit
         parsed, payload = self._parsed(token, routed)
         source, payload = self._source(parsed, payload)
         key = self._find(parsed, source)
         claims = self._finish(parsed, key, payload, source)
-        if self._custom_check is not None:
-            self._run_check(self._custom_check, claims)
+        self._accept(claims, token)
         self._remember(cache, digest, parsed, key, claims)
         return claims
 
@@ -448,8 +464,7 @@ class BaseVerifier:
             parsed, payload = self._parsed(token, routed)
             source, payload = self._source(parsed, payload)
             claims = self._finish(parsed, await self._find_async(parsed, source), payload, source)
-            if self._custom_check is not None:
-                await self._run_check_async(self._custom_check, claims)
+            await self._accept_async(claims, token)
             return claims
         digest, entry = cache.lookup(token)
         if entry is not None:
@@ -461,17 +476,29 @@ class BaseVerifier:
                 key = None
             hit = self._cache_hit(cache, entry, key)
             if hit is not None:
-                if self._custom_check is not None:
-                    await self._run_check_async(self._custom_check, hit)
+                await self._accept_async(hit, token)
                 return hit
         parsed, payload = self._parsed(token, routed)
         source, payload = self._source(parsed, payload)
         key = await self._find_async(parsed, source)
         claims = self._finish(parsed, key, payload, source)
-        if self._custom_check is not None:
-            await self._run_check_async(self._custom_check, claims)
+        await self._accept_async(claims, token)
         self._remember(cache, digest, parsed, key, claims)
         return claims
+
+    def _accept(self, claims: Claims, token: object) -> None:
+        """The last steps, on every path (cache hits too): custom check, then revocation."""
+        if self._custom_check is not None:
+            self._run_check(self._custom_check, claims)
+        if self._revocation:
+            check_revocation(self._revocation, claims, _text(token))
+
+    async def _accept_async(self, claims: Claims, token: object) -> None:
+        """The async twin of :meth:`_accept` (awaits the checks)."""
+        if self._custom_check is not None:
+            await self._run_check_async(self._custom_check, claims)
+        if self._revocation:
+            await check_revocation_async(self._revocation, claims, _text(token))
 
     def _parsed(
         self, token: object, routed: Routed | None
@@ -779,14 +806,19 @@ class JwtVerifier(BaseVerifier):
             ``verify`` refuses such a verifier with :class:`ConfigurationError`.
         limits: Token size caps.
         token_cache_size: Remember up to this many verified tokens, so that a repeat skips the
-            signature check (``exp``/``nbf``, the key's presence and *custom_check* are still
-            checked on every hit). ``0``, the default, turns the cache off; see the
-            performance guide for the trade-offs.
+            signature check (``exp``/``nbf``, the key's presence, *custom_check* and
+            *revocation* are still checked on every hit). ``0``, the default, turns the cache
+            off; see the performance guide for the trade-offs.
         fetch: HTTP settings for discovery and JWKS (timeouts, size cap, your own client).
         refresh: When to refresh the cached key set (see :class:`RefreshPolicy`).
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
             cache directory, ``/tmp`` on Lambda), your own :class:`KeyStore`, or ``None``.
         on_event: Called with ``(name, details)`` on fetches, failures and refreshes.
+        revocation: A :class:`RevocationCheck` (a :class:`DenyList`, a
+            ``RedisDenyList`` ...) or a sequence of them, asked after every other check and
+            on every verified-token-cache hit: a revoked token raises
+            :class:`TokenRevokedError`, a check that cannot decide
+            :class:`RevocationUnavailableError`. See the revocation guide.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -814,6 +846,7 @@ class JwtVerifier(BaseVerifier):
         refresh: RefreshPolicy | None = None,
         store: StoreArg = "default",
         on_event: EventHook | None = None,
+        revocation: Revocation = None,
     ) -> None:
         issuers = string_set(issuer, "issuer")
         super().__init__(
@@ -834,6 +867,7 @@ class JwtVerifier(BaseVerifier):
             custom_check=custom_check,
             limits=limits,
             token_cache_size=token_cache_size,
+            revocation=revocation,
         )
         self._audiences = string_set(audience, "audience")
         self._scopes = string_set(scopes, "scopes")

@@ -30,9 +30,11 @@ from cognito_jwt import (
     MissingGroupError,
     NotYetValidError,
     OAuthError,
+    RevocationUnavailableError,
     SigningError,
     TenantRateLimitError,
     TokenEndpointUnavailableError,
+    TokenRevokedError,
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
     _errors,
@@ -58,10 +60,12 @@ CODES: dict[type[JwtError], str] = {
     InsufficientScopeError: "ERR_SCOPE_MISSING",
     MissingGroupError: "ERR_GROUP_MISSING",
     CustomCheckError: "ERR_CUSTOM_CHECK_FAILED",
+    TokenRevokedError: "ERR_TOKEN_REVOKED",
     KeySetUnavailableError: "ERR_JWKS_UNAVAILABLE",
     InvalidJwksError: "ERR_JWKS_INVALID",
     DiscoveryError: "ERR_DISCOVERY",
     TenantRateLimitError: "ERR_TENANT_RATE_LIMITED",
+    RevocationUnavailableError: "ERR_REVOCATION_UNAVAILABLE",
     SigningError: "ERR_SIGNING",
     OAuthError: "ERR_OAUTH",
     InvalidClientError: "ERR_OAUTH_INVALID_CLIENT",
@@ -89,10 +93,12 @@ PARENTS: dict[type[Exception], type[Exception]] = {
     InsufficientScopeError: ClaimError,
     MissingGroupError: ClaimError,
     CustomCheckError: ClaimError,
+    TokenRevokedError: ClaimError,
     KeySetUnavailableError: JwtError,
     InvalidJwksError: KeySetUnavailableError,
     DiscoveryError: KeySetUnavailableError,
     TenantRateLimitError: KeySetUnavailableError,
+    RevocationUnavailableError: KeySetUnavailableError,
     SigningError: JwtError,
     OAuthError: JwtError,
     InvalidClientError: OAuthError,
@@ -145,7 +151,7 @@ def test_code_is_prefixed_and_upper_snake_case(cls):
 
 def test_codes_are_unique():
     codes = [cls.code for cls in ALL]
-    assert len(codes) == len(set(codes)) == 27
+    assert len(codes) == len(set(codes)) == 29
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

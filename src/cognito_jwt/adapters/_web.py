@@ -43,6 +43,8 @@ from .. import (
     MissingGroupError,
     NotYetValidError,
     RefreshPolicy,
+    RevocationUnavailableError,
+    TokenRevokedError,
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
@@ -239,7 +241,9 @@ _DESCRIPTIONS: dict[type[JwtError], str] = {
     InsufficientScopeError: "the token does not grant a required scope",
     MissingGroupError: "the user is not in a required group",
     CustomCheckError: "the token was refused",
+    TokenRevokedError: "the token was revoked",
     KeySetUnavailableError: "token keys are unavailable; try again later",
+    RevocationUnavailableError: "token revocation cannot be checked; try again later",
     ConfigurationError: "the server is misconfigured",
     JwtError: "the token is invalid",
 }

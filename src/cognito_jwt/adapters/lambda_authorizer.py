@@ -703,9 +703,10 @@ class LambdaAuthorizer:
             return self._refuse(request, "no bearer token")
         try:
             claims = self.verifier.verify(token)
-        except KeySetUnavailableError:
-            # Our outage, not the caller's fault: 500 (a plain error), so the client retries.
-            logger.exception("authorizer: key set unavailable")
+        except KeySetUnavailableError as exc:
+            # Our outage (no keys, or revocation could not be checked), not the caller's
+            # fault: 500 (a plain error), so the client retries.
+            logger.exception("authorizer: key set unavailable or revocation unknown (%s)", exc.code)
             raise
         except ConfigurationError:
             # A verifier that can't serve this call (e.g. an async custom_check): our bug.

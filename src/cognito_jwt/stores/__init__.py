@@ -1,7 +1,8 @@
 """Persistent (L2) key set stores: the default :class:`FileStore` and the store protocol.
 
-:class:`RedisStore`, for fleets (``pip install "cognito-jwt[redis]"``), is imported on first
-use, so importing this package never imports ``redis``.
+:class:`RedisStore` and :class:`RedisDenyList` (a revocation deny-list), for fleets
+(``pip install "cognito-jwt[redis]"``), are imported on first use, so importing this package
+never imports ``redis``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from ._base import KeyStore, MemoryStore, RefreshCoordinator, StoredKeySet
 if TYPE_CHECKING:
     from ._file import FileStore, default_cache_dir
     from ._redis import RedisStore
+    from ._redis_denylist import RedisDenyList
 
 __all__ = [
     "FileStore",
     "KeyStore",
     "MemoryStore",
+    "RedisDenyList",
     "RedisStore",
     "RefreshCoordinator",
     "StoredKeySet",
@@ -31,6 +34,10 @@ def __getattr__(name: str) -> Any:
         from ._redis import RedisStore
 
         return RedisStore
+    if name == "RedisDenyList":
+        from ._redis_denylist import RedisDenyList
+
+        return RedisDenyList
     if name in ("FileStore", "default_cache_dir"):
         from . import _file
 

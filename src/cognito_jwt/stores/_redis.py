@@ -128,22 +128,33 @@ class _Health:
     """Whether Redis is usable: one warning per outage, one info line when it is back.
 
     After a failure, Redis is left alone for *retry_interval* seconds (operations go straight
-    to the fallback, paying no timeout); then the next operation tries it again.
+    to the fallback, paying no timeout); then the next operation tries it again. *what* names
+    the user of Redis and *fallback* says what happens meanwhile, in the log lines.
     """
 
-    def __init__(self, name: str, retry_interval: float, fallback: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        retry_interval: float,
+        fallback: str,
+        *,
+        what: str = "shared key store",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._name = name
+        self._what = what
         self._fallback = fallback
         self._retry_interval = retry_interval
+        self._clock = clock
         self._lock = threading.Lock()
         self.down_since: float | None = None
         self._retry_at = -math.inf
 
     def usable(self) -> bool:
-        return self.down_since is None or time.monotonic() >= self._retry_at
+        return self.down_since is None or self._clock() >= self._retry_at
 
     def failed(self, exc: BaseException) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             first = self.down_since is None
             if first:
@@ -151,8 +162,8 @@ class _Health:
             self._retry_at = now + self._retry_interval
         if first:
             logger.warning(
-                "shared key store %s is unavailable (%s: %s); using %s and direct fetches, "
-                "trying Redis again every %g s",
+                "%s %s is unavailable (%s: %s); %s, trying Redis again every %g s",
+                self._what,
                 self._name,
                 type(exc).__name__,
                 exc,
@@ -167,10 +178,97 @@ class _Health:
             since, self.down_since = self.down_since, None
         if since is not None:
             logger.info(
-                "shared key store %s is available again (after %.1f s)",
+                "%s %s is available again (after %.1f s)",
+                self._what,
                 self._name,
-                time.monotonic() - since,
+                self._clock() - since,
             )
+
+
+def drive(client: redis.Redis, plan: Plan[T], sleep: Callable[[float], object] = time.sleep) -> T:
+    """Run *plan* with the blocking *client*; Redis failures propagate (the plan is closed)."""
+    try:
+        step = _advance(plan, None)
+        while isinstance(step, _Call):
+            if step.command == "sleep":
+                sleep(step.args[0])
+                reply = None
+            else:
+                reply = getattr(client, step.command)(*step.args, **step.kwargs)
+            step = _advance(plan, reply)
+    except BaseException:
+        plan.close()
+        raise
+    return step.value
+
+
+async def drive_async(
+    client: redis.asyncio.Redis,
+    plan: Plan[T],
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> T:
+    """Run *plan* with the asyncio *client*; Redis failures propagate (the plan is closed)."""
+    try:
+        step = _advance(plan, None)
+        while isinstance(step, _Call):
+            if step.command == "sleep":
+                await sleep(step.args[0])
+                reply = None
+            else:
+                reply = await getattr(client, step.command)(*step.args, **step.kwargs)
+            step = _advance(plan, reply)
+    except BaseException:
+        plan.close()
+        raise
+    return step.value
+
+
+def clients_from_url(
+    url: str,
+    *,
+    socket_timeout: float,
+    socket_connect_timeout: float,
+    client_options: Mapping[str, Any] | None,
+    what: str = "RedisStore",
+) -> tuple[redis.Redis, Callable[[], redis.asyncio.Redis]]:
+    """A blocking client for *url* and a maker of asyncio ones: short timeouts, no retries.
+
+    Raises:
+        ConfigurationError: *url* is not ``redis://``, ``rediss://`` or ``unix://``, or a
+            timeout is not a positive number.
+    """
+    scheme = urlsplit(url).scheme if isinstance(url, str) else ""
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError(
+            f"{what} URL must start with redis://, rediss:// or unix://, got {scheme!r}"
+        )
+    if client_options is not None and not isinstance(client_options, Mapping):
+        raise ConfigurationError(f"{what} client_options must be a mapping (a dict)")
+    settings: dict[str, Any] = {
+        "socket_timeout": _positive("socket_timeout", socket_timeout, what),
+        "socket_connect_timeout": _positive("socket_connect_timeout", socket_connect_timeout, what),
+        **(client_options or {}),
+    }
+
+    def connect_async() -> redis.asyncio.Redis:
+        return redis.asyncio.Redis.from_url(url, retry=AsyncRetry(NoBackoff(), 0), **settings)
+
+    try:
+        client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings)
+        # redis checks the URL's options and client_options when it first connects, from
+        # inside a verification: check them now (making a connection object connects not).
+        for pool in (client.connection_pool, connect_async().connection_pool):
+            pool.connection_class(**pool.connection_kwargs)
+    except (TypeError, ValueError) as exc:
+        # Not chained: redis's message never holds the password, a traceback might.
+        reason = str(exc)
+        password = urlsplit(url).password
+        if password:
+            reason = reason.replace(password, "***")
+        raise ConfigurationError(
+            f"{what} URL or client_options refused by redis: {reason}"
+        ) from None
+    return client, connect_async
 
 
 def _describe(client: redis.Redis) -> str:
@@ -206,14 +304,14 @@ def _check_clients(client: object, async_client: object) -> None:
         )
 
 
-def _positive(name: str, value: object) -> float:
+def _positive(name: str, value: object, what: str = "RedisStore") -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ConfigurationError(f"RedisStore {name} must be a positive number, got {value!r}")
+        raise ConfigurationError(f"{what} {name} must be a positive number, got {value!r}")
     return float(value)
 
 
@@ -289,7 +387,7 @@ class RedisStore:
         self.fallback = self._fallback_of(fallback)
         self._name = _describe(client)
         local = repr(self.fallback) if self.fallback is not None else "no local store"
-        self._health = _Health(self._name, self.retry_interval, local)
+        self._health = _Health(self._name, self.retry_interval, f"using {local} and direct fetches")
         # Time, replaced by tests: the wait for another's refresh and the lease renewals.
         self._monotonic: Callable[[], float] = time.monotonic
         self._sleep: Callable[[float], object] = time.sleep
@@ -321,38 +419,13 @@ class RedisStore:
             ConfigurationError: Another URL scheme, a URL or *client_options* that redis
                 refuses (checked here, not at the first connection), an option out of range.
         """
-        scheme = urlsplit(url).scheme if isinstance(url, str) else ""
-        if scheme not in ("redis", "rediss", "unix"):
-            raise ConfigurationError(
-                f"RedisStore URL must start with redis://, rediss:// or unix://, got {scheme!r}"
-            )
-        if client_options is not None and not isinstance(client_options, Mapping):
-            raise ConfigurationError("RedisStore client_options must be a mapping (a dict)")
-        settings: dict[str, Any] = {
-            "socket_timeout": _positive("socket_timeout", socket_timeout),
-            "socket_connect_timeout": _positive("socket_connect_timeout", socket_connect_timeout),
-            **(client_options or {}),
-        }
-
-        def connect_async() -> redis.asyncio.Redis:
-            return redis.asyncio.Redis.from_url(url, retry=AsyncRetry(NoBackoff(), 0), **settings)
-
-        try:
-            client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings)
-            # redis checks the URL's options and client_options when it first connects, from
-            # inside a verification: check them now (making a connection object connects not).
-            for pool in (client.connection_pool, connect_async().connection_pool):
-                pool.connection_class(**pool.connection_kwargs)
-        except (TypeError, ValueError) as exc:
-            # Not chained: redis's message never holds the password, a traceback might.
-            reason = str(exc)
-            password = urlsplit(url).password
-            if password:
-                reason = reason.replace(password, "***")
-            raise ConfigurationError(
-                f"RedisStore URL or client_options refused by redis: {reason}"
-            ) from None
-        return cls(client, async_client=connect_async, **options)
+        client, async_client = clients_from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
+            client_options=client_options,
+        )
+        return cls(client, async_client=async_client, **options)
 
     @staticmethod
     def _fallback_of(fallback: KeyStore | Literal["default"] | None) -> KeyStore | None:
@@ -492,18 +565,11 @@ class RedisStore:
             plan.close()
             return default
         try:
-            step = _advance(plan, None)
-            while isinstance(step, _Call):
-                if step.command == "sleep":
-                    self._sleep(step.args[0])
-                    step = _advance(plan, None)
-                else:
-                    step = _advance(
-                        plan, getattr(self.client, step.command)(*step.args, **step.kwargs)
-                    )
+            value = drive(self.client, plan, self._sleep)
         except _REDIS_ERRORS as exc:
             return self._failed(plan, exc, default)
-        return self._done(step)
+        self._health.succeeded()
+        return value
 
     async def _run_async(self, plan: Plan[T], default: T) -> T:
         """Like :meth:`_run`, with the asyncio client (or the sync one in a worker thread)."""
@@ -513,26 +579,16 @@ class RedisStore:
             return await asyncio.to_thread(self._run, plan, default)
         try:
             async with self._async_client(self.async_client) as client:
-                step = _advance(plan, None)
-                while isinstance(step, _Call):
-                    if step.command == "sleep":
-                        await self._sleep_async(step.args[0])
-                        reply = None
-                    else:
-                        reply = await getattr(client, step.command)(*step.args, **step.kwargs)
-                    step = _advance(plan, reply)
+                value = await drive_async(client, plan, self._sleep_async)
         except _REDIS_ERRORS as exc:
             return self._failed(plan, exc, default)
-        return self._done(step)
+        self._health.succeeded()
+        return value
 
     def _failed(self, plan: Plan[T], exc: BaseException, default: T) -> T:
         plan.close()
         self._health.failed(exc)
         return default
-
-    def _done(self, step: _Done[T]) -> T:
-        self._health.succeeded()
-        return step.value
 
     # KeyStore ------------------------------------------------------------------------------------
     def load(self, key: str) -> StoredKeySet | None:
