@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from ._claims import Claims
 from ._discovery import check_url
-from ._errors import ConfigurationError, JwtError, KeySetUnavailableError
+from ._errors import ConfigurationError, JwtError, RevocationUnavailableError
 from ._json import loads_object
 from ._options import FetchOptions
 
@@ -70,7 +70,7 @@ _COGNITO_REVOKED = frozenset(
 
 def _cannot_decide(message: str) -> JwtError:
     """The error for "the check cannot decide" (fail closed): the ONE place that names it."""
-    return KeySetUnavailableError(message)
+    return RevocationUnavailableError(message)
 
 
 # --- Shared machinery -----------------------------------------------------------------------------
@@ -237,7 +237,7 @@ class _OnlineCheck:
         """Whether the issuer no longer accepts *token* (whose verified claims are *claims*).
 
         Raises:
-            KeySetUnavailableError: The issuer could not be asked or gave no usable answer,
+            RevocationUnavailableError: The issuer could not be asked or gave no usable answer,
                 and ``on_error="closed"`` (the default).
             ConfigurationError: *token* is missing, or the check cannot apply to it.
         """
@@ -382,7 +382,7 @@ class CognitoRevocationCheck(_OnlineCheck):
     (``NotAuthorizedException`` such as "Access Token has been revoked", a deleted, disabled or
     reset user) → revoked; throttling, server errors, network failures and unexpected answers
     (a 200 without a user) → cannot decide: with ``on_error="closed"``
-    (the default) the check raises :class:`KeySetUnavailableError`, with ``on_error="open"`` the
+    (the default) the check raises :class:`RevocationUnavailableError`, with ``on_error="open"`` the
     token counts as not revoked (a warning is logged once per outage).
 
     Only access tokens (``token_use == "access"``) are checked: ``GetUser`` does not take ID

@@ -25,8 +25,8 @@ from cognito_jwt import (
     Claims,
     CognitoRevocationCheck,
     CognitoVerifier,
-    CustomCheckError,
     KeySetUnavailableError,
+    TokenRevokedError,
 )
 from tests.e2e import aws
 from tests.servers.ministack import _ISOLATED_SESSION_VARS, MiniStack
@@ -169,7 +169,7 @@ def test_the_verifier_refuses_a_signed_out_token(
     make_check: Callable[..., CognitoRevocationCheck],
     user: str,
 ) -> None:
-    """End to end through the verifier (custom_check today; ``revocation=`` after the merge)."""
+    """End to end through the verifier's ``revocation=``."""
     token = revocation_pool.tokens(user)["AccessToken"]
     check = make_check(cache_ttl=0)
     guarded = CognitoVerifier(
@@ -178,11 +178,11 @@ def test_the_verifier_refuses_a_signed_out_token(
         token_use="access",
         endpoint_url=ministack.endpoint_url,
         store=None,
-        custom_check=lambda claims: not check.is_revoked(claims, token),
+        revocation=check,
     )
     assert guarded.verify(token)["username"] == user
     ministack.client("cognito-idp").global_sign_out(AccessToken=token)
-    with pytest.raises(CustomCheckError):
+    with pytest.raises(TokenRevokedError):
         guarded.verify(token)
 
 

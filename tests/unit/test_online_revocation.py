@@ -19,11 +19,12 @@ from cognito_jwt import (
     ClientAssertionSigner,
     CognitoRevocationCheck,
     ConfigurationError,
-    CustomCheckError,
     FetchOptions,
     IntrospectionCheck,
     JwtError,
     KeySetUnavailableError,
+    RevocationUnavailableError,
+    TokenRevokedError,
 )
 from cognito_jwt._b64 import b64url_decode
 from tests.helpers import FIXED_NOW, REGION, access_claims, all_keys, id_claims
@@ -501,26 +502,19 @@ def test_introspection_endpoint_url_policy() -> None:
         IntrospectionCheck("http://auth.example.com/introspect", "api", client_secret=SECRET)
 
 
-# === Through a verifier (custom_check until revocation= lands) ====================================
-def test_through_a_verifier_custom_check(
+# === Through a verifier: revocation= ============================================================
+def test_through_a_verifier(
     make_cognito: Callable[..., Any], endpoint: Endpoint, clock: Clock
 ) -> None:
     from tests.helpers import all_keys as keys
 
     token = keys()["RS256"].sign(access_claims())
-    check = cognito(endpoint, clock)
-
-    def verifier() -> Any:
-        return make_cognito(custom_check=lambda claims: not check.is_revoked(claims, token))
-
-    assert verifier().verify(token)["username"] == "alice"
+    assert make_cognito(revocation=cognito(endpoint, clock)).verify(token)["username"] == "alice"
     endpoint.reply(400, aws_error("NotAuthorizedException", "Access Token has been revoked"))
-    check = cognito(endpoint, clock)
-    with pytest.raises(CustomCheckError):
-        verifier().verify(token)
-
-    async def async_check(claims: Claims) -> bool:
-        return not await check.is_revoked_async(claims, token)
-
-    with pytest.raises(CustomCheckError):
-        asyncio.run(make_cognito(custom_check=async_check).verify_async(token))
+    with pytest.raises(TokenRevokedError):
+        make_cognito(revocation=cognito(endpoint, clock)).verify(token)
+    with pytest.raises(TokenRevokedError):
+        asyncio.run(make_cognito(revocation=cognito(endpoint, clock)).verify_async(token))
+    endpoint.reply(503, aws_error("InternalErrorException", "down"))
+    with pytest.raises(RevocationUnavailableError):  # fail closed: 503, not 401
+        make_cognito(revocation=cognito(endpoint, clock)).verify(token)
