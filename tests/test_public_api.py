@@ -65,6 +65,12 @@ PUBLIC = {
     "TokenResponse",
     "build_authorization_url",
     "generate_client_key",
+    # audit events and metrics
+    "Audit",
+    "EmfSink",
+    "JsonLogSink",
+    "OpenTelemetrySink",
+    "VerificationRecord",
 }
 
 

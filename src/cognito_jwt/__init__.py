@@ -53,6 +53,7 @@ from .stores import KeyStore, MemoryStore, StoredKeySet
 if TYPE_CHECKING:
     from ._alb import AlbVerifier
     from ._assertion import ClientAssertionSigner
+    from ._audit import Audit, EmfSink, JsonLogSink, OpenTelemetrySink, VerificationRecord
     from ._jwk import KeySet, SkippedKey
     from ._keygen import ClientKey, generate_client_key
     from ._oauth import (
@@ -73,6 +74,11 @@ if TYPE_CHECKING:
 # that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
+    "Audit": "._audit",
+    "EmfSink": "._audit",
+    "JsonLogSink": "._audit",
+    "OpenTelemetrySink": "._audit",
+    "VerificationRecord": "._audit",
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
@@ -118,6 +124,7 @@ __all__ = [
     "AlbVerifier",
     "AlgorithmNotAllowedError",
     "AudienceMismatchError",
+    "Audit",
     "AuthorizationRequest",
     "ClaimError",
     "Claims",
@@ -127,6 +134,7 @@ __all__ = [
     "ConfigurationError",
     "CustomCheckError",
     "DiscoveryError",
+    "EmfSink",
     "ExpiredTokenError",
     "FetchOptions",
     "FileStore",
@@ -136,6 +144,7 @@ __all__ = [
     "InvalidJwksError",
     "InvalidSignatureError",
     "IssuerMismatchError",
+    "JsonLogSink",
     "JwtError",
     "JwtVerifier",
     "KeyAlgorithmMismatchError",
@@ -152,6 +161,7 @@ __all__ = [
     "MultiTenantVerifier",
     "NotYetValidError",
     "OAuthError",
+    "OpenTelemetrySink",
     "PkcePair",
     "RefreshPolicy",
     "SigningError",
@@ -164,6 +174,7 @@ __all__ = [
     "TokenResponse",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
+    "VerificationRecord",
     "__version__",
     "build_authorization_url",
     "generate_client_key",

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._audit import Audit, DecisionHook
 from ._cache import FetchGate
 from ._discovery import check_url
 from ._errors import (
@@ -554,6 +555,8 @@ class AlbVerifier(BaseVerifier):
         public_key_url: Fetch keys from ``{public_key_url}/{kid}`` instead of the regional
             endpoint (a test server, a proxy); https, or http to a loopback host.
         max_cached_keys: How many keys to hold in memory.
+        on_decision: Called once per verification with a :class:`VerificationRecord`
+            (never the token); an :class:`Audit` sets privacy and timing.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -579,6 +582,7 @@ class AlbVerifier(BaseVerifier):
         on_event: EventHook | None = None,
         public_key_url: str | None = None,
         max_cached_keys: int = 64,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         signers = string_set(alb_arn, "alb_arn")
         if signers is None:
@@ -604,6 +608,7 @@ class AlbVerifier(BaseVerifier):
             required_claims=required_claims,
             custom_check=custom_check,
             limits=limits,
+            on_decision=on_decision,
         )
         self._signers = signers
         self._client_ids = string_set(client_id, "client_id")

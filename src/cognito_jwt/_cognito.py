@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from ._audit import Audit, DecisionHook
 from ._discovery import cognito_jwks_uri
 from ._errors import (
     AudienceMismatchError,
@@ -264,6 +265,8 @@ class CognitoVerifier(BaseVerifier):
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
             cache directory, ``/tmp`` on Lambda), your own :class:`KeyStore`, or ``None``.
         on_event: Called with ``(name, details)`` on fetches, failures and refreshes.
+        on_decision: Called once per verification with a :class:`VerificationRecord`
+            (never the token); an :class:`Audit` sets privacy and timing.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -307,6 +310,7 @@ class CognitoVerifier(BaseVerifier):
         refresh: RefreshPolicy | None = None,
         store: StoreArg = "default",
         on_event: EventHook | None = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         issuers = cognito_issuers(
             user_pool_id,
@@ -349,6 +353,7 @@ class CognitoVerifier(BaseVerifier):
             custom_check=custom_check,
             limits=limits,
             token_cache_size=token_cache_size,
+            on_decision=on_decision,
         )
         self.user_pool_id = user_pool_id
         self._token_use = token_use

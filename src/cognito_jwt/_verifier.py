@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
+from ._audit import Audit, DecisionHook, as_audit, current_scope, note_cache_hit, run, run_async
 from ._claims import Claims
 from ._discovery import check_url
 from ._errors import (
@@ -306,6 +307,7 @@ class BaseVerifier:
     __slots__ = (
         "_algorithms",
         "_async_check",
+        "_audit",
         "_by_issuer",
         "_clock",
         "_custom_check",
@@ -333,7 +335,9 @@ class BaseVerifier:
         custom_check: CustomCheck | None,
         limits: TokenLimits | None,
         token_cache_size: int = 0,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
+        self._audit = as_audit(on_decision)
         self._issuers = issuers
         self._algorithms = check_allowlist(algorithms)
         self._leeway = _check_leeway(leeway)
@@ -397,7 +401,9 @@ class BaseVerifier:
             JwtError: A subclass naming what was wrong; nothing else escapes for bad input.
             ConfigurationError: *custom_check* is async (use :meth:`verify_async`).
         """
-        return self._verify_routed(token, None)
+        if self._audit is None:
+            return self._verify_routed(token, None)
+        return run(self._audit, self._verify_routed, token, None, self._issuers)
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
@@ -407,7 +413,9 @@ class BaseVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
-        return await self._verify_routed_async(token, None)
+        if self._audit is None:
+            return await self._verify_routed_async(token, None)
+        return await run_async(self._audit, self._verify_routed_async, token, None, self._issuers)
 
     def _verify_routed(self, token: object, routed: Routed | None) -> Claims:
         """The sync pipeline; *routed* is ``(parsed, payload)`` when a router parsed *token*."""
@@ -519,6 +527,7 @@ class BaseVerifier:
         if entry.nbf is not None and now + max(leeway, FUTURE_SKEW) < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
         cache.hits += 1
+        note_cache_hit()  # an audited verification records that the cache answered
         payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
         return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
 
@@ -787,6 +796,9 @@ class JwtVerifier(BaseVerifier):
         store: The persistent (L2) key store: ``"default"`` (a :class:`FileStore` in the user
             cache directory, ``/tmp`` on Lambda), your own :class:`KeyStore`, or ``None``.
         on_event: Called with ``(name, details)`` on fetches, failures and refreshes.
+        on_decision: Called once per verification with a :class:`VerificationRecord` (allow
+            or deny; never the token); an :class:`Audit` sets privacy and timing. See the
+            observability guide.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -814,6 +826,7 @@ class JwtVerifier(BaseVerifier):
         refresh: RefreshPolicy | None = None,
         store: StoreArg = "default",
         on_event: EventHook | None = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         issuers = string_set(issuer, "issuer")
         super().__init__(
@@ -834,6 +847,7 @@ class JwtVerifier(BaseVerifier):
             custom_check=custom_check,
             limits=limits,
             token_cache_size=token_cache_size,
+            on_decision=on_decision,
         )
         self._audiences = string_set(audience, "audience")
         self._scopes = string_set(scopes, "scopes")
@@ -859,15 +873,26 @@ class MultiIssuerVerifier:
         verifiers: ``JwtVerifier`` and ``CognitoVerifier`` instances with distinct, explicit
             issuers (none may have ``issuer=None``).
         limits: Size caps for the routing parse.
+        on_decision: Called once per verification with a :class:`VerificationRecord`,
+            including tokens refused before routing (unknown issuer, malformed). A routed
+            token's record also goes to the chosen verifier's own hook, if it has one: one
+            record, timed from the router, given to each hook once (the router's first).
 
     Raises:
         ConfigurationError: No verifiers, a verifier without issuer, an issuer claimed twice,
             or a verifier whose tokens can't be routed by ``iss`` (an ``AlbVerifier``).
     """
 
-    __slots__ = ("_by_issuer", "_limits", "_verifiers")
+    __slots__ = ("_audit", "_by_issuer", "_limits", "_verifiers")
 
-    def __init__(self, verifiers: Iterable[BaseVerifier], *, limits: TokenLimits | None = None):
+    def __init__(
+        self,
+        verifiers: Iterable[BaseVerifier],
+        *,
+        limits: TokenLimits | None = None,
+        on_decision: DecisionHook | Audit | None = None,
+    ):
+        self._audit = as_audit(on_decision)
         self._verifiers = tuple(verifiers)
         if not self._verifiers:
             raise ConfigurationError("MultiIssuerVerifier needs at least one verifier")
@@ -913,7 +938,11 @@ class MultiIssuerVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
+        if self._audit is not None:
+            return run(self._audit, self._verify_audited, token, None, None)
         verifier, routed = self._route(token)
+        if verifier._audit is not None:  # noqa: SLF001
+            return run(verifier._audit, verifier._verify_routed, token, routed, verifier.issuers)  # noqa: SLF001
         return verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
 
     async def verify_async(self, token: str | bytes) -> Claims:
@@ -922,7 +951,33 @@ class MultiIssuerVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
+        if self._audit is not None:
+            return await run_async(self._audit, self._verify_audited_async, token, None, None)
         verifier, routed = self._route(token)
+        if verifier._audit is not None:  # noqa: SLF001
+            return await run_async(
+                verifier._audit,  # noqa: SLF001
+                verifier._verify_routed_async,  # noqa: SLF001
+                token,
+                routed,
+                verifier.issuers,
+            )
+        return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+
+    def _verify_audited(self, token: object, _: object) -> Claims:
+        """Route and verify under the router's audit, telling it where the token went."""
+        verifier, routed = self._route(token)
+        scope = current_scope()
+        if scope is not None:
+            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
+        return verifier._verify_routed(token, routed)  # noqa: SLF001
+
+    async def _verify_audited_async(self, token: object, _: object) -> Claims:
+        """The async twin of :meth:`_verify_audited`."""
+        verifier, routed = self._route(token)
+        scope = current_scope()
+        if scope is not None:
+            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
         return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
 
     def hydrate(self) -> dict[str, KeySet | JwtError]:
