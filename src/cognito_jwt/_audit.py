@@ -20,8 +20,8 @@ from __future__ import annotations
 import contextvars
 import sys
 import time
-from collections.abc import Awaitable, Callable, Container, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TextIO
 
 from ._errors import ConfigurationError, JwtError
 from ._log import logger
@@ -53,9 +53,10 @@ OTHER_ISSUER = "other"
 """The metric sinks' issuer for a deny whose ``iss`` is not one the verifier accepts."""
 
 
-@dataclass(frozen=True, slots=True)
-class VerificationRecord:
+class VerificationRecord(NamedTuple):
     """One verification, as an ``on_decision`` hook sees it. Never holds the token.
+
+    An immutable named tuple (cheap to build: a hook costs little per request).
 
     On ``"allow"`` the values come from the verified token. On ``"deny"`` they come from the
     token as it was sent, unverified: an attacker may have written them. Each string is cut
@@ -94,20 +95,9 @@ class VerificationRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict (``audience`` as a list)."""
-        return {
-            "outcome": self.outcome,
-            "error": self.error,
-            "iss": self.iss,
-            "issuer_known": self.issuer_known,
-            "kid": self.kid,
-            "alg": self.alg,
-            "client_id": self.client_id,
-            "audience": list(self.audience),
-            "token_use": self.token_use,
-            "cache_hit": self.cache_hit,
-            "duration": self.duration,
-            "subject": self.subject,
-        }
+        values: dict[str, Any] = dict(zip(self._fields, self, strict=True))
+        values["audience"] = list(self.audience)
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,63 +204,122 @@ AsyncStep = Callable[[object, Any], Awaitable["Claims"]]
 
 
 def run(
-    audit: Audit, step: Step, token: object, routed: object, known: Container[str] | None
+    audit: Audit,
+    step: Step,
+    token: object,
+    routed: object,
+    known: Container[str] | None,
+    *,
+    track: bool = True,
 ) -> Claims:
-    """``step(token, routed)`` timed, with one record to every hook on the way."""
-    scope = Scope([audit], known)
-    reset = _SCOPE.set(scope)
+    """``step(token, routed)`` timed, with one record to every hook on the way.
+
+    *track* ``False`` (a verifier with no token cache, not routing) skips the context
+    variable through which a cache hit or a routing choice is reported.
+    """
+    scope = Scope([audit], known) if track else None
+    reset = None if scope is None else _SCOPE.set(scope)
     timer = audit.timer
     start = timer()
     try:
         claims = step(token, routed)
     except Exception as exc:
-        _SCOPE.reset(reset)
-        _deliver(scope, _denied(exc, token, scope, timer() - start))
+        _deny(exc, token, audit, scope, known, timer() - start, reset)
         raise
-    _SCOPE.reset(reset)
-    _deliver(scope, _allowed(claims, scope, timer() - start))
+    duration = timer() - start
+    if scope is None and not audit.include_subject:  # the common case, kept short
+        record = _allowed(claims, duration, cache_hit=False)
+        try:
+            audit.hook(record)
+        except Exception:  # noqa: BLE001 - a broken hook never changes the verdict (logged)
+            _hook_failed(record)
+        return claims
+    _allow(claims, audit, scope, duration, reset)
     return claims
 
 
 async def run_async(
-    audit: Audit, step: AsyncStep, token: object, routed: object, known: Container[str] | None
+    audit: Audit,
+    step: AsyncStep,
+    token: object,
+    routed: object,
+    known: Container[str] | None,
+    *,
+    track: bool = True,
 ) -> Claims:
     """The async twin of :func:`run` (a task's context keeps the scope across awaits)."""
-    scope = Scope([audit], known)
-    reset = _SCOPE.set(scope)
+    scope = Scope([audit], known) if track else None
+    reset = None if scope is None else _SCOPE.set(scope)
     timer = audit.timer
     start = timer()
     try:
         claims = await step(token, routed)
     except Exception as exc:
-        _SCOPE.reset(reset)
-        _deliver(scope, _denied(exc, token, scope, timer() - start))
+        _deny(exc, token, audit, scope, known, timer() - start, reset)
         raise
-    _SCOPE.reset(reset)
-    _deliver(scope, _allowed(claims, scope, timer() - start))
+    duration = timer() - start
+    if scope is None and not audit.include_subject:  # the common case, kept short
+        record = _allowed(claims, duration, cache_hit=False)
+        try:
+            audit.hook(record)
+        except Exception:  # noqa: BLE001 - a broken hook never changes the verdict (logged)
+            _hook_failed(record)
+        return claims
+    _allow(claims, audit, scope, duration, reset)
     return claims
 
 
-def _deliver(scope: Scope, record: tuple[VerificationRecord, object]) -> None:
-    """Give the record to each hook, with ``sub`` as that hook's setting says."""
-    base, sub = record
-    for audit in scope.audits:
-        subject = audit.subject(sub)
-        value = base if subject is None else _with_subject(base, subject)
+Reset = contextvars.Token[Scope | None] | None
+
+
+def _allow(
+    claims: Claims, audit: Audit, scope: Scope | None, duration: float, reset: Reset
+) -> None:
+    if scope is None:
+        _deliver((audit,), _allowed(claims, duration, cache_hit=False), claims)
+        return
+    if reset is not None:
+        _SCOPE.reset(reset)
+    _deliver(scope.audits, _allowed(claims, duration, cache_hit=scope.cache_hit), claims)
+
+
+def _deny(  # noqa: PLR0917 - the whole state of one verification
+    exc: Exception,
+    token: object,
+    audit: Audit,
+    scope: Scope | None,
+    known: Container[str] | None,
+    duration: float,
+    reset: Reset,
+) -> None:
+    if scope is None:
+        _deliver((audit,), *_denied(exc, token, known, duration, cache_hit=False))
+        return
+    if reset is not None:
+        _SCOPE.reset(reset)
+    _deliver(scope.audits, *_denied(exc, token, scope.known, duration, cache_hit=scope.cache_hit))
+
+
+def _deliver(audits: Sequence[Audit], base: VerificationRecord, claims: Mapping[str, Any]) -> None:
+    """Give the record to each hook, with ``sub`` (from *claims*) as its setting says."""
+    for audit in audits:
+        value = base
+        if audit.include_subject:
+            subject = audit.subject(claims.get("sub"))
+            if subject is not None:
+                value = base._replace(subject=subject)
         try:
             audit.hook(value)
         except Exception:  # noqa: BLE001 - a broken hook never changes the verdict (logged)
-            logger.exception("cognito_jwt on_decision hook raised (outcome %s)", base.outcome)
+            _hook_failed(base)
 
 
-def _with_subject(record: VerificationRecord, subject: str) -> VerificationRecord:
-    from ._record import replace
-
-    return replace(record, subject=subject)
+def _hook_failed(record: VerificationRecord) -> None:
+    logger.exception("cognito_jwt on_decision hook raised (outcome %s)", record.outcome)
 
 
 def _text(value: object) -> str | None:
-    return value[:MAX_FIELD] if isinstance(value, str) else None
+    return value[:MAX_FIELD] if type(value) is str else None
 
 
 def _audience(value: object) -> tuple[str, ...]:
@@ -287,45 +336,83 @@ def _record(
     *,
     header: Mapping[str, Any],
     claims: Mapping[str, Any],
-    scope: Scope,
+    known: Container[str] | None,
+    cache_hit: bool,
     duration: float,
-) -> tuple[VerificationRecord, object]:
-    iss = claims.get("iss")
-    if not isinstance(iss, str):
+) -> tuple[VerificationRecord, Mapping[str, Any]]:
+    get = claims.get
+    iss = get("iss")
+    if type(iss) is not str:
         iss = header.get("iss")  # an ALB token names its issuer in the header
     iss = _text(iss)
     if outcome == "allow":
-        known = iss is not None
+        accepted = iss is not None
     else:
-        known = iss is not None and scope.known is not None and iss in scope.known
-    client_id = claims.get("client_id")
+        accepted = iss is not None and known is not None and iss in known
+    client_id = get("client_id")
     if client_id is None:
         client_id = header.get("client")
+    aud = get("aud")
     record = VerificationRecord(
-        outcome=outcome,
-        error=error,
-        iss=iss,
-        issuer_known=known,
-        kid=_text(header.get("kid")),
-        alg=_text(header.get("alg")),
-        client_id=_text(client_id),
-        audience=_audience(claims.get("aud")),
-        token_use=_text(claims.get("token_use")),
-        cache_hit=scope.cache_hit,
-        duration=duration,
+        outcome,
+        error,
+        iss,
+        accepted,
+        _text(header.get("kid")),
+        _text(header.get("alg")),
+        _text(client_id),
+        () if aud is None else _audience(aud),
+        _text(get("token_use")),
+        cache_hit,
+        duration,
     )
-    return record, claims.get("sub")
+    return record, claims
 
 
-def _allowed(claims: Claims, scope: Scope, duration: float) -> tuple[VerificationRecord, object]:
-    return _record(
-        "allow", None, header=claims.header, claims=claims, scope=scope, duration=duration
+_new_record = tuple.__new__  # builds the record without the named tuple's Python __new__
+
+
+def _allowed(claims: Claims, duration: float, *, cache_hit: bool) -> VerificationRecord:
+    """The record of a verified token: the hot path of an audited verifier, kept tight."""
+    data = claims._data  # noqa: SLF001 - a plain dict reads faster than the Mapping
+    header = claims._header  # noqa: SLF001
+    get = data.get
+    iss = get("iss")
+    if iss is None:
+        iss = header.get("iss")  # an ALB token names its issuer in the header
+    client_id = get("client_id")
+    if client_id is None:
+        client_id = header.get("client")
+    aud = get("aud")
+    token_use = get("token_use")
+    kid = header.get("kid")
+    return _new_record(
+        VerificationRecord,
+        (
+            "allow",
+            None,
+            iss if type(iss) is str else None,
+            type(iss) is str,
+            kid if type(kid) is str else None,
+            header["alg"],  # checked against the allowlist
+            client_id if type(client_id) is str else None,
+            () if aud is None else _audience(aud),
+            token_use if type(token_use) is str else None,
+            cache_hit,
+            duration,
+            None,
+        ),
     )
 
 
 def _denied(
-    exc: Exception, token: object, scope: Scope, duration: float
-) -> tuple[VerificationRecord, object]:
+    exc: Exception,
+    token: object,
+    known: Container[str] | None,
+    duration: float,
+    *,
+    cache_hit: bool,
+) -> tuple[VerificationRecord, Mapping[str, Any]]:
     code = exc.code if isinstance(exc, JwtError) else "ERR_UNEXPECTED"
     header = getattr(exc, "unverified_header", None)
     claims = getattr(exc, "unverified_claims", None)
@@ -336,7 +423,8 @@ def _denied(
         code,
         header=header if isinstance(header, Mapping) else {},
         claims=claims if isinstance(claims, Mapping) else {},
-        scope=scope,
+        known=known,
+        cache_hit=cache_hit,
         duration=duration,
     )
 

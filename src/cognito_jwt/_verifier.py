@@ -403,7 +403,14 @@ class BaseVerifier:
         """
         if self._audit is None:
             return self._verify_routed(token, None)
-        return run(self._audit, self._verify_routed, token, None, self._issuers)
+        return run(
+            self._audit,
+            self._verify_routed,
+            token,
+            None,
+            self._issuers,
+            track=self._token_cache is not None,
+        )
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
@@ -415,7 +422,14 @@ class BaseVerifier:
         """
         if self._audit is None:
             return await self._verify_routed_async(token, None)
-        return await run_async(self._audit, self._verify_routed_async, token, None, self._issuers)
+        return await run_async(
+            self._audit,
+            self._verify_routed_async,
+            token,
+            None,
+            self._issuers,
+            track=self._token_cache is not None,
+        )
 
     def _verify_routed(self, token: object, routed: Routed | None) -> Claims:
         """The sync pipeline; *routed* is ``(parsed, payload)`` when a router parsed *token*."""

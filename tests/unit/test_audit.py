@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import io
@@ -85,7 +86,8 @@ def test_an_allow_is_recorded_with_the_token_fields_and_its_time(
             subject=None,
         )
     ]
-    assert token not in repr(records[0]) and SUB not in json.dumps(records[0].as_dict())
+    assert token not in repr(records[0])
+    assert SUB not in json.dumps(records[0].as_dict())
 
 
 def test_a_deny_carries_the_error_code_and_the_unverified_fields(make_cognito, keys, records):
@@ -97,9 +99,7 @@ def test_a_deny_carries_the_error_code_and_the_unverified_fields(make_cognito, k
     assert (record.iss, record.issuer_known, record.token_use) == (ISSUER, True, "access")
 
 
-def test_a_bad_signature_still_names_the_issuer_read_from_the_payload(
-    make_cognito, keys, records
-):
+def test_a_bad_signature_still_names_the_issuer_read_from_the_payload(make_cognito, keys, records):
     forged = keys["RS256"].sign(access_claims()).rsplit(".", 1)[0] + ".AAAA"
     with pytest.raises(InvalidSignatureError):
         make_cognito(on_decision=records.append).verify(forged)
@@ -117,9 +117,12 @@ def test_input_that_does_not_parse_gives_one_record_with_no_token_fields(
     with pytest.raises(JwtError):
         make_cognito(on_decision=records.append).verify(token)
     (record,) = records
-    assert record.outcome == "deny" and record.error is not None
+    assert record.outcome == "deny"
+    assert record.error is not None
     fields = (record.iss, record.kid, record.alg, record.client_id, record.token_use)
-    assert fields == (None,) * 5 and record.audience == () and not record.issuer_known
+    assert fields == (None,) * 5
+    assert record.audience == ()
+    assert not record.issuer_known
 
 
 def test_an_unknown_issuer_is_not_known_and_attacker_values_are_bounded(
@@ -134,8 +137,10 @@ def test_an_unknown_issuer_is_not_known_and_attacker_values_are_bounded(
     (record,) = records
     assert not record.issuer_known
     assert record.iss == long_iss[:256]
-    assert len(record.client_id or "") == 256 and len(record.kid or "") == 256
-    assert len(record.audience) == 8 and all(len(a) == 256 for a in record.audience)
+    assert len(record.client_id or "") == 256
+    assert len(record.kid or "") == 256
+    assert len(record.audience) == 8
+    assert all(len(a) == 256 for a in record.audience)
 
 
 def test_a_cache_hit_is_recorded(make_cognito, keys, records):
@@ -174,7 +179,8 @@ def test_a_hook_that_raises_changes_nothing_and_is_logged_without_the_token(
         with pytest.raises(ExpiredTokenError):
             verifier.verify(expired)
     assert len([r for r in caplog.records if "on_decision" in r.getMessage()]) == 2
-    assert token not in caplog.text and expired not in caplog.text
+    assert token not in caplog.text
+    assert expired not in caplog.text
 
 
 def test_without_a_hook_nothing_is_timed_or_built(make_cognito, keys, monkeypatch):
@@ -191,7 +197,7 @@ def test_without_a_hook_nothing_is_timed_or_built(make_cognito, keys, monkeypatc
     assert verifier._audit is None
 
 
-# === The subject ==================================================================================
+# === The subject =================================================================================
 def test_the_subject_is_recorded_only_when_asked(make_cognito, keys, records):
     token = keys["RS256"].sign(access_claims())
     make_cognito(on_decision=Audit(records.append, include_subject=True)).verify(token)
@@ -209,7 +215,8 @@ def test_a_hash_without_a_key_is_stable_within_the_process(make_cognito, keys, r
     verifier.verify(token)
     verifier.verify(token)
     assert records[0].subject == records[1].subject
-    assert records[0].subject is not None and SUB not in records[0].subject
+    assert records[0].subject is not None
+    assert SUB not in records[0].subject
 
 
 @pytest.mark.parametrize(
@@ -231,12 +238,10 @@ def test_on_decision_must_be_callable(make_cognito):
         make_cognito(on_decision="log it")
 
 
-# === Routers: exactly one record ====================================================================
+# === Routers: exactly one record =================================================================
 @pytest.fixture
 def pair(make_cognito, make_oidc) -> Callable[..., MultiIssuerVerifier]:
-    def make(
-        router: Any = None, cognito: Any = None, oidc: Any = None
-    ) -> MultiIssuerVerifier:
+    def make(router: Any = None, cognito: Any = None, oidc: Any = None) -> MultiIssuerVerifier:
         return MultiIssuerVerifier(
             [make_cognito(on_decision=cognito), make_oidc(on_decision=oidc)], on_decision=router
         )
@@ -254,13 +259,11 @@ def _three_tokens(keys: dict[str, SigningKey]) -> Iterator[str]:
 def test_a_hook_on_the_router_sees_every_token_once(pair, keys, records, use_async):
     router = pair(router=records.append)
     for token in _three_tokens(keys):
-        try:
+        with contextlib.suppress(IssuerMismatchError):
             if use_async:
                 asyncio.run(router.verify_async(token))
             else:
                 router.verify(token)
-        except IssuerMismatchError:
-            pass
     assert [(r.outcome, r.iss, r.issuer_known) for r in records] == [
         ("allow", ISSUER, True),
         ("allow", OIDC_ISSUER, True),
@@ -271,10 +274,8 @@ def test_a_hook_on_the_router_sees_every_token_once(pair, keys, records, use_asy
 def test_a_hook_on_an_inner_verifier_sees_the_tokens_routed_to_it(pair, keys, records):
     router = pair(cognito=records.append)
     for token in _three_tokens(keys):
-        try:
+        with contextlib.suppress(IssuerMismatchError):
             router.verify(token)
-        except IssuerMismatchError:
-            pass
     assert [(r.outcome, r.iss) for r in records] == [("allow", ISSUER)]
 
 
@@ -284,7 +285,8 @@ def test_hooks_on_both_get_the_one_record_each(pair, keys):
     router = pair(router=outer.append, cognito=inner.append)
     router.verify(keys["RS256"].sign(access_claims()))
     asyncio.run(router.verify_async(keys["RS256"].sign(access_claims())))
-    assert len(outer) == len(inner) == 2 and outer == inner
+    assert len(outer) == len(inner) == 2
+    assert outer == inner
 
 
 def test_the_tenant_router_records_once_with_or_without_inner_hooks(make_cognito, keys):
@@ -308,7 +310,7 @@ def test_the_tenant_router_records_once_with_or_without_inner_hooks(make_cognito
     assert len(inner) == 3
 
 
-# === Sinks ==========================================================================================
+# === Sinks =======================================================================================
 def _record(**overrides: Any) -> VerificationRecord:
     fields: dict[str, Any] = {
         "outcome": "allow",
@@ -348,21 +350,25 @@ def check_emf(document: dict[str, Any]) -> None:
     """Validate *document* against the CloudWatch Embedded Metric Format specification."""
     meta = document["_aws"]
     assert set(meta) == {"Timestamp", "CloudWatchMetrics"}
-    assert isinstance(meta["Timestamp"], int) and meta["Timestamp"] > 0
+    assert isinstance(meta["Timestamp"], int)
+    assert meta["Timestamp"] > 0
     for directive in meta["CloudWatchMetrics"]:
         assert set(directive) == {"Namespace", "Dimensions", "Metrics"}
-        assert isinstance(directive["Namespace"], str) and 1 <= len(directive["Namespace"]) <= 1024
+        assert isinstance(directive["Namespace"], str)
+        assert 1 <= len(directive["Namespace"]) <= 1024
         for dimension_set in directive["Dimensions"]:
             assert 1 <= len(dimension_set) <= 30
             for name in dimension_set:
                 value = document[name]
-                assert isinstance(value, str) and 0 < len(value) <= 1024
+                assert isinstance(value, str)
+                assert 0 < len(value) <= 1024
         assert 1 <= len(directive["Metrics"]) <= 100
         for metric in directive["Metrics"]:
             assert set(metric) <= {"Name", "Unit", "StorageResolution"}
             assert metric["Unit"] in UNITS
             value = document[metric["Name"]]
-            assert isinstance(value, int | float) and not isinstance(value, bool)
+            assert isinstance(value, int | float)
+            assert not isinstance(value, bool)
 
 
 def test_the_emf_sink_prints_valid_documents_per_issuer_and_error(make_cognito, keys):
@@ -384,7 +390,8 @@ def test_the_emf_sink_prints_valid_documents_per_issuer_and_error(make_cognito, 
         assert document["Service"] == "orders"
     allow, expired, stranger = documents
     assert (allow["Issuer"], allow["Allow"], allow["Deny"]) == (ISSUER, 1, 0)
-    assert "ErrorCode" not in allow and len(allow["_aws"]["CloudWatchMetrics"]) == 1
+    assert "ErrorCode" not in allow
+    assert len(allow["_aws"]["CloudWatchMetrics"]) == 1
     assert (expired["Issuer"], expired["ErrorCode"], expired["Deny"]) == (
         ISSUER,
         "ERR_TOKEN_EXPIRED",
