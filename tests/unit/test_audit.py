@@ -431,3 +431,53 @@ def test_malformed_tokens_in_the_emf_sink_are_other(make_cognito):
     document = json.loads(stream.getvalue())
     check_emf(document)
     assert document["Issuer"] == "other"
+
+
+# === Other verifiers and edge cases ===============================================================
+def test_an_alb_token_names_its_issuer_and_client_in_the_header():
+    from cognito_jwt.testing import LocalLoadBalancer
+
+    records: list[VerificationRecord] = []
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Alb1"
+    with LocalLoadBalancer(issuer=issuer, client_id="alb-client") as alb:
+        verifier = alb.verifier(store=None, on_decision=records.append)
+        verifier.verify(alb.mint({"sub": "alice"}))
+        with pytest.raises(JwtError):
+            verifier.verify(alb.mint({"sub": "alice"}).replace(".", "..", 1))
+    allow, deny = records
+    assert (allow.outcome, allow.iss, allow.client_id, allow.alg) == (
+        "allow",
+        issuer,
+        "alb-client",
+        "ES256",
+    )
+    assert deny.outcome == "deny"
+
+
+def test_concurrent_tasks_each_get_their_own_record(pair, keys, records):
+    router = pair(router=records.append)
+    cognito_token = keys["RS256"].sign(access_claims())
+    oidc_token = keys["ES256"].sign(oidc_claims())
+
+    async def many() -> None:
+        await asyncio.gather(*(router.verify_async(t) for t in [cognito_token, oidc_token] * 20))
+
+    asyncio.run(many())
+    assert sorted(r.iss or "" for r in records) == sorted([ISSUER, OIDC_ISSUER] * 20)
+    assert all(r.outcome == "allow" for r in records)
+
+
+def test_an_exception_that_is_no_jwt_error_is_recorded_and_propagates(make_cognito, keys):
+    records: list[VerificationRecord] = []
+    verifier = make_cognito(on_decision=records.append, custom_check=lambda claims: None)
+
+    class Broken(type(verifier)):  # type: ignore[misc]
+        __slots__ = ()
+
+        def _verify_routed(self, token: object, routed: Any) -> Any:
+            raise RuntimeError("a bug")
+
+    verifier.__class__ = Broken
+    with pytest.raises(RuntimeError):
+        verifier.verify(keys["RS256"].sign(access_claims()))
+    assert [(r.outcome, r.error) for r in records] == [("deny", "ERR_UNEXPECTED")]
