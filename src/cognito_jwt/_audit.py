@@ -501,7 +501,7 @@ class EmfSink:
         ConfigurationError: An unusable namespace or dimension.
     """
 
-    __slots__ = ("_clock", "_fixed", "_namespace", "_stream")
+    __slots__ = ("_clock", "_directives", "_fixed", "_fixed_json", "_json", "_namespace", "_stream")
 
     def __init__(
         self,
@@ -525,11 +525,20 @@ class EmfSink:
         self._stream = stream
         self._fixed = fixed
         self._clock = clock or time.time
+        # What every line shares is serialised once; a line is then formatted, not encoded.
+        import json
 
-    def document(self, record: VerificationRecord) -> dict[str, Any]:
-        """The EMF document for *record* (what :meth:`__call__` prints as one line)."""
+        allow, deny = self._directive_list(allow=True), self._directive_list(allow=False)
+        compact = (",", ":")
+        self._directives = (
+            json.dumps(allow, separators=compact),
+            json.dumps(deny, separators=compact),
+        )
+        self._fixed_json = "".join(f"{json.dumps(k)}:{json.dumps(v)}," for k, v in fixed.items())
+        self._json: dict[str, str] = {}  # encoded issuers and codes (bounded: see _encoded)
+
+    def _directive_list(self, *, allow: bool) -> list[dict[str, Any]]:
         names = list(self._fixed)
-        allow = record.outcome == "allow"
         directives: list[dict[str, Any]] = [
             {
                 "Namespace": self._namespace,
@@ -541,6 +550,31 @@ class EmfSink:
                 ],
             }
         ]
+        if not allow:
+            directives.append(
+                {
+                    "Namespace": self._namespace,
+                    "Dimensions": [[*names, "Issuer", "ErrorCode"]],
+                    "Metrics": [{"Name": "Deny", "Unit": "Count"}],
+                }
+            )
+        return directives
+
+    def _encoded(self, value: str) -> str:
+        """*value* as a JSON string, remembered (up to 256 values: issuers and codes)."""
+        encoded = self._json.get(value)
+        if encoded is None:
+            import json
+
+            encoded = json.dumps(value)
+            if len(self._json) < 256:
+                self._json[value] = encoded
+        return encoded
+
+    def document(self, record: VerificationRecord) -> dict[str, Any]:
+        """The EMF document for *record* (what :meth:`__call__` prints as one line)."""
+        allow = record.outcome == "allow"
+        directives = self._directive_list(allow=allow)
         document: dict[str, Any] = {
             "_aws": {"Timestamp": int(self._clock() * 1000), "CloudWatchMetrics": directives},
             **self._fixed,
@@ -550,22 +584,24 @@ class EmfSink:
             "Latency": round(record.duration * 1000, 3),
         }
         if not allow:
-            directives.append(
-                {
-                    "Namespace": self._namespace,
-                    "Dimensions": [[*names, "Issuer", "ErrorCode"]],
-                    "Metrics": [{"Name": "Deny", "Unit": "Count"}],
-                }
-            )
             document["ErrorCode"] = (record.error or "ERR_JWT")[:MAX_FIELD]
         return document
 
     def __call__(self, record: VerificationRecord) -> None:
-        """Print *record*'s EMF document as one line."""
-        import json
-
-        stream = self._stream or sys.stdout
-        stream.write(json.dumps(self.document(record), separators=(",", ":")) + "\n")
+        """Print *record*'s EMF document (:meth:`document`) as one line."""
+        allow = record.outcome == "allow"
+        latency = repr(round(record.duration * 1000, 3))
+        if allow:
+            tail = f'"Allow":1,"Deny":0,"Latency":{latency}'
+        else:
+            code = self._encoded((record.error or "ERR_JWT")[:MAX_FIELD])
+            tail = f'"Allow":0,"Deny":1,"Latency":{latency},"ErrorCode":{code}'
+        line = (
+            f'{{"_aws":{{"Timestamp":{int(self._clock() * 1000)},'
+            f'"CloudWatchMetrics":{self._directives[0 if allow else 1]}}},'
+            f'{self._fixed_json}"Issuer":{self._encoded(metric_issuer(record))},{tail}}}\n'
+        )
+        (self._stream or sys.stdout).write(line)
 
 
 class OpenTelemetrySink:

@@ -403,6 +403,25 @@ def test_the_emf_sink_prints_valid_documents_per_issuer_and_error(make_cognito, 
     assert stranger["Issuer"] == "other"  # never an attacker-chosen dimension value
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        _record(),
+        _record(outcome="deny", error="ERR_TOKEN_EXPIRED", duration=0.5),
+        _record(outcome="deny", error='ERR_"\\\u2028', iss='https://a"b', duration=1e-7),
+        _record(outcome="deny", error=None, issuer_known=False),
+    ],
+)
+def test_the_emf_line_is_the_document(record):
+    stream = io.StringIO()
+    sink = EmfSink(stream=stream, dimensions={"Svc": 'x"y', "Env": "prod"}, clock=lambda: 1.5)
+    sink(record)
+    sink(record)  # the second time from the sink's memory of encoded values
+    first, second = stream.getvalue().splitlines()
+    assert json.loads(first) == json.loads(second) == sink.document(record)
+    check_emf(json.loads(first))
+
+
 def test_the_emf_sink_writes_to_stdout_by_default(capsys):
     EmfSink()(_record(duration=0.0025))
     document = json.loads(capsys.readouterr().out)
