@@ -107,8 +107,9 @@ class Audit:
     A plain callable passed as ``on_decision=`` is ``Audit(hook)``: no subject, real time.
 
     Args:
-        hook: Called with each :class:`VerificationRecord`. If it raises, the error is logged
-            (logger ``cognito_jwt``; never the token) and the verification result stands.
+        hook: Called with each :class:`VerificationRecord`, in the verifying thread or task:
+            keep it quick. If it raises, the error is logged (logger ``cognito_jwt``; never the
+            token) and the verification result stands. An ``async def`` hook is refused.
         include_subject: ``False`` (default) leaves ``sub`` out; ``True`` records it as is;
             ``"hash"`` records ``"hmac-sha256:" + hex(HMAC-SHA256(subject_key, sub))``.
         subject_key: The HMAC key for ``"hash"`` (at least 16 bytes). Without it, a random key
@@ -128,6 +129,13 @@ class Audit:
     def __post_init__(self) -> None:
         if not callable(self.hook):
             raise ConfigurationError("on_decision must be callable (record) -> None")
+        from ._verifier import is_async_callable  # imported by then: no cycle at run time
+
+        if is_async_callable(self.hook):
+            raise ConfigurationError(
+                "on_decision must be a plain function: it is called, never awaited (hand the "
+                "record to a queue or a task of yours for async work)"
+            )
         if self.include_subject not in (False, True, "hash"):
             raise ConfigurationError("include_subject must be False, True or 'hash'")
         key = self.subject_key

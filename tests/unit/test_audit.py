@@ -233,6 +233,14 @@ def test_bad_audit_settings_are_configuration_errors(kwargs):
         Audit(print, **kwargs)
 
 
+def test_an_async_hook_is_refused(make_cognito):
+    async def hook(record: VerificationRecord) -> None:
+        return None
+
+    with pytest.raises(ConfigurationError, match="never awaited"):
+        make_cognito(on_decision=hook)
+
+
 def test_on_decision_must_be_callable(make_cognito):
     with pytest.raises(ConfigurationError, match="on_decision"):
         make_cognito(on_decision="log it")
