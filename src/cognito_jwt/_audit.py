@@ -190,21 +190,14 @@ class Scope:
             self.audits.append(audit)
 
 
-_SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+audit_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "cognito_jwt_audit", default=None
 )
 
 
 def current_scope() -> Scope | None:
     """The audited verification running in this thread or task, if any."""
-    return _SCOPE.get()
-
-
-def note_cache_hit() -> None:
-    """Tell an audited verification (if one is running) that the token cache answered."""
-    scope = _SCOPE.get()
-    if scope is not None:
-        scope.cache_hit = True
+    return audit_scope.get()
 
 
 Step = Callable[[object, Any], "Claims"]
@@ -226,7 +219,7 @@ def run(
     variable through which a cache hit or a routing choice is reported.
     """
     scope = Scope([audit], known) if track else None
-    reset = None if scope is None else _SCOPE.set(scope)
+    reset = None if scope is None else audit_scope.set(scope)
     timer = audit.timer
     start = timer()
     try:
@@ -257,7 +250,7 @@ async def run_async(
 ) -> Claims:
     """The async twin of :func:`run` (a task's context keeps the scope across awaits)."""
     scope = Scope([audit], known) if track else None
-    reset = None if scope is None else _SCOPE.set(scope)
+    reset = None if scope is None else audit_scope.set(scope)
     timer = audit.timer
     start = timer()
     try:
@@ -287,7 +280,7 @@ def _allow(
         _deliver((audit,), _allowed(claims, duration, cache_hit=False), claims)
         return
     if reset is not None:
-        _SCOPE.reset(reset)
+        audit_scope.reset(reset)
     _deliver(scope.audits, _allowed(claims, duration, cache_hit=scope.cache_hit), claims)
 
 
@@ -304,7 +297,7 @@ def _deny(  # noqa: PLR0917 - the whole state of one verification
         _deliver((audit,), *_denied(exc, token, known, duration, cache_hit=False))
         return
     if reset is not None:
-        _SCOPE.reset(reset)
+        audit_scope.reset(reset)
     _deliver(scope.audits, *_denied(exc, token, scope.known, duration, cache_hit=scope.cache_hit))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
-from ._audit import Audit, DecisionHook, as_audit, current_scope, note_cache_hit, run, run_async
+from ._audit import Audit, DecisionHook, as_audit, audit_scope, current_scope, run, run_async
 from ._claims import Claims
 from ._discovery import check_url
 from ._errors import (
@@ -541,7 +541,8 @@ class BaseVerifier:
         if entry.nbf is not None and now + max(leeway, FUTURE_SKEW) < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
         cache.hits += 1
-        note_cache_hit()  # an audited verification records that the cache answered
+        if (scope := audit_scope.get()) is not None:
+            scope.cache_hit = True  # an audited verification records that the cache answered
         payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
         return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
 
