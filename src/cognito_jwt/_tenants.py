@@ -461,6 +461,7 @@ class MultiTenantVerifier:
     def _verify_audited(self, token: object, _: object) -> Claims:
         """Route and verify under the router's audit, telling it where the token went."""
         verifier, routed, iss, on_probation = self._route(token)
+        verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
         scope = current_scope()
         if scope is not None:
             scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
@@ -472,6 +473,7 @@ class MultiTenantVerifier:
     async def _verify_audited_async(self, token: object, _: object) -> Claims:
         """The async twin of :meth:`_verify_audited`."""
         verifier, routed, iss, on_probation = self._route(token)
+        verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
         scope = current_scope()
         if scope is not None:
             scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001

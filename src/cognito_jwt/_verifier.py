@@ -317,6 +317,7 @@ class BaseVerifier:
         "_limits",
         "_required",
         "_token_cache",
+        "_tracked",
     )
 
     # Whether a token must name its key (``kid``); without it, a key set holding exactly one
@@ -338,6 +339,8 @@ class BaseVerifier:
         on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         self._audit = as_audit(on_decision)
+        # Whether an audit (its own, or a router's) may want to hear of a cache hit.
+        self._tracked = self._audit is not None
         self._issuers = issuers
         self._algorithms = check_allowlist(algorithms)
         self._leeway = _check_leeway(leeway)
@@ -541,7 +544,7 @@ class BaseVerifier:
         if entry.nbf is not None and now + max(leeway, FUTURE_SKEW) < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
         cache.hits += 1
-        if (scope := audit_scope.get()) is not None:
+        if self._tracked and (scope := audit_scope.get()) is not None:
             scope.cache_hit = True  # an audited verification records that the cache answered
         payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
         return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
@@ -927,6 +930,8 @@ class MultiIssuerVerifier:
                 if issuer in self._by_issuer:
                     raise ConfigurationError(f"issuer {issuer!r} is handled by two verifiers")
                 self._by_issuer[issuer] = verifier
+            if self._audit is not None:
+                verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
         self._limits = limits or DEFAULT_LIMITS
 
     @property

@@ -508,3 +508,27 @@ def test_an_exception_that_is_no_jwt_error_is_recorded_and_propagates(make_cogni
     with pytest.raises(RuntimeError):
         verifier.verify(keys["RS256"].sign(access_claims()))
     assert [(r.outcome, r.error) for r in records] == [("deny", "ERR_UNEXPECTED")]
+
+
+def test_a_router_hears_of_an_inner_cache_hit(make_cognito, make_oidc, keys):
+    records: list[VerificationRecord] = []
+    router = MultiIssuerVerifier(
+        [make_cognito(token_cache_size=8), make_oidc()], on_decision=records.append
+    )
+    token = keys["RS256"].sign(access_claims())
+    router.verify(token)
+    asyncio.run(router.verify_async(token))
+    pool = ISSUER.rsplit("/", 1)[1]
+    tenants = MultiTenantVerifier(
+        build=lambda issuer, pool_id: make_cognito(token_cache_size=8),
+        cognito_pools=[pool],
+        on_decision=records.append,
+    )
+    tenants.verify(token)
+    tenants.verify(token)
+    assert [r.cache_hit for r in records] == [False, True, False, True]
+
+
+def test_a_verifier_without_audit_reads_no_audit_state_on_a_cache_hit(make_cognito, keys):
+    verifier = make_cognito(token_cache_size=8)
+    assert verifier._tracked is False  # the cache-hit path skips the context variable
