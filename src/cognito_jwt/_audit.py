@@ -293,12 +293,19 @@ def _deny(  # noqa: PLR0917 - the whole state of one verification
     duration: float,
     reset: Reset,
 ) -> None:
-    if scope is None:
-        _deliver((audit,), *_denied(exc, token, known, duration, cache_hit=False))
-        return
     if reset is not None:
         audit_scope.reset(reset)
-    _deliver(scope.audits, *_denied(exc, token, scope.known, duration, cache_hit=scope.cache_hit))
+    audits: Sequence[Audit] = (audit,) if scope is None else scope.audits
+    if scope is not None:
+        known = scope.known
+    try:
+        record = _denied(
+            exc, token, known, duration, cache_hit=scope is not None and scope.cache_hit
+        )
+    except Exception:  # noqa: BLE001 - the verdict's own error is the one to raise (logged)
+        logger.exception("cognito_jwt could not describe a denied token for on_decision")
+        return
+    _deliver(audits, *record)
 
 
 def _deliver(audits: Sequence[Audit], base: VerificationRecord, claims: Mapping[str, Any]) -> None:

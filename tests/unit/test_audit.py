@@ -532,3 +532,25 @@ def test_a_router_hears_of_an_inner_cache_hit(make_cognito, make_oidc, keys):
 def test_a_verifier_without_audit_reads_no_audit_state_on_a_cache_hit(make_cognito, keys):
     verifier = make_cognito(token_cache_size=8)
     assert verifier._tracked is False  # the cache-hit path skips the context variable
+
+
+def test_a_record_that_cannot_be_built_leaves_the_error_as_it_was(make_cognito, keys, caplog):
+    records: list[VerificationRecord] = []
+
+    class Odd(dict):  # type: ignore[type-arg]
+        def get(self, *args: Any) -> Any:
+            raise RuntimeError("odd mapping")
+
+    verifier = make_cognito(on_decision=records.append)
+
+    class Refusing(type(verifier)):  # type: ignore[misc]
+        __slots__ = ()
+
+        def _verify_routed(self, token: object, routed: Any) -> Any:
+            raise ExpiredTokenError("expired", unverified_header=Odd(), unverified_claims=Odd())
+
+    verifier.__class__ = Refusing
+    with caplog.at_level(logging.ERROR, logger="cognito_jwt"), pytest.raises(ExpiredTokenError):
+        verifier.verify(keys["RS256"].sign(access_claims()))
+    assert records == []
+    assert "could not describe" in caplog.text
