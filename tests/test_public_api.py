@@ -73,6 +73,12 @@ PUBLIC = {
     # online revocation checks
     "CognitoRevocationCheck",
     "IntrospectionCheck",
+    # audit events and metrics
+    "Audit",
+    "EmfSink",
+    "JsonLogSink",
+    "OpenTelemetrySink",
+    "VerificationRecord",
 }
 
 

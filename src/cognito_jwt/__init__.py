@@ -56,6 +56,7 @@ from .stores import KeyStore, MemoryStore, StoredKeySet
 if TYPE_CHECKING:
     from ._alb import AlbVerifier
     from ._assertion import ClientAssertionSigner
+    from ._audit import Audit, EmfSink, JsonLogSink, OpenTelemetrySink, VerificationRecord
     from ._jwk import KeySet, SkippedKey
     from ._keygen import ClientKey, generate_client_key
     from ._oauth import (
@@ -77,6 +78,11 @@ if TYPE_CHECKING:
 # verifier that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
+    "Audit": "._audit",
+    "EmfSink": "._audit",
+    "JsonLogSink": "._audit",
+    "OpenTelemetrySink": "._audit",
+    "VerificationRecord": "._audit",
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
@@ -124,6 +130,7 @@ __all__ = [
     "AlbVerifier",
     "AlgorithmNotAllowedError",
     "AudienceMismatchError",
+    "Audit",
     "AuthorizationRequest",
     "ClaimError",
     "Claims",
@@ -135,6 +142,7 @@ __all__ = [
     "CustomCheckError",
     "DenyList",
     "DiscoveryError",
+    "EmfSink",
     "ExpiredTokenError",
     "FetchOptions",
     "FileStore",
@@ -145,6 +153,7 @@ __all__ = [
     "InvalidJwksError",
     "InvalidSignatureError",
     "IssuerMismatchError",
+    "JsonLogSink",
     "JwtError",
     "JwtVerifier",
     "KeyAlgorithmMismatchError",
@@ -161,6 +170,7 @@ __all__ = [
     "MultiTenantVerifier",
     "NotYetValidError",
     "OAuthError",
+    "OpenTelemetrySink",
     "PkcePair",
     "RefreshPolicy",
     "RevocationCheck",
@@ -176,6 +186,7 @@ __all__ = [
     "TokenRevokedError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
+    "VerificationRecord",
     "__version__",
     "build_authorization_url",
     "generate_client_key",

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._audit import Audit, DecisionHook
 from ._cache import FetchGate
 from ._discovery import check_url
 from ._errors import (
@@ -563,6 +564,8 @@ class AlbVerifier(BaseVerifier):
             on every verified-token-cache hit: a revoked token raises
             :class:`TokenRevokedError`, a check that cannot decide
             :class:`RevocationUnavailableError`. See the revocation guide.
+        on_decision: Called once per verification with a :class:`VerificationRecord`
+            (never the token); an :class:`Audit` sets privacy and timing.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -589,6 +592,7 @@ class AlbVerifier(BaseVerifier):
         public_key_url: str | None = None,
         max_cached_keys: int = 64,
         revocation: Revocation = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         signers = string_set(alb_arn, "alb_arn")
         if signers is None:
@@ -615,6 +619,7 @@ class AlbVerifier(BaseVerifier):
             custom_check=custom_check,
             limits=limits,
             revocation=revocation,
+            on_decision=on_decision,
         )
         self._signers = signers
         self._client_ids = string_set(client_id, "client_id")

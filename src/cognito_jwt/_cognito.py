@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._audit import Audit, DecisionHook
 from ._discovery import cognito_jwks_uri
 from ._errors import (
     AudienceMismatchError,
@@ -272,6 +273,8 @@ class CognitoVerifier(BaseVerifier):
             on every verified-token-cache hit: a revoked token raises
             :class:`TokenRevokedError`, a check that cannot decide
             :class:`RevocationUnavailableError`. See the revocation guide.
+        on_decision: Called once per verification with a :class:`VerificationRecord`
+            (never the token); an :class:`Audit` sets privacy and timing.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -316,6 +319,7 @@ class CognitoVerifier(BaseVerifier):
         store: StoreArg = "default",
         on_event: EventHook | None = None,
         revocation: Revocation = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         issuers = cognito_issuers(
             user_pool_id,
@@ -359,6 +363,7 @@ class CognitoVerifier(BaseVerifier):
             limits=limits,
             token_cache_size=token_cache_size,
             revocation=revocation,
+            on_decision=on_decision,
         )
         self.user_pool_id = user_pool_id
         self._token_use = token_use

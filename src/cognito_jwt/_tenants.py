@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._audit import Audit, DecisionHook, as_audit, current_scope, run, run_async
 from ._cognito import cognito_issuer, cognito_issuers, parse_user_pool_id
 from ._errors import (
     ConfigurationError,
@@ -278,6 +279,10 @@ class MultiTenantVerifier:
             ``0`` allows only those loaded by :meth:`hydrate`.
         limits: Size caps for the routing parse.
         clock: Monotonic seconds for the rate limit (default ``time.monotonic``).
+        on_decision: Called once per verification with a :class:`VerificationRecord`,
+            including tokens refused before routing. A routed token's record also goes to
+            the tenant verifier's own hook, if it has one: one record, given to each hook
+            once (the router's first).
 
     Raises:
         ConfigurationError: No allowlist, an unusable pool id, Region or pattern, or a bad
@@ -285,6 +290,7 @@ class MultiTenantVerifier:
     """
 
     __slots__ = (
+        "_audit",
         "_bucket",
         "_build",
         "_build_lock",
@@ -312,7 +318,9 @@ class MultiTenantVerifier:
         max_new_per_minute: int = 30,
         limits: TokenLimits | None = None,
         clock: Callable[[], float] | None = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
+        self._audit = as_audit(on_decision)
         if not callable(build):
             raise ConfigurationError("build must be a callable (issuer, pool_id) -> verifier")
         self._build = build
@@ -408,8 +416,19 @@ class MultiTenantVerifier:
             ConfigurationError: The factory raised or returned something unroutable.
             JwtError: A subclass naming what was wrong.
         """
+        if self._audit is not None:
+            return run(self._audit, self._verify_audited, token, None, None)
         verifier, routed, iss, on_probation = self._route(token)
-        claims = verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
+        if verifier._audit is None:  # noqa: SLF001
+            claims = verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
+        else:
+            claims = run(
+                verifier._audit,  # noqa: SLF001
+                verifier._verify_routed,  # noqa: SLF001
+                token,
+                routed,
+                verifier.issuers,
+            )
         if on_probation:
             self._promote(iss, verifier)
         return claims
@@ -422,7 +441,42 @@ class MultiTenantVerifier:
         Raises:
             JwtError: As :meth:`verify`.
         """
+        if self._audit is not None:
+            return await run_async(self._audit, self._verify_audited_async, token, None, None)
         verifier, routed, iss, on_probation = self._route(token)
+        if verifier._audit is None:  # noqa: SLF001
+            claims = await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+        else:
+            claims = await run_async(
+                verifier._audit,  # noqa: SLF001
+                verifier._verify_routed_async,  # noqa: SLF001
+                token,
+                routed,
+                verifier.issuers,
+            )
+        if on_probation:
+            self._promote(iss, verifier)
+        return claims
+
+    def _verify_audited(self, token: object, _: object) -> Claims:
+        """Route and verify under the router's audit, telling it where the token went."""
+        verifier, routed, iss, on_probation = self._route(token)
+        verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
+        scope = current_scope()
+        if scope is not None:
+            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
+        claims = verifier._verify_routed(token, routed)  # noqa: SLF001
+        if on_probation:
+            self._promote(iss, verifier)
+        return claims
+
+    async def _verify_audited_async(self, token: object, _: object) -> Claims:
+        """The async twin of :meth:`_verify_audited`."""
+        verifier, routed, iss, on_probation = self._route(token)
+        verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
+        scope = current_scope()
+        if scope is not None:
+            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
         claims = await verifier._verify_routed_async(token, routed)  # noqa: SLF001
         if on_probation:
             self._promote(iss, verifier)

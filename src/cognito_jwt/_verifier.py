@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
+from ._audit import Audit, DecisionHook, as_audit, audit_scope, current_scope, run, run_async
 from ._claims import Claims
 from ._discovery import check_url
 from ._errors import (
@@ -320,6 +321,7 @@ class BaseVerifier:
     __slots__ = (
         "_algorithms",
         "_async_check",
+        "_audit",
         "_by_issuer",
         "_clock",
         "_custom_check",
@@ -330,6 +332,7 @@ class BaseVerifier:
         "_required",
         "_revocation",
         "_token_cache",
+        "_tracked",
     )
 
     # Whether a token must name its key (``kid``); without it, a key set holding exactly one
@@ -349,7 +352,11 @@ class BaseVerifier:
         limits: TokenLimits | None,
         token_cache_size: int = 0,
         revocation: Revocation = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
+        self._audit = as_audit(on_decision)
+        # Whether an audit (its own, or a router's) may want to hear of a cache hit.
+        self._tracked = self._audit is not None
         self._issuers = issuers
         self._algorithms = check_allowlist(algorithms)
         self._leeway = _check_leeway(leeway)
@@ -416,7 +423,16 @@ class BaseVerifier:
             JwtError: A subclass naming what was wrong; nothing else escapes for bad input.
             ConfigurationError: *custom_check* is async (use :meth:`verify_async`).
         """
-        return self._verify_routed(token, None)
+        if self._audit is None:
+            return self._verify_routed(token, None)
+        return run(
+            self._audit,
+            self._verify_routed,
+            token,
+            None,
+            self._issuers,
+            track=self._token_cache is not None,
+        )
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`, without blocking the event loop on key fetches.
@@ -426,7 +442,16 @@ class BaseVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
-        return await self._verify_routed_async(token, None)
+        if self._audit is None:
+            return await self._verify_routed_async(token, None)
+        return await run_async(
+            self._audit,
+            self._verify_routed_async,
+            token,
+            None,
+            self._issuers,
+            track=self._token_cache is not None,
+        )
 
     def _verify_routed(self, token: object, routed: Routed | None) -> Claims:
         """The sync pipeline; *routed* is ``(parsed, payload)`` when a router parsed *token*."""
@@ -546,6 +571,8 @@ class BaseVerifier:
         if entry.nbf is not None and now + max(leeway, FUTURE_SKEW) < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
         cache.hits += 1
+        if self._tracked and (scope := audit_scope.get()) is not None:
+            scope.cache_hit = True  # an audited verification records that the cache answered
         payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
         return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
 
@@ -819,6 +846,9 @@ class JwtVerifier(BaseVerifier):
             on every verified-token-cache hit: a revoked token raises
             :class:`TokenRevokedError`, a check that cannot decide
             :class:`RevocationUnavailableError`. See the revocation guide.
+        on_decision: Called once per verification with a :class:`VerificationRecord` (allow
+            or deny; never the token); an :class:`Audit` sets privacy and timing. See the
+            observability guide.
 
     Raises:
         ConfigurationError: An argument has an unusable value.
@@ -847,6 +877,7 @@ class JwtVerifier(BaseVerifier):
         store: StoreArg = "default",
         on_event: EventHook | None = None,
         revocation: Revocation = None,
+        on_decision: DecisionHook | Audit | None = None,
     ) -> None:
         issuers = string_set(issuer, "issuer")
         super().__init__(
@@ -868,6 +899,7 @@ class JwtVerifier(BaseVerifier):
             limits=limits,
             token_cache_size=token_cache_size,
             revocation=revocation,
+            on_decision=on_decision,
         )
         self._audiences = string_set(audience, "audience")
         self._scopes = string_set(scopes, "scopes")
@@ -893,15 +925,26 @@ class MultiIssuerVerifier:
         verifiers: ``JwtVerifier`` and ``CognitoVerifier`` instances with distinct, explicit
             issuers (none may have ``issuer=None``).
         limits: Size caps for the routing parse.
+        on_decision: Called once per verification with a :class:`VerificationRecord`,
+            including tokens refused before routing (unknown issuer, malformed). A routed
+            token's record also goes to the chosen verifier's own hook, if it has one: one
+            record, timed from the router, given to each hook once (the router's first).
 
     Raises:
         ConfigurationError: No verifiers, a verifier without issuer, an issuer claimed twice,
             or a verifier whose tokens can't be routed by ``iss`` (an ``AlbVerifier``).
     """
 
-    __slots__ = ("_by_issuer", "_limits", "_verifiers")
+    __slots__ = ("_audit", "_by_issuer", "_limits", "_verifiers")
 
-    def __init__(self, verifiers: Iterable[BaseVerifier], *, limits: TokenLimits | None = None):
+    def __init__(
+        self,
+        verifiers: Iterable[BaseVerifier],
+        *,
+        limits: TokenLimits | None = None,
+        on_decision: DecisionHook | Audit | None = None,
+    ):
+        self._audit = as_audit(on_decision)
         self._verifiers = tuple(verifiers)
         if not self._verifiers:
             raise ConfigurationError("MultiIssuerVerifier needs at least one verifier")
@@ -921,6 +964,8 @@ class MultiIssuerVerifier:
                 if issuer in self._by_issuer:
                     raise ConfigurationError(f"issuer {issuer!r} is handled by two verifiers")
                 self._by_issuer[issuer] = verifier
+            if self._audit is not None:
+                verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
         self._limits = limits or DEFAULT_LIMITS
 
     @property
@@ -947,7 +992,11 @@ class MultiIssuerVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
+        if self._audit is not None:
+            return run(self._audit, self._verify_audited, token, None, None)
         verifier, routed = self._route(token)
+        if verifier._audit is not None:  # noqa: SLF001
+            return run(verifier._audit, verifier._verify_routed, token, routed, verifier.issuers)  # noqa: SLF001
         return verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
 
     async def verify_async(self, token: str | bytes) -> Claims:
@@ -956,7 +1005,33 @@ class MultiIssuerVerifier:
         Raises:
             JwtError: A subclass naming what was wrong.
         """
+        if self._audit is not None:
+            return await run_async(self._audit, self._verify_audited_async, token, None, None)
         verifier, routed = self._route(token)
+        if verifier._audit is not None:  # noqa: SLF001
+            return await run_async(
+                verifier._audit,  # noqa: SLF001
+                verifier._verify_routed_async,  # noqa: SLF001
+                token,
+                routed,
+                verifier.issuers,
+            )
+        return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+
+    def _verify_audited(self, token: object, _: object) -> Claims:
+        """Route and verify under the router's audit, telling it where the token went."""
+        verifier, routed = self._route(token)
+        scope = current_scope()
+        if scope is not None:
+            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
+        return verifier._verify_routed(token, routed)  # noqa: SLF001
+
+    async def _verify_audited_async(self, token: object, _: object) -> Claims:
+        """The async twin of :meth:`_verify_audited`."""
+        verifier, routed = self._route(token)
+        scope = current_scope()
+        if scope is not None:
+            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
         return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
 
     def hydrate(self) -> dict[str, KeySet | JwtError]:

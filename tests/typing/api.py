@@ -175,3 +175,45 @@ from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware  # 
 
 asgi_app = AsgiMiddleware(FastAPI(), cognito, exclude_paths=["/health", *FASTAPI_DOCS_PATHS])
 docs_paths: tuple[str, ...] = FASTAPI_DOCS_PATHS
+
+
+# Audit events and metrics (docs/guides/observability.md).
+import io  # noqa: E402
+
+from cognito_jwt import (  # noqa: E402
+    Audit,
+    EmfSink,
+    JsonLogSink,
+    MultiTenantVerifier,
+    OpenTelemetrySink,
+    VerificationRecord,
+)
+
+
+def count_denials(record: VerificationRecord) -> None:
+    if record.outcome == "deny":
+        code: str | None = record.error
+        took_ms: float = record.duration * 1000
+        print(code, took_ms, record.iss, record.issuer_known, record.cache_hit)
+
+
+audited = CognitoVerifier(
+    user_pool_id="eu-west-1_AbCdEf123",
+    client_id="a",
+    token_use="access",
+    jwks=jwks,
+    on_decision=Audit(count_denials, include_subject="hash", subject_key=b"0123456789abcdef"),
+)
+logged = JwtVerifier(issuer="https://i", audience="a", jwks=jwks, on_decision=JsonLogSink())
+emf = EmfSink("MyApi", stream=io.StringIO(), dimensions={"Service": "orders"})
+audited_router = MultiIssuerVerifier([audited, logged], on_decision=emf)
+tenants = MultiTenantVerifier(
+    build=lambda issuer, pool_id: None, issuers=["https://i"], on_decision=emf
+)
+otel = OpenTelemetrySink()
+otel_verifier = JwtVerifier(
+    issuer="https://i", audience="a", jwks=jwks, on_decision=otel, on_event=otel.on_event
+)
+document: dict[str, object] = emf.document(
+    VerificationRecord("allow", None, "https://i", True, "k", "RS256", None, (), None, False, 0.001)
+)
