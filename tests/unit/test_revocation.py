@@ -23,6 +23,7 @@ from cognito_jwt import (
     RevocationCheck,
     RevocationUnavailableError,
     TokenRevokedError,
+    VerificationRecord,
 )
 from cognito_jwt.adapters._web import rejection_for
 from cognito_jwt.adapters.lambda_authorizer import Unauthorized, authorizer
@@ -109,6 +110,24 @@ def test_async_verify_awaits_is_revoked_async(
 
     run(twice())
     assert [face for face, _, _ in check.calls] == ["async", "async"]
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_the_audit_record_names_a_revocation_once_also_on_a_cache_hit(
+    make_cognito: Callable[..., CognitoVerifier], token: str, face: str
+) -> None:
+    records: list[VerificationRecord] = []
+    deny = DenyList(clock=Clock())
+    verifier = make_cognito(revocation=deny, token_cache_size=8, on_decision=records.append)
+    verify = verifier.verify if face == "sync" else lambda t: run(verifier.verify_async(t))
+    verify(token)
+    deny.revoke(JTI, expires_at=FIXED_NOW + 3600)
+    with pytest.raises(TokenRevokedError):
+        verify(token)
+    assert [(r.outcome, r.error, r.cache_hit) for r in records] == [
+        ("allow", None, False),
+        ("deny", "ERR_TOKEN_REVOKED", True),
+    ]
 
 
 @pytest.mark.parametrize("face", ["sync", "async"])
