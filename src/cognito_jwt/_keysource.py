@@ -350,7 +350,7 @@ class RemoteKeySource:
         # its retries, plus a margin.
         self._wait_limit = 3 * fetch.timeout * (fetch.retries + 1) + 5
         if coordinator_of(store) is not None:  # plus waiting for another process's fetch
-            self._wait_limit += 1.5 * fetch.timeout
+            self._wait_limit += 5 * fetch.timeout  # stores._base.MAX_WAIT_TIMEOUTS
 
     def __repr__(self) -> str:
         return f"RemoteKeySource({self.cache_key!r})"

@@ -9,13 +9,15 @@ prints ``ready`` and waits for a line on stdin before verifying, so a whole flee
 released at once.
 
 The child prints one JSON line: ``ok``, ``sub`` or ``error``, ``ms`` (the verification's wall
-time) and its key source's counters.
+time), its key source's counters and ``logs``: what the library logged at INFO and above (to
+explain an unexpected fetch in a failed assertion).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -70,11 +72,26 @@ class Worker:
         self.process.communicate(timeout=WAIT)
 
 
+class _Logs(logging.Handler):
+    """What the library logs, as ``LEVEL: message`` lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname}: {record.getMessage()}")
+
+
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     """The child: build a verifier like a fresh process of the fleet, verify one token."""
     from cognito_jwt import FetchOptions, FileStore, JwtError, JwtVerifier
     from cognito_jwt.stores import KeyStore, RedisStore
 
+    logs = _Logs()
+    library = logging.getLogger("cognito_jwt")
+    library.addHandler(logs)
+    library.setLevel(logging.INFO)
     store: KeyStore = FileStore(spec["cache_dir"])
     if spec.get("store", "redis") == "redis":
         store = RedisStore.from_url(spec["redis_url"], namespace=spec["namespace"], fallback=store)
@@ -103,6 +120,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         fetches=stats.fetches,
         l2_loads=stats.l2_loads,
         refreshes=stats.refreshes,
+        logs=logs.lines,
     )
     return result
 

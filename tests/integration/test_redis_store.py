@@ -38,23 +38,31 @@ from tests.servers.redis_server import RedisServer
 JWKS = "/.well-known/jwks.json"
 DISCOVERY = "/.well-known/openid-configuration"
 FLEET = 8
-FETCH_TIMEOUT = 1.0  # also the refresh lock's lifetime: a dead holder blocks others this long
+FETCH_TIMEOUT = 1.0  # also the refresh lease: a dead holder blocks others about this long
+SLOW_JWKS = 0.3  # seconds an issuer across the internet may take to answer, on a busy machine
 # The commands the fleet guide's ACL example grants (docs/guides/fleet.md, "Security").
 ACL_COMMANDS = ["+get", "+set", "+eval", "+del"]
 
 
 # === Helpers ======================================================================================
 class GatedIssuer(LocalIssuer):
-    """A LocalIssuer whose JWKS answers wait while ``gate`` is closed (a fetch in mid-flight)."""
+    """A LocalIssuer whose JWKS answers wait while ``gate`` is closed (a fetch in mid-flight).
+
+    ``jwks_delay`` makes every JWKS answer take that long (a slow issuer), as seen from the
+    fleet: the issuer's answer is late, not the test.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = threading.Event()
         self.gate.set()
+        self.jwks_delay = 0.0
 
     def _answer(self, path: str) -> Any:
         if path == JWKS:
             self.gate.wait(WAIT)
+            if self.jwks_delay:
+                time.sleep(self.jwks_delay)
         return super()._answer(path)
 
 
@@ -132,10 +140,8 @@ def _shared_store_messages(caplog: pytest.LogCaptureFixture, level: int) -> list
 
 
 # === A fleet shares one fetch =====================================================================
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_a_cold_fleet_fetches_once_and_a_new_process_survives_the_issuer(
-    issuer: LocalIssuer, fleet: Callable[..., Worker], mode: str
-) -> None:
+def _cold_fleet(issuer: LocalIssuer, fleet: Callable[..., Worker], mode: str) -> None:
+    """FLEET new processes verify at once, sharing one Redis: one fetch for all of them."""
     workers = [fleet(issuer, mode=mode, barrier=True) for _ in range(FLEET)]
     for worker in workers:
         worker.ready()
@@ -145,14 +151,30 @@ def test_a_cold_fleet_fetches_once_and_a_new_process_survives_the_issuer(
     assert all(r["ok"] for r in results), results
     assert [r["sub"] for r in results] == [f"user-{n}" for n in range(FLEET)]
     assert issuer.requests[JWKS] == 1, results
-    assert issuer.requests[DISCOVERY] == 1
+    assert issuer.requests[DISCOVERY] == 1, results
     assert sum(r["fetches"] for r in results) == 1
     assert sum(r["l2_loads"] for r in results) == FLEET - 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_cold_fleet_fetches_once_and_a_new_process_survives_the_issuer(
+    issuer: LocalIssuer, fleet: Callable[..., Worker], mode: str
+) -> None:
+    _cold_fleet(issuer, fleet, mode)
 
     issuer.stop()  # the issuer is down; a new process with an empty local cache starts
     late = fleet(issuer, mode=mode).result()
     assert late["ok"], late
     assert (late["fetches"], late["l2_loads"]) == (0, 1)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_cold_fleet_fetches_once_from_a_slow_issuer(
+    issuer: GatedIssuer, fleet: Callable[..., Worker], mode: str
+) -> None:
+    """The holder's fetch outlives its first lease; it renews it, and the others wait."""
+    issuer.jwks_delay = SLOW_JWKS
+    _cold_fleet(issuer, fleet, mode)
 
 
 def test_the_lock_holder_killed_mid_fetch_another_process_completes_the_refresh(
@@ -177,6 +199,38 @@ def test_the_lock_holder_killed_mid_fetch_another_process_completes_the_refresh(
     assert issuer.requests[JWKS] == 2
     assert inspector.get(lock) is None
     inspector.close()
+
+
+def _hold_while_renewed(store: RedisStore, key: str, renewals: int, server: RedisServer) -> None:
+    """Hold the refresh of *key* until its lease has been renewed *renewals* times."""
+    lock = store.lock_key(key)
+    with (
+        redis.Redis.from_url(server.url) as inspector,
+        store.coordinate(key, newer_than=None, timeout=FETCH_TIMEOUT) as shared,
+    ):
+        assert shared is None
+        token = inspector.get(lock)
+        seen, last = 0, inspector.pttl(lock)
+        assert 0 < last <= FETCH_TIMEOUT * 1000  # a lease of one fetch timeout
+
+        def renewed() -> bool:
+            nonlocal seen, last
+            assert inspector.get(lock) == token  # never lost meanwhile
+            ttl = inspector.pttl(lock)
+            seen, last = seen + (ttl > last), ttl
+            return seen >= renewals
+
+        _wait_for(renewed, "the lease to be renewed")
+    with redis.Redis.from_url(server.url) as inspector:
+        assert inspector.get(lock) is None
+
+
+def test_a_holder_keeps_its_lease_as_long_as_it_fetches(
+    redis_server: RedisServer, redis_namespace: str, tmp_path: Path
+) -> None:
+    store = _store(redis_server.url, redis_namespace, tmp_path)
+    _hold_while_renewed(store, "https://issuer.example/jwks", 4, redis_server)  # > 1 lease
+    store.close()
 
 
 # === Outages ======================================================================================
@@ -403,8 +457,11 @@ def test_an_acl_user_limited_to_its_namespace_is_enough(
         second = _verifier(issuer, store)
         second.hydrate()
     assert (second.stats.fetches, second.stats.l2_loads) == (0, 1)
+    with caplog.at_level(logging.INFO, logger="cognito_jwt"):
+        _hold_while_renewed(store, "https://issuer.example/jwks", 2, redis_server)  # renewals too
     assert store.available
     assert not _shared_store_messages(caplog, logging.WARNING), caplog.text
+    assert "lease" not in caplog.text
     assert store.client.get(store.lock_key(_cache_key(issuer))) is None
     with pytest.raises(redis.exceptions.NoPermissionError):
         store.client.get("another-namespace:jwks:0")

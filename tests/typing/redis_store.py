@@ -32,3 +32,7 @@ verifier = CognitoVerifier(
 )
 generic = JwtVerifier(issuer="https://login.example.com", audience="api", store=own)
 store.close()
+
+# The refresh coordination the key source drives (a lease renewed while the block runs).
+with store.coordinate("https://login.example.com/jwks", newer_than=None, timeout=5.0) as shared:
+    stand_in: StoredKeySet | None = shared

@@ -12,8 +12,8 @@ import json
 import logging
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,25 +23,48 @@ import redis
 
 from cognito_jwt import ConfigurationError, FileStore, KeyStore, MemoryStore, StoredKeySet
 from cognito_jwt.stores import RedisStore, RefreshCoordinator
+from cognito_jwt.stores._base import MAX_WAIT_TIMEOUTS
 from cognito_jwt.stores._redis import DEFAULT_TTL
 from tests.helpers import all_keys, jwks_of
 
 KEY = "https://login.example.com/jwks"
 URI = KEY
+WAIT = 10.0  # bound on waits for a thread: never reached when all is well
 
 
 def _record(alg: str = "RS256", fetched_at: float = 1_800_000_000.0) -> StoredKeySet:
     return StoredKeySet(jwks_of(all_keys()[alg]), fetched_at, 3600.0, URI)
 
 
-class FakeRedis:
-    """GET, SET (NX, PX) and the lock-release script, in memory; ``down`` makes them raise."""
+class Clock:
+    """Monotonic time that passes only when a test (or a fake sleep) advances it."""
 
     def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeRedis:
+    """GET, SET (NX, PX) and the lock scripts, in memory; ``down`` makes them raise.
+
+    Keys set with PX expire on :attr:`clock`. ``renewals`` counts the lease renewal script
+    (thread-safe: the lease is renewed from a thread).
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self.data: dict[str, bytes] = {}
         self.px: dict[str, int] = {}
+        self.expires: dict[str, float] = {}
         self.calls: list[str] = []
         self.down: Exception | None = None
+        self.renewals = 0
+        self.renewed = threading.Condition()
         self.connection_pool = SimpleNamespace(
             connection_kwargs={"host": "cache.internal", "port": 6380, "db": 2},
             connection_class=redis.Connection,
@@ -51,6 +74,10 @@ class FakeRedis:
         self.calls.append(name)
         if self.down is not None:
             raise self.down
+        for key, at in list(self.expires.items()):
+            if self.clock() >= at:
+                self.data.pop(key, None)
+                del self.expires[key]
 
     def get(self, name: str) -> Any:
         self._call("get")
@@ -62,16 +89,33 @@ class FakeRedis:
             return None
         self.data[name] = value if isinstance(value, bytes) else str(value).encode()
         self.px[name] = px
+        self.expires[name] = self.clock() + px / 1000
         return True
 
-    def eval(self, script: str, numkeys: int, lock: str, token: str) -> int:
-        self._call("eval")
+    def eval(self, script: str, numkeys: int, lock: str, token: str, *args: Any) -> int:
         assert numkeys == 1
         assert 'redis.call("GET", KEYS[1]) == ARGV[1]' in script
-        if self.data.get(lock) == token.encode():
-            del self.data[lock]
+        renew = '"PX", ARGV[2]' in script
+        try:
+            self._call("renew" if renew else "eval")
+            if self.data.get(lock) != token.encode():
+                return 0
+            if renew:
+                self.px[lock] = int(args[0])
+                self.expires[lock] = self.clock() + int(args[0]) / 1000
+            else:
+                del self.data[lock]
+                self.expires.pop(lock, None)
             return 1
-        return 0
+        finally:
+            if renew:
+                with self.renewed:
+                    self.renewals += 1
+                    self.renewed.notify_all()
+
+    def wait_for_renewals(self, count: int) -> None:
+        with self.renewed:
+            assert self.renewed.wait_for(lambda: self.renewals >= count, timeout=WAIT)
 
     def close(self) -> None:
         self.calls.append("close")
@@ -97,9 +141,42 @@ class FakeAsyncRedis:
         self.closed += 1
 
 
+class Ticker:
+    """Stands in for the lease thread's timer: it renews when the test says, not as time passes."""
+
+    def __init__(self, fake: FakeRedis) -> None:
+        self.fake = fake
+        self.periods: list[float] = []
+        self._ticks = threading.Semaphore(0)
+
+    def wait(self, stopped: threading.Event, seconds: float) -> bool:
+        """The lease thread's wait: ``True`` (stop) once stopped, ``False`` (renew) on a tick."""
+        self.periods.append(seconds)
+        while not stopped.is_set():
+            if self._ticks.acquire(timeout=0.005):
+                return False
+        return True
+
+    def tick(self) -> None:
+        """One renewal period passes: wait until the lease thread has renewed."""
+        done = self.fake.renewals + 1
+        self._ticks.release()
+        self.fake.wait_for_renewals(done)
+
+
 @pytest.fixture
-def fake() -> FakeRedis:
-    return FakeRedis()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock: Clock) -> FakeRedis:
+    return FakeRedis(clock)
+
+
+@pytest.fixture
+def ticker(fake: FakeRedis) -> Ticker:
+    return Ticker(fake)
 
 
 @pytest.fixture
@@ -108,12 +185,28 @@ def local(tmp_path: Path) -> FileStore:
 
 
 @pytest.fixture
-def make(fake: FakeRedis, local: FileStore) -> Callable[..., RedisStore]:
+def make(
+    fake: FakeRedis, local: FileStore, clock: Clock, ticker: Ticker
+) -> Callable[..., RedisStore]:
+    """A store on the fake; its waits pass on :func:`clock`, its lease renews on the ticker."""
+
     def build(**options: Any) -> RedisStore:
         options.setdefault("fallback", local)
-        return RedisStore(fake, **options)  # type: ignore[arg-type]
+        store = RedisStore(fake, **options)  # type: ignore[arg-type]
+        store._monotonic = clock
+        store._sleep = clock.advance
+        store._sleep_async = _advance_async(clock)
+        store._lease_wait = ticker.wait
+        return store
 
     return build
+
+
+def _advance_async(clock: Clock) -> Callable[[float], Awaitable[None]]:
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return sleep
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -251,10 +344,52 @@ def test_bad_options_are_configuration_errors(
         make(**options)
 
 
+@pytest.mark.parametrize(
+    ("client", "match"),
+    [
+        ("redis://cache:6379", "from_url"),  # a URL where the client goes
+        (None, "NoneType"),
+        (redis.asyncio.Redis(), "async_client"),  # the asyncio client where the blocking one goes
+    ],
+    ids=["url", "none", "asyncio-client"],
+)
+def test_the_client_must_be_a_blocking_redis_client(client: object, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        RedisStore(client, fallback=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("async_client", ["redis://cache", 42, redis.Redis()])
+def test_the_async_client_must_be_an_asyncio_client_or_a_factory(
+    fake: FakeRedis, async_client: object
+) -> None:
+    with pytest.raises(ConfigurationError, match="async_client"):
+        RedisStore(fake, async_client=async_client, fallback=None)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("url", ["http://cache:6379", "cache:6379", "", "valkey://cache"])
 def test_from_url_needs_a_redis_url(url: str) -> None:
     with pytest.raises(ConfigurationError, match="redis://"):
         RedisStore.from_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "match"),
+    [
+        ("redis://app:s3cr3t@cache:notaport/0", {}, "Port could not be cast"),
+        ("redis://app:s3cr3t@cache/0?socket_timeout=soon", {}, "socket_timeout"),
+        ("redis://app:s3cr3t@cache/0", {"client_options": ["ssl"]}, "client_options"),
+        ("redis://app:s3cr3t@cache/0", {"client_options": {"bogus": 1}}, "bogus"),
+        # TLS options on a plain redis:// URL: refused now, not at the first verification
+        ("redis://app:s3cr3t@cache/0", {"client_options": {"ssl_ca_certs": "ca.pem"}}, "ssl"),
+    ],
+)
+def test_from_url_refuses_what_redis_would_refuse_later(
+    url: str, options: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match) as caught:
+        RedisStore.from_url(url, fallback=None, **options)
+    assert "s3cr3t" not in str(caught.value)
+    assert caught.value.__cause__ is None  # no chained exception carrying the URL either
 
 
 def test_from_url_needs_positive_timeouts() -> None:
@@ -443,6 +578,10 @@ def test_any_redis_failure_degrades(
 
 
 # === Refresh coordination =========================================================================
+def _lease_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "cognito-jwt-lease"]
+
+
 def test_the_first_caller_leads_and_releases_its_lock(
     make: Callable[..., RedisStore], fake: FakeRedis
 ) -> None:
@@ -451,9 +590,10 @@ def test_the_first_caller_leads_and_releases_its_lock(
     with store.coordinate(KEY, newer_than=None, timeout=2.5) as shared:
         assert shared is None
         assert lock in fake.data
-        assert fake.px[lock] == 2500
+        assert fake.px[lock] == 2500  # a lease of one fetch timeout
         store.save(KEY, _record())
     assert lock not in fake.data
+    assert _lease_threads() == []
 
 
 def test_the_lock_is_released_when_the_fetch_fails(
@@ -463,6 +603,7 @@ def test_the_lock_is_released_when_the_fetch_fails(
     with pytest.raises(RuntimeError), store.coordinate(KEY, newer_than=None, timeout=1.0):
         raise RuntimeError("fetch failed")
     assert store.lock_key(KEY) not in fake.data
+    assert _lease_threads() == []
 
 
 def test_a_lock_taken_over_by_another_process_is_not_released(
@@ -473,6 +614,143 @@ def test_a_lock_taken_over_by_another_process_is_not_released(
     with store.coordinate(KEY, newer_than=None, timeout=1.0):
         fake.data[lock] = b"another-process-token"  # ours expired; another took it
     assert fake.data[lock] == b"another-process-token"
+
+
+def test_the_lease_is_renewed_while_the_holder_fetches(
+    make: Callable[..., RedisStore], fake: FakeRedis, clock: Clock, ticker: Ticker
+) -> None:
+    store = make()
+    lock = store.lock_key(KEY)
+    with store.coordinate(KEY, newer_than=None, timeout=1.0):
+        for _ in range(10):  # a fetch ten times slower than the fetch timeout
+            clock.advance(1.0 / 3)
+            ticker.tick()
+            assert lock in fake.data  # renewed before it ran out
+            assert fake.expires[lock] == pytest.approx(clock() + 1.0)
+        token = fake.data[lock]
+    assert ticker.periods[0] == pytest.approx(1.0 / 3)  # three renewals per lease
+    assert fake.renewals == 10
+    assert token != b""
+    assert lock not in fake.data  # released on exit
+    assert _lease_threads() == []
+
+
+def test_the_lease_thread_renews_on_its_own_clock(make: Callable[..., RedisStore]) -> None:
+    fake = FakeRedis()  # whose keys never expire: only the real thread's renewals count
+    store = make()
+    store.client = fake  # type: ignore[assignment]
+    store._lease_wait = threading.Event.wait  # the real timer
+    with store.coordinate(KEY, newer_than=None, timeout=0.03):
+        fake.wait_for_renewals(3)
+        assert fake.px[store.lock_key(KEY)] == 30
+        assert len(_lease_threads()) == 1
+    assert store.lock_key(KEY) not in fake.data
+    assert _lease_threads() == []
+
+
+def test_only_the_holder_renews_its_lease(
+    make: Callable[..., RedisStore],
+    fake: FakeRedis,
+    ticker: Ticker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = make()
+    lock = store.lock_key(KEY)
+    with caplog.at_level(logging.INFO, logger="cognito_jwt"):
+        with store.coordinate(KEY, newer_than=None, timeout=1.0):
+            fake.set(lock, b"another-process-token", px=1000)  # ours ran out; another took it
+            ticker.tick()  # the renewal finds another's token: it changes nothing ...
+            assert fake.data[lock] == b"another-process-token"
+            assert fake.px[lock] == 1000
+            for _ in range(100):  # ... and the thread stops renewing
+                if not _lease_threads():
+                    break
+                threading.Event().wait(0.01)
+            assert _lease_threads() == []
+        assert fake.data[lock] == b"another-process-token"  # not released either
+    assert fake.renewals == 1
+    assert any("ran out before it was renewed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_slow_leader_keeps_the_refresh_and_a_waiter_takes_its_result(
+    make: Callable[..., RedisStore], fake: FakeRedis, clock: Clock, ticker: Ticker
+) -> None:
+    """The fleet's bug: the lock ran out under a slow fetch and a waiter fetched too."""
+    leader, waiter = make(), make(poll_interval=0.05)  # two processes, one Redis
+    leading, fetched = threading.Event(), threading.Event()
+
+    def lead() -> None:
+        with leader.coordinate(KEY, newer_than=None, timeout=1.0) as shared:
+            assert shared is None
+            leading.set()
+            assert fetched.wait(WAIT)  # a fetch five times the fetch timeout
+            leader.save(KEY, _record(fetched_at=2000.0))
+
+    thread = threading.Thread(target=lead)
+    thread.start()
+    assert leading.wait(WAIT)
+    renew_at = 1.0 / 3
+
+    def sleep(seconds: float) -> None:  # the waiter polls; the leader renews on schedule
+        nonlocal renew_at
+        clock.advance(seconds)
+        if clock() >= renew_at:
+            ticker.tick()
+            renew_at += 1.0 / 3
+        if clock() >= 5.0 and not fetched.is_set():
+            fetched.set()
+            thread.join(WAIT)
+
+    waiter._sleep = sleep
+    with waiter.coordinate(KEY, newer_than=1000.0, timeout=1.0) as shared:
+        assert shared == _record(fetched_at=2000.0)
+    assert 5.0 <= clock() < 5.1
+    assert fake.renewals >= 14
+    assert store_locks(fake) == []
+
+
+def store_locks(fake: FakeRedis) -> list[str]:
+    return [name for name in fake.data if ":refresh-lock:" in name]
+
+
+def test_a_waiter_takes_over_the_lease_of_a_holder_that_died(
+    make: Callable[..., RedisStore], fake: FakeRedis, clock: Clock
+) -> None:
+    store = make(poll_interval=0.05)
+    lock = store.lock_key(KEY)
+    fake.set(lock, b"dead-holder", px=1000)  # a holder that died mid-fetch: never renewed
+    with store.coordinate(KEY, newer_than=None, timeout=1.0) as shared:
+        assert shared is None
+        assert fake.data[lock] not in (b"dead-holder", None)  # ours now
+        assert 1.0 <= clock() < 1.1  # taken over once the lease ran out, not before
+    assert lock not in fake.data
+
+
+def test_a_waiter_waits_for_a_live_holder_at_most_the_cap(
+    make: Callable[..., RedisStore],
+    fake: FakeRedis,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = make(poll_interval=0.05)
+    lock = store.lock_key(KEY)
+    store.save(KEY, _record(fetched_at=1000.0))  # too old to stand in for this fetch
+
+    def sleep(seconds: float) -> None:  # a live holder in another process, stuck, renewing
+        clock.advance(seconds)
+        fake.set(lock, b"live-holder", px=1000)
+
+    store._sleep = sleep
+    fake.set(lock, b"live-holder", px=1000)
+    with (
+        caplog.at_level(logging.WARNING, logger="cognito_jwt"),
+        store.coordinate(KEY, newer_than=1000.0, timeout=1.0) as shared,
+    ):
+        assert shared is None  # fetch on your own
+    assert MAX_WAIT_TIMEOUTS == 5
+    assert 5.0 <= clock() < 5.1
+    assert fake.data[lock] == b"live-holder"  # never ours
+    assert any("waited 5 s for another process's refresh" in m for m in _warnings(caplog))
 
 
 def test_a_waiter_takes_a_newer_key_set_stored_meanwhile(
@@ -495,40 +773,6 @@ def test_a_waiter_takes_a_newer_key_set_stored_meanwhile(
     assert fake.data[store.lock_key(KEY)] == b"holder"  # never ours
 
 
-def test_a_waiter_ignores_key_sets_not_newer_than_its_own(
-    make: Callable[..., RedisStore], fake: FakeRedis
-) -> None:
-    store = make(poll_interval=0.001)
-    store.save(KEY, _record(fetched_at=1000.0))
-    fake.data[store.lock_key(KEY)] = b"holder"
-    started = time.monotonic()
-    with store.coordinate(KEY, newer_than=1000.0, timeout=0.02) as shared:
-        assert shared is None  # waited 1.5 x timeout for the holder, then: fetch yourself
-    assert 0.03 <= time.monotonic() - started < 1.0
-
-
-def test_a_waiter_takes_over_a_lock_that_expired(
-    make: Callable[..., RedisStore], fake: FakeRedis
-) -> None:
-    store = make(poll_interval=0.001)
-    lock = store.lock_key(KEY)
-    fake.data[lock] = b"dead-holder"
-    original_set = fake.set
-    attempts = []
-
-    def set_(name: str, value: Any, **kwargs: Any) -> Any:
-        attempts.append(name)
-        if len(attempts) == 3:
-            del fake.data[lock]  # PX ran out: the holder died mid-fetch
-        return original_set(name, value, **kwargs)
-
-    fake.set = set_  # type: ignore[method-assign]
-    with store.coordinate(KEY, newer_than=None, timeout=5.0) as shared:
-        assert shared is None
-        assert fake.data[lock] != b"dead-holder"  # ours now
-    assert lock not in fake.data
-
-
 def test_a_leader_that_finds_a_fresh_key_set_hands_back_the_lock(
     make: Callable[..., RedisStore], fake: FakeRedis
 ) -> None:
@@ -538,6 +782,7 @@ def test_a_leader_that_finds_a_fresh_key_set_hands_back_the_lock(
         assert shared == _record(fetched_at=2000.0)
     assert store.lock_key(KEY) not in fake.data
     assert fake.calls.count("eval") == 1
+    assert _lease_threads() == []  # no lease to keep
 
 
 def test_poisoned_entries_are_ignored_quietly_while_waiting(
@@ -553,6 +798,18 @@ def test_poisoned_entries_are_ignored_quietly_while_waiting(
     assert _warnings(caplog) == []
 
 
+def test_a_renewal_during_an_outage_is_harmless(
+    make: Callable[..., RedisStore], fake: FakeRedis, ticker: Ticker
+) -> None:
+    store = make(retry_interval=3600)
+    with store.coordinate(KEY, newer_than=None, timeout=1.0):
+        fake.down = redis.TimeoutError("Timeout reading from socket")
+        ticker.tick()  # fails: an outage, logged once, not an exception in the thread
+        assert not store.available
+        assert len(_lease_threads()) == 1  # still renewing once Redis answers again
+    assert _lease_threads() == []
+
+
 def test_async_coordination(make: Callable[..., RedisStore], fake: FakeRedis) -> None:
     store = make(async_client=lambda: FakeAsyncRedis(fake), poll_interval=0.001)
 
@@ -562,6 +819,7 @@ def test_async_coordination(make: Callable[..., RedisStore], fake: FakeRedis) ->
             assert store.lock_key(KEY) in fake.data
             await store.save_async(KEY, _record(fetched_at=5.0))
         assert store.lock_key(KEY) not in fake.data
+        assert _lease_threads() == []
         async with store.coordinate_async(KEY, newer_than=4.0, timeout=1.0) as shared:
             assert shared == _record(fetched_at=5.0)
         fake.down = redis.ConnectionError("refused")
@@ -570,3 +828,63 @@ def test_async_coordination(make: Callable[..., RedisStore], fake: FakeRedis) ->
 
     asyncio.run(scenario())
     assert not store.available
+
+
+@pytest.mark.parametrize("async_client", [True, False], ids=["async-client", "sync-in-thread"])
+def test_async_a_slow_leader_keeps_the_refresh_and_a_waiter_takes_its_result(
+    make: Callable[..., RedisStore],
+    fake: FakeRedis,
+    clock: Clock,
+    ticker: Ticker,
+    async_client: bool,
+) -> None:
+    options: dict[str, Any] = {"poll_interval": 0.05}
+    if async_client:
+        options["async_client"] = lambda: FakeAsyncRedis(fake)
+    leader, waiter = make(**options), make(**options)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        leading, fetched = asyncio.Event(), asyncio.Event()
+
+        async def lead() -> None:
+            async with leader.coordinate_async(KEY, newer_than=None, timeout=1.0) as shared:
+                assert shared is None
+                leading.set()
+                await fetched.wait()  # a fetch five times the fetch timeout
+                await leader.save_async(KEY, _record(fetched_at=2000.0))
+
+        task = asyncio.create_task(lead())
+        await leading.wait()
+        renew_at = 1.0 / 3
+
+        async def finish() -> None:
+            fetched.set()
+            await task
+
+        def poll(seconds: float) -> bool:  # the waiter polls; the leader renews on schedule
+            nonlocal renew_at
+            clock.advance(seconds)
+            if clock() >= renew_at:
+                ticker.tick()
+                renew_at += 1.0 / 3
+            return clock() >= 5.0 and not fetched.is_set()
+
+        async def sleep_async(seconds: float) -> None:
+            if poll(seconds):
+                await finish()
+
+        def sleep(seconds: float) -> None:  # the sync driver, in a worker thread
+            if poll(seconds):
+                asyncio.run_coroutine_threadsafe(finish(), loop).result(WAIT)
+
+        waiter._sleep, waiter._sleep_async = sleep, sleep_async
+        async with waiter.coordinate_async(KEY, newer_than=1000.0, timeout=1.0) as shared:
+            assert shared == _record(fetched_at=2000.0)
+        assert task.done()
+
+    asyncio.run(scenario())
+    assert 5.0 <= clock() < 5.1
+    assert fake.renewals >= 14
+    assert store_locks(fake) == []
+    assert _lease_threads() == []

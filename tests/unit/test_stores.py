@@ -7,17 +7,33 @@ import json
 import logging
 import os
 import stat
+import subprocess
+import sys
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
-from cognito_jwt import FileStore, KeyStore, MemoryStore, StoredKeySet
+from cognito_jwt import (
+    Claims,
+    ConfigurationError,
+    FileStore,
+    JwtVerifier,
+    KeyStore,
+    MemoryStore,
+    StoredKeySet,
+)
 from cognito_jwt.stores import default_cache_dir
+from cognito_jwt.testing import LocalIssuer
 from tests.helpers import all_keys, jwks_of
 
 KEY = "https://login.example.com/jwks"
 URI = "https://login.example.com/jwks"
+WAIT = 30.0  # bound on a verification that could hang: never reached when all is well
+T = TypeVar("T")
 
 
 def _record(alg: str = "RS256", fetched_at: float = 1_800_000_000.0) -> StoredKeySet:
@@ -146,8 +162,14 @@ def test_history_of_missing_key_is_empty(store: FileStore) -> None:
 
 @pytest.mark.parametrize("history", [-1, 1.5, True, "3", None])
 def test_history_must_be_a_non_negative_int(store_dir: Path, history: object) -> None:
-    with pytest.raises(ValueError, match="history"):
+    with pytest.raises(ConfigurationError, match="FileStore history must be a non-negative int"):
         FileStore(store_dir, history=history)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("directory", [42, b"/var/cache", ["/var/cache"]])
+def test_directory_must_be_a_path(directory: object) -> None:
+    with pytest.raises(ConfigurationError, match="FileStore directory must be a path"):
+        FileStore(directory)  # type: ignore[arg-type]
 
 
 # === FileStore: files it must not trust ===========================================================
@@ -278,6 +300,204 @@ def test_save_over_a_corrupt_file_replaces_it(store: FileStore) -> None:
     store.save(KEY, _record())
     assert store.load(KEY) == _record()
     assert store.history(KEY) == []
+
+
+# === FileStore: odd files at the store path =======================================================
+# A directory, a FIFO or a symlink where a key set file belongs (planted, or left by a tool): an
+# absent L2 with one warning, never an exception (IsADirectoryError) or a hang (a FIFO's open).
+ODD_FILES = ["directory", "fifo", "symlink", "directory-symlink"]
+
+
+def _make_odd(path: Path, kind: str, elsewhere: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if kind == "directory":
+        path.mkdir()
+        (path / "inside.json").write_text("{}")
+    elif kind == "fifo":
+        os.mkfifo(path, 0o600)
+    elif kind == "symlink":  # to a valid key set file elsewhere: never followed
+        elsewhere.write_text(_valid_file(str(path)))
+        elsewhere.chmod(0o600)
+        path.symlink_to(elsewhere)
+    else:
+        elsewhere.mkdir()
+        path.symlink_to(elsewhere)
+
+
+def _bounded(action: Callable[[], T], path: Path) -> T:
+    """Run *action* in a thread; fail (after unblocking a reader of a FIFO) if it hangs."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(action())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(WAIT)
+    if thread.is_alive():
+        if stat.S_ISFIFO(path.lstat().st_mode):  # release an open() waiting for a writer
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(WAIT)
+        pytest.fail(f"the verification hung on {path}")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    result: T = outcome[0]
+    return result
+
+
+@pytest.fixture
+def issuer() -> Iterator[LocalIssuer]:
+    with LocalIssuer() as local:
+        yield local
+
+
+def _verify(issuer: LocalIssuer, store: FileStore, mode: str) -> tuple[Claims, JwtVerifier]:
+    """A new verifier on *store* (a new process), verifying one token through *mode*'s face."""
+    verifier = JwtVerifier(issuer=issuer.issuer, audience="api", store=store)
+    token = issuer.mint({"aud": "api", "sub": "alice"})
+    if mode == "async":
+        return _bounded(
+            lambda: asyncio.run(verifier.verify_async(token)), _path(store, issuer)
+        ), verifier
+    return _bounded(lambda: verifier.verify(token), _path(store, issuer)), verifier
+
+
+def _path(store: FileStore, issuer: LocalIssuer) -> Path:
+    return store.path_for(f"discovery:{issuer.issuer}")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("kind", ODD_FILES)
+def test_an_odd_file_at_the_store_path_is_an_absent_store(
+    issuer: LocalIssuer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    mode: str,
+) -> None:
+    store = FileStore(tmp_path / "store")
+    path = _path(store, issuer)
+    _make_odd(path, kind, tmp_path / "elsewhere")
+    with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
+        claims, verifier = _verify(issuer, store, mode)
+    assert claims.sub == "alice"
+    assert (verifier.stats.fetches, verifier.stats.l2_loads) == (1, 0)  # the issuer served
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1, warnings  # one warning: not again for the write
+    assert str(path) in warnings[0]
+    assert "ignoring it" in warnings[0]
+    if kind == "directory":  # still there: the write failed quietly, the next one fetches too
+        assert (path / "inside.json").read_text() == "{}"
+        claims, again = _verify(issuer, store, mode)
+        assert (again.stats.fetches, again.stats.l2_loads) == (1, 0)
+        assert len(_warnings(caplog)) == 1  # nothing new to say about the same path
+    else:  # replaced by the key set file (a symlink itself, never its target)
+        assert stat.S_ISREG(path.lstat().st_mode)
+        claims, again = _verify(issuer, store, mode)
+        assert (again.stats.fetches, again.stats.l2_loads) == (0, 1)
+    if kind == "symlink":
+        assert json.loads((tmp_path / "elsewhere").read_text())["key"] == str(path)
+    assert claims.sub == "alice"
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [("directory", "is a directory"), ("fifo", "is a FIFO"), ("symlink", "cannot open")],
+)
+def test_load_of_an_odd_file_is_none_with_one_warning(
+    store: FileStore, tmp_path: Path, caplog: pytest.LogCaptureFixture, kind: str, reason: str
+) -> None:
+    path = store.path_for(KEY)
+    _make_odd(path, kind, tmp_path / "elsewhere")
+    with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
+        assert _bounded(lambda: store.load(KEY), path) is None
+        assert store.history(KEY) == []
+        assert asyncio.run(store.load_async(KEY)) is None
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1, warnings
+    assert reason in warnings[0]
+
+
+def test_a_path_that_works_again_is_warned_about_again(
+    store: FileStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = store.path_for(KEY)
+    store.directory.mkdir(mode=0o700, parents=True)
+    os.mkfifo(path, 0o600)
+    with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
+        assert _bounded(lambda: store.load(KEY), path) is None
+        store.save(KEY, _record())  # replaces the FIFO
+        assert store.load(KEY) == _record()
+        path.unlink()
+        path.mkdir()
+        assert store.load(KEY) is None
+        store.save(KEY, _record())
+    assert ["FIFO" in m for m in _warnings(caplog)] == [True, False]
+    assert "is a directory" in _warnings(caplog)[1]
+
+
+# Run by root before the child: drop the capabilities that let root read any file, then exec
+# the child, which runs as root without them (prctl PR_CAPBSET_DROP; exec applies the bound).
+_WITHOUT_DAC_OVERRIDE = """if True:
+    import ctypes, os, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
+
+_CHILD = """if True:
+    import asyncio, json, logging, sys
+    from cognito_jwt import FileStore, JwtVerifier
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logging.getLogger("cognito_jwt").addHandler(handler)
+    issuer, token, directory, mode = sys.argv[1:]
+    stats = []
+    for _ in range(2):  # then a second process, to read what the first wrote
+        v = JwtVerifier(issuer=issuer, audience="api", store=FileStore(directory))
+        claims = asyncio.run(v.verify_async(token)) if mode == "async" else v.verify(token)
+        stats.append([v.stats.fetches, v.stats.l2_loads])
+    print(json.dumps({"sub": claims.sub, "stats": stats, "warnings": warnings}))
+"""
+
+
+def _unreadable_child(issuer: LocalIssuer, directory: Path, mode: str) -> dict[str, Any]:
+    """A process that may not read the key set file (as root: root without DAC override)."""
+    token = issuer.mint({"aud": "api", "sub": "alice"})
+    child = ["-c", _CHILD, issuer.issuer, token, str(directory), mode]
+    if os.getuid() == 0:
+        child = ["-c", _WITHOUT_DAC_OVERRIDE, *child]
+    done = subprocess.run(
+        [sys.executable, *child], capture_output=True, text=True, timeout=WAIT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_key_set_file_this_process_cannot_read_is_an_absent_store(
+    issuer: LocalIssuer, tmp_path: Path, mode: str
+) -> None:
+    """Permission denied on open, also when the tests run as root (which reads anything)."""
+    store = FileStore(tmp_path / "store")
+    path = store.path_for(f"discovery:{issuer.issuer}")
+    store.directory.mkdir(mode=0o700)
+    path.write_text(_valid_file(f"discovery:{issuer.issuer}"))
+    path.chmod(0)  # its owner may not read it
+    result = _unreadable_child(issuer, store.directory, mode)
+    assert result["sub"] == "alice"
+    assert result["stats"] == [[1, 0], [0, 1]]  # fetched, and the file replaced for the next
+    assert len(result["warnings"]) == 1, result["warnings"]
+    assert "cannot open" in result["warnings"][0]
+    assert "Permission denied" in result["warnings"][0]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 # === FileStore: writes never raise ================================================================

@@ -11,7 +11,22 @@ if TYPE_CHECKING:
 else:
     from .._record import dataclass
 
-__all__ = ["KeyStore", "MemoryStore", "RefreshCoordinator", "StoredKeySet", "coordinator_of"]
+__all__ = [
+    "MAX_WAIT_TIMEOUTS",
+    "KeyStore",
+    "MemoryStore",
+    "RefreshCoordinator",
+    "StoredKeySet",
+    "coordinator_of",
+]
+
+MAX_WAIT_TIMEOUTS = 5
+"""How many fetch timeouts a process waits, at most, for another process's refresh.
+
+The cap on :meth:`RefreshCoordinator.coordinate`'s wait while the holder is alive: enough for
+a slow fetch (discovery and JWKS on a busy machine), short of forever if the holder hangs.
+The key source allows for it in how long its callers wait for a fetch.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +80,22 @@ class RefreshCoordinator(Protocol):
     What the block receives says what to do:
 
     * ``None``: fetch (and save) as usual. Either this process now holds the refresh (others
-      wait for it until the block is left), or coordination is unavailable or timed out.
+      wait for it until the block is left), or coordination is unavailable or the wait ran
+      out.
     * a :class:`StoredKeySet`: another process stored a key set fetched after *newer_than*
       while this one waited; use it instead of fetching (after validating it like any stored
       key set, and fetching after all if it is unusable).
+
+    The contract, which makes one fetch per fleet hold on a slow machine:
+
+    * The holder's claim is a lease of at least *timeout* seconds (the fetch timeout),
+      renewed while the block runs, and released when it is left. Only the holder renews or
+      releases it (a claim that expired and was taken by another process is left alone).
+    * A waiter waits as long as a live holder keeps its lease, never fetching merely because
+      one fetch timeout has passed, and at most :data:`MAX_WAIT_TIMEOUTS` x *timeout*; then
+      it fetches on its own.
+    * A holder that dies (its lease is no longer renewed) is taken over by a waiter once its
+      lease runs out: within one lease, about *timeout*.
 
     Neither method may raise for a failure of the store itself: they degrade to ``None``.
     """
@@ -76,11 +103,12 @@ class RefreshCoordinator(Protocol):
     def coordinate(
         self, key: str, *, newer_than: float | None, timeout: float
     ) -> AbstractContextManager[StoredKeySet | None]:
-        """Take the refresh of *key*, or wait up to about *timeout* s for another's result.
+        """Take the refresh of *key*, or wait for another process's result.
 
         *newer_than* is the fetch time (epoch seconds) a shared key set must exceed to stand
-        in for this fetch (``None``: any). *timeout* bounds one fetch: a holder that dies
-        blocks the others no longer than that.
+        in for this fetch (``None``: any). *timeout* is the fetch timeout: the holder's lease
+        lasts at least that long and is renewed while the block runs; a waiter waits at most
+        :data:`MAX_WAIT_TIMEOUTS` x *timeout*.
         """
         ...
 

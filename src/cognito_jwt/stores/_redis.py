@@ -19,14 +19,14 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
 from .._errors import ConfigurationError
-from ._base import KeyStore, StoredKeySet
+from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of, key_digest, parse_document
 
 if TYPE_CHECKING:
@@ -67,6 +67,21 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+# Extends the refresh lock by ARGV[2] ms, only if it still holds this process's token: a
+# holder renews its own lease, never one another process has taken since. (SET, not PEXPIRE:
+# the ACL the fleet guide recommends allows GET, SET, EVAL and DEL, nothing else.)
+_RENEW = """
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+    return 1
+end
+return 0
+"""
+
+# The refresh lock is renewed this many times per lease: a renewal may come as late as two
+# thirds of a lease (a starved thread, a slow Redis) before the lease runs out.
+_RENEWALS_PER_LEASE = 3
 
 T = TypeVar("T")
 
@@ -169,6 +184,28 @@ def _describe(client: redis.Redis) -> str:
     return f"{scheme}://{host}:{port}/{options.get('db', 0)}"
 
 
+def _check_clients(client: object, async_client: object) -> None:
+    if isinstance(client, redis.asyncio.Redis):
+        raise ConfigurationError(
+            "RedisStore client must be a blocking redis.Redis; pass the asyncio client as "
+            "async_client"
+        )
+    if not hasattr(client, "connection_pool") or not all(
+        callable(getattr(client, command, None)) for command in ("get", "set", "eval")
+    ):
+        raise ConfigurationError(
+            f"RedisStore client must be a redis.Redis client, got {type(client).__name__}; "
+            "to connect to a URL, use RedisStore.from_url(url)"
+        )
+    if async_client is not None and not (
+        isinstance(async_client, redis.asyncio.Redis) or callable(async_client)
+    ):
+        raise ConfigurationError(
+            "RedisStore async_client must be a redis.asyncio.Redis, a function that makes one, "
+            f"or None, got {type(async_client).__name__}"
+        )
+
+
 def _positive(name: str, value: object) -> float:
     if (
         isinstance(value, bool)
@@ -185,8 +222,10 @@ class RedisStore:
 
     Implements the :class:`KeyStore` protocol (the last good key set of each key-set URI, its
     fetch time and a short history) and the optional refresh coordination: when several
-    processes need the same refresh, one takes a short-lived lock and fetches, the others wait
-    for its result in Redis.
+    processes need the same refresh, one takes a lock and fetches, the others wait for its
+    result in Redis. The lock is a lease of one fetch timeout that its holder renews while it
+    fetches, so a slow fetch keeps it and a holder that dies loses it within one fetch timeout
+    (see :meth:`coordinate`).
 
     Redis is never trusted more than the network: entries are parsed with the strict JSON
     parser, size-capped and schema-checked, and the key source validates their keys exactly
@@ -217,6 +256,10 @@ class RedisStore:
         retry_interval: Seconds between attempts to reach Redis during an outage.
         poll_interval: Seconds between looks at Redis while waiting for another process's
             refresh.
+
+    Raises:
+        ConfigurationError: A client of the wrong kind (a URL, an asyncio client where the
+            blocking one goes ...) or an option out of range.
     """
 
     def __init__(
@@ -231,6 +274,7 @@ class RedisStore:
         retry_interval: float = 5.0,
         poll_interval: float = 0.05,
     ) -> None:
+        _check_clients(client, async_client)
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError("RedisStore namespace must be a non-empty string")
         if isinstance(history, bool) or not isinstance(history, int) or history < 0:
@@ -246,6 +290,11 @@ class RedisStore:
         self._name = _describe(client)
         local = repr(self.fallback) if self.fallback is not None else "no local store"
         self._health = _Health(self._name, self.retry_interval, local)
+        # Time, replaced by tests: the wait for another's refresh and the lease renewals.
+        self._monotonic: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], object] = time.sleep
+        self._sleep_async: Callable[[float], Awaitable[object]] = asyncio.sleep
+        self._lease_wait: Callable[[threading.Event, float], bool] = threading.Event.wait
 
     @classmethod
     def from_url(
@@ -267,24 +316,43 @@ class RedisStore:
         ``retry_interval``, ``poll_interval``) to the store, as documented on the class.
         The async face opens a connection per operation (key set loads, saves and
         refreshes are rare), so it works from any event loop.
+
+        Raises:
+            ConfigurationError: Another URL scheme, a URL or *client_options* that redis
+                refuses (checked here, not at the first connection), an option out of range.
         """
         scheme = urlsplit(url).scheme if isinstance(url, str) else ""
         if scheme not in ("redis", "rediss", "unix"):
             raise ConfigurationError(
                 f"RedisStore URL must start with redis://, rediss:// or unix://, got {scheme!r}"
             )
+        if client_options is not None and not isinstance(client_options, Mapping):
+            raise ConfigurationError("RedisStore client_options must be a mapping (a dict)")
         settings: dict[str, Any] = {
             "socket_timeout": _positive("socket_timeout", socket_timeout),
             "socket_connect_timeout": _positive("socket_connect_timeout", socket_connect_timeout),
             **(client_options or {}),
         }
-        return cls(
-            redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings),
-            async_client=lambda: redis.asyncio.Redis.from_url(
-                url, retry=AsyncRetry(NoBackoff(), 0), **settings
-            ),
-            **options,
-        )
+
+        def connect_async() -> redis.asyncio.Redis:
+            return redis.asyncio.Redis.from_url(url, retry=AsyncRetry(NoBackoff(), 0), **settings)
+
+        try:
+            client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **settings)
+            # redis checks the URL's options and client_options when it first connects, from
+            # inside a verification: check them now (making a connection object connects not).
+            for pool in (client.connection_pool, connect_async().connection_pool):
+                pool.connection_class(**pool.connection_kwargs)
+        except (TypeError, ValueError) as exc:
+            # Not chained: redis's message never holds the password, a traceback might.
+            reason = str(exc)
+            password = urlsplit(url).password
+            if password:
+                reason = reason.replace(password, "***")
+            raise ConfigurationError(
+                f"RedisStore URL or client_options refused by redis: {reason}"
+            ) from None
+        return cls(client, async_client=connect_async, **options)
 
     @staticmethod
     def _fallback_of(fallback: KeyStore | Literal["default"] | None) -> KeyStore | None:
@@ -372,31 +440,47 @@ class RedisStore:
         except (TypeError, ValueError) as exc:
             logger.warning("key store: cannot write Redis entry %s (%s)", name, exc)
             return
-        yield _Call("set", (name, payload), {"px": max(1, round(self.ttl * 1000))})
+        yield _Call("set", (name, payload), {"px": _milliseconds(self.ttl)})
 
     def _coordinate_plan(
         self, key: str, token: str, newer_than: float | None, timeout: float
     ) -> Plan[tuple[bool, StoredKeySet | None]]:
         """Lead the refresh of *key* (``(True, None)``), or wait for another's result.
 
-        Each round tries to take the lock, then looks for a key set fetched after
-        *newer_than*; the lock is taken before looking, so a holder that saved and released
-        between the two looks is never missed. A holder that dies leaves a lock that expires
-        after *timeout*; a waiter gives up after 1.5 x *timeout* (``(False, None)``: fetch).
+        Each round tries to take the lock (a lease of *timeout*), then looks for a key set
+        fetched after *newer_than*; the lock is taken before looking, so a holder that saved
+        and released between the two looks is never missed. While a live holder renews its
+        lease, this waits; when the lease runs out (the holder died) the next round takes it
+        over. After :data:`MAX_WAIT_TIMEOUTS` x *timeout* of waiting it gives up
+        (``(False, None)``: fetch on your own).
         """
         lock, name = self.lock_key(key), self.data_key(key)
-        lock_ms = max(1, round(timeout * 1000))
-        deadline = time.monotonic() + 1.5 * timeout
+        lease_ms = _milliseconds(timeout)
+        wait = MAX_WAIT_TIMEOUTS * timeout
+        deadline = self._monotonic() + wait
         while True:
-            led = bool((yield _Call("set", (lock, token), {"nx": True, "px": lock_ms})))
+            led = bool((yield _Call("set", (lock, token), {"nx": True, "px": lease_ms})))
             shared = current_of(self._document(key, (yield _Call("get", (name,))), quiet=True))
             if shared is not None and (newer_than is None or shared.fetched_at > newer_than):
                 if led:
                     yield from self._release_plan(key, token)
                 return False, shared
-            if led or time.monotonic() >= deadline:
-                return led, None
+            if led:
+                return True, None
+            if self._monotonic() >= deadline:
+                logger.warning(
+                    "key store: waited %g s for another process's refresh of %s, which "
+                    "still holds it; fetching here too",
+                    wait,
+                    self.data_key(key),
+                )
+                return False, None
             yield _Call("sleep", (self.poll_interval,))
+
+    def _renew_plan(self, key: str, token: str, lease_ms: int) -> Plan[bool]:
+        """Extend this process's lease on the refresh of *key*: ``False`` if it lost it."""
+        held = yield _Call("eval", (_RENEW, 1, self.lock_key(key), token, lease_ms))
+        return bool(held)
 
     def _release_plan(self, key: str, token: str) -> Plan[None]:
         yield _Call("eval", (_RELEASE, 1, self.lock_key(key), token))
@@ -411,7 +495,7 @@ class RedisStore:
             step = _advance(plan, None)
             while isinstance(step, _Call):
                 if step.command == "sleep":
-                    time.sleep(step.args[0])
+                    self._sleep(step.args[0])
                     step = _advance(plan, None)
                 else:
                     step = _advance(
@@ -432,7 +516,7 @@ class RedisStore:
                 step = _advance(plan, None)
                 while isinstance(step, _Call):
                     if step.command == "sleep":
-                        await asyncio.sleep(step.args[0])
+                        await self._sleep_async(step.args[0])
                         reply = None
                     else:
                         reply = await getattr(client, step.command)(*step.args, **step.kwargs)
@@ -484,6 +568,16 @@ class RedisStore:
         """Earlier versions of the key set *key* in Redis, newest first."""
         return self._run(self._history_plan(key), [])
 
+    def _lease(self, key: str, token: str, timeout: float) -> _Lease:
+        """Start renewing this process's lease on the refresh of *key* (every third of it)."""
+        lease_ms = _milliseconds(timeout)
+
+        def renew() -> bool:
+            return self._run(self._renew_plan(key, token, lease_ms), default=True)
+
+        every = timeout / _RENEWALS_PER_LEASE
+        return _Lease(renew, every, self._lease_wait, self.lock_key(key))
+
     # RefreshCoordinator --------------------------------------------------------------------------
     @contextlib.contextmanager
     def coordinate(
@@ -491,29 +585,94 @@ class RedisStore:
     ) -> Iterator[StoredKeySet | None]:
         """Take the refresh of *key* for this process, or wait for another process's result.
 
-        Yields ``None`` when this process should fetch (it holds the lock until the block is
-        left, or Redis is unavailable, or the wait ran out), or a key set another process
-        stored that was fetched after *newer_than*. See :class:`RefreshCoordinator`.
+        Yields ``None`` when this process should fetch: it holds the refresh lock until the
+        block is left (or Redis is unavailable, or the wait ran out). The lock is a lease of
+        *timeout* seconds (the fetch timeout) that a thread renews every third of it while
+        the block runs, only while it still holds this process's token; it is released when
+        the block is left. Yields a key set another process stored, fetched after
+        *newer_than*, when one arrives while waiting: a waiter waits as long as the holder
+        keeps renewing its lease, at most :data:`MAX_WAIT_TIMEOUTS` x *timeout*, and takes
+        the lock over when the lease runs out (the holder died). See
+        :class:`RefreshCoordinator`.
         """
         token = secrets.token_hex(16)
         plan = self._coordinate_plan(key, token, newer_than, timeout)
         led, shared = self._run(plan, (False, None))
-        try:
+        if not led:
             yield shared
+            return
+        lease = self._lease(key, token, timeout)
+        try:
+            yield None
         finally:
-            if led:
-                self._run(self._release_plan(key, token), None)
+            lease.stop()
+            lease.join()
+            self._run(self._release_plan(key, token), None)
 
     @contextlib.asynccontextmanager
     async def coordinate_async(
         self, key: str, *, newer_than: float | None, timeout: float
     ) -> AsyncIterator[StoredKeySet | None]:
-        """Like :meth:`coordinate`, without blocking the event loop."""
+        """Like :meth:`coordinate`, without blocking the event loop.
+
+        The lease is renewed by a thread here too: renewals must go on while the event loop
+        is busy (a fetch that parses keys, a saturated loop).
+        """
         token = secrets.token_hex(16)
         plan = self._coordinate_plan(key, token, newer_than, timeout)
         led, shared = await self._run_async(plan, (False, None))
-        try:
+        if not led:
             yield shared
+            return
+        lease = self._lease(key, token, timeout)
+        try:
+            yield None
         finally:
-            if led:
-                await self._run_async(self._release_plan(key, token), None)
+            lease.stop()
+            await asyncio.to_thread(lease.join)
+            await self._run_async(self._release_plan(key, token), None)
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class _Lease:
+    """Keeps this process's refresh lock alive while it fetches: a thread renews it.
+
+    The thread calls *renew* every *every* seconds (waiting with *wait*, the store's timer)
+    until :meth:`stop`, or until a renewal finds the lock taken by another token (it ran out
+    meanwhile: then another process may fetch too, which is harmless). A renewal that fails
+    because Redis does is an outage like any other (*renew* returns ``True``); the next ones
+    go on.
+    """
+
+    def __init__(
+        self,
+        renew: Callable[[], bool],
+        every: float,
+        wait: Callable[[threading.Event, float], bool],
+        name: str,
+    ) -> None:
+        self._renew, self._every, self._wait, self._name = renew, every, wait, name
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cognito-jwt-lease", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._wait(self._stopped, self._every):
+            if not self._renew():
+                logger.info(
+                    "key store: the refresh lease on %s ran out before it was renewed; "
+                    "another process may fetch too",
+                    self._name,
+                )
+                return
+
+    def stop(self) -> None:
+        """Stop renewing (the thread ends after at most one more Redis command)."""
+        self._stopped.set()
+
+    def join(self) -> None:
+        """Wait for the thread to end."""
+        self._thread.join()
