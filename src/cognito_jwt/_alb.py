@@ -34,14 +34,13 @@ base64 in 2019, and ``+``/``/`` are refused.
 from __future__ import annotations
 
 import functools
-import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._cache import FetchGate
+from ._cache import Admission, FetchGate
 from ._discovery import check_url
 from ._errors import (
     AudienceMismatchError,
@@ -253,8 +252,6 @@ class AlbKeySource:
     ) -> None:
         if isinstance(max_kids, bool) or not isinstance(max_kids, int) or max_kids < 1:
             raise ConfigurationError("max_cached_keys must be a positive int")
-        from cachetools import TTLCache
-
         self.base_url = base_url
         self.stats = KeySetStats()
         self._fetch = replace(
@@ -276,10 +273,7 @@ class AlbKeySource:
         self._on_event = on_event
         self._max_kids = max_kids
         self._sources: dict[str, RemoteKeySource] = {}
-        self._negative: TTLCache[str, bool] = TTLCache(
-            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
-        )
-        self._gate = FetchGate()
+        self._gate = FetchGate.for_policy(policy, clock)  # backoff and the penalty box
         self._pending: _Pending | None = None
         self._last_error: JwtError | None = None
         self._lock = threading.Lock()
@@ -376,15 +370,15 @@ class AlbKeySource:
             source = self._sources.get(kid)
             if source is not None:
                 return source, None, None
-            if kid not in self._negative:
-                if not self._gate.may_fetch(now):
-                    note = f" (key lookups back off; next in {self._gate.retry_at - now:.0f} s)"
-                    return None, None, backoff_error(self._last_error, note)
-                if now - self._gate.triggered_at >= self._policy.cooldown:
-                    source = self._new_source(kid)
-                    self._pending = (kid, source)
-                    self._gate.triggered_at = now
-                    return source, None, None
+            admission = self._gate.admit(kid, now, self._policy.cooldown)
+            if admission is Admission.BACKOFF:
+                note = f" (key lookups back off; next in {self._gate.retry_at - now:.0f} s)"
+                return None, None, backoff_error(self._last_error, note)
+            if admission is Admission.LEAD:
+                source = self._new_source(kid)
+                self._pending = (kid, source)
+                return source, None, None
+            if admission is Admission.COOLDOWN:
                 if self._pending is not None:
                     return None, self._pending, None
                 return (
@@ -441,7 +435,7 @@ class AlbKeySource:
             if self._pending is None or self._pending[1] is not source:
                 return
             self._pending = None
-            self._gate.triggered_at = -math.inf
+            self._gate.release()
             self._gate.record_success()
 
     def _failed(self, kid: str | None, source: RemoteKeySource, error: JwtError) -> JwtError:
@@ -455,9 +449,9 @@ class AlbKeySource:
                 assert kid is not None  # noqa: S101 - narrowed by `first`
                 del self._sources[kid]
                 if missing:
-                    self._negative[kid] = True  # the cooldown stays charged
+                    self._gate.forget_kid(kid)  # the cooldown stays charged
                 else:
-                    self._gate.triggered_at = -math.inf  # backoff rations retries now
+                    self._gate.release()  # backoff rations retries now
                     self._gate.record_failure(self._clock(), self._policy)
                     self._last_error = error
         if not missing:

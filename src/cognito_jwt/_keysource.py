@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
+from ._cache import Admission, FailureWindow, FetchGate, Freshness, Snapshot, freshness
 from ._discovery import discovery_urls, jwks_uri_from_metadata
 from ._errors import (
     DiscoveryError,
@@ -305,8 +305,6 @@ class RemoteKeySource:
     ) -> None:
         if jwks_uri is None and issuer is None:
             raise ValueError("RemoteKeySource needs a jwks_uri or an issuer to discover it from")
-        from cachetools import TTLCache  # only a verifier that fetches pays for the import
-
         self.cache_key = cache_key
         self.issuer = issuer
         self.fetch_options = fetch
@@ -321,7 +319,7 @@ class RemoteKeySource:
         self._max_keys = max_keys
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
-        self._gate = FetchGate()
+        self._gate = FetchGate.for_policy(policy, clock)  # backoff and the penalty box
         self._seq = itertools.count(1)
         self._last_seq = 0  # the number of the latest fetch started (either face)
         self._followed_up_at = -math.inf  # see _may_follow_up
@@ -339,9 +337,6 @@ class RemoteKeySource:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._l2_tried = False
         self._store_seen: float | None = None  # newest fetch time seen in the store (clamped)
-        self._negative: TTLCache[str, bool] = TTLCache(
-            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
-        )
         self._window = FailureWindow(policy.failure_window)
         self._window_lock = threading.Lock()
         self._last_error: JwtError | None = None
@@ -527,7 +522,7 @@ class RemoteKeySource:
                 if current.seq > since:
                     if kid is not None:
                         with self._lock:
-                            self._negative[kid] = True
+                            self._gate.forget_kid(kid)
                     self.stats.unknown_kid_rejections += 1
                     self._emit("unknown_kid", refreshed=True)
                     raise exc from None
@@ -543,8 +538,7 @@ class RemoteKeySource:
     def _may_follow_up(self, now: float) -> bool:
         """Whether a kid that only saw an older fetch may have a new one now."""
         with self._lock:
-            if self._gate.may_trigger(now, self.policy.cooldown):
-                self._gate.triggered_at = now
+            if self._gate.trigger(now, self.policy.cooldown):
                 return True
             if self._gate.may_fetch(now) and now - self._followed_up_at >= self.policy.cooldown:
                 self._followed_up_at = now
@@ -586,12 +580,11 @@ class RemoteKeySource:
         """
         with self._lock:
             pending = self._kid_pending
-            if kid is None or kid in self._negative:
+            if kid is None or kid in self._gate.unknown:
                 decision: tuple[str, threading.Event | None] = ("refuse", None)
             elif in_flight:
                 decision = ("join", None)
-            elif self._gate.may_trigger(now, self.policy.cooldown):
-                self._gate.triggered_at = now
+            elif self._gate.admit(kid, now, self.policy.cooldown) is Admission.LEAD:
                 self._kid_pending = threading.Event()
                 decision = ("lead", self._kid_pending)
             elif pending is not None and not pending.is_set():
@@ -1041,9 +1034,7 @@ class RemoteKeySource:
                 return
             window.reset()
         with self._lock:
-            allowed = self._gate.may_trigger(now, self.policy.cooldown)
-            if allowed:
-                self._gate.triggered_at = now
+            allowed = self._gate.trigger(now, self.policy.cooldown)
         if not allowed:
             return
         self._emit("failure_rate")
