@@ -49,6 +49,7 @@ from ._errors import (
     IssuerMismatchError,
     JwtError,
     KeyNotFoundError,
+    KeySetUnavailableError,
     MalformedTokenError,
     MissingClaimError,
     bounded_repr,
@@ -440,7 +441,7 @@ class AlbKeySource:
 
     def _failed(self, kid: str | None, source: RemoteKeySource, error: JwtError) -> JwtError:
         """Record a failed lookup (once) and return the error to raise."""
-        missing = getattr(error, "status_code", None) in _NOT_FOUND
+        missing = isinstance(error, KeySetUnavailableError) and error.status_code in _NOT_FOUND
         with self._lock:
             first = kid is not None and self._sources.get(kid) is source
             if self._pending is not None and self._pending[1] is source:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import certifi
 import httpx
 
-from ._discovery import check_url
+from ._discovery import check_url, metadata_plan
 from ._errors import (
     ConfigurationError,
     JwtError,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass, field
 
-__all__ = ["Fetched", "HttpFetcher", "Posted"]
+__all__ = ["Fetched", "HttpFetcher", "Posted", "fetch_metadata", "fetch_metadata_async"]
 
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -92,6 +93,45 @@ class Posted:
     status: int
     content_type: str
     body: bytes = field(repr=False)
+
+
+def fetch_metadata(get: Callable[[str], Fetched], issuer: str) -> Fetched:
+    """GET *issuer*'s metadata document, falling back to RFC 8414 (see ``metadata_plan``).
+
+    Raises:
+        KeySetUnavailableError: The fetch failed; a :class:`DiscoveryError` when neither
+            metadata URL exists (4xx at both).
+    """
+    plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
+    url = next(plan)
+    while True:
+        try:
+            fetched = get(url)
+        except KeySetUnavailableError as exc:
+            step = functools.partial(plan.throw, exc)
+        else:
+            step = functools.partial(plan.send, fetched)
+        try:
+            url = step()
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+async def fetch_metadata_async(get: Callable[[str], Awaitable[Fetched]], issuer: str) -> Fetched:
+    """Like :func:`fetch_metadata`, with an async ``get``."""
+    plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
+    url = next(plan)
+    while True:
+        try:
+            fetched = await get(url)
+        except KeySetUnavailableError as exc:
+            step = functools.partial(plan.throw, exc)
+        else:
+            step = functools.partial(plan.send, fetched)
+        try:
+            url = step()
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 def cache_max_age(header: str | None) -> float | None:

@@ -28,9 +28,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from ._cache import Admission, FailureWindow, FetchGate, Freshness, Snapshot, freshness
-from ._discovery import discovery_urls, jwks_uri_from_metadata
+from ._discovery import jwks_uri_from_metadata
 from ._errors import (
-    DiscoveryError,
     InvalidJwksError,
     JwtError,
     KeyAlgorithmMismatchError,
@@ -759,9 +758,9 @@ class RemoteKeySource:
         self.stats.fetches += 1
         self.stats.refreshes[reason] = self.stats.refreshes.get(reason, 0) + 1
 
-    def _metadata_urls(self) -> tuple[str, str]:
+    def _issuer(self) -> str:
         assert self.issuer is not None  # noqa: S101 - checked in __init__
-        return discovery_urls(self.issuer)
+        return self.issuer
 
     def _jwks_uri_from(self, fetched: Fetched) -> str:
         assert self.issuer is not None  # noqa: S101 - checked in __init__
@@ -837,20 +836,12 @@ class RemoteKeySource:
     def _fetch_sync(self, seq: int, reason: str) -> Snapshot:
         self._begin(reason)
         try:
+            from ._http import fetch_metadata
+
             with self._fetcher().session() as get:
                 uri = self._jwks_uri
                 if uri is None:
-                    oidc, oauth = self._metadata_urls()
-                    try:
-                        metadata = get(oidc)
-                    except KeySetUnavailableError as exc:
-                        if not _is_client_error(exc):
-                            raise
-                        try:
-                            metadata = get(oauth)
-                        except KeySetUnavailableError as again:
-                            raise _no_metadata(oidc, again) from None
-                    uri = self._jwks_uri_from(metadata)
+                    uri = self._jwks_uri_from(fetch_metadata(get, self._issuer()))
                 fetched = get(uri)
             snapshot = self._install(seq, fetched, reason)
         except JwtError as exc:
@@ -922,20 +913,12 @@ class RemoteKeySource:
     async def _fetch_async(self, seq: int, reason: str) -> Snapshot:
         self._begin(reason)
         try:
+            from ._http import fetch_metadata_async
+
             async with self._fetcher().session_async() as get:
                 uri = self._jwks_uri
                 if uri is None:
-                    oidc, oauth = self._metadata_urls()
-                    try:
-                        metadata = await get(oidc)
-                    except KeySetUnavailableError as exc:
-                        if not _is_client_error(exc):
-                            raise
-                        try:
-                            metadata = await get(oauth)
-                        except KeySetUnavailableError as again:
-                            raise _no_metadata(oidc, again) from None
-                    uri = self._jwks_uri_from(metadata)
+                    uri = self._jwks_uri_from(await fetch_metadata_async(get, self._issuer()))
                 fetched = await get(uri)
             snapshot = self._install(seq, fetched, reason)
         except JwtError as exc:
@@ -1081,25 +1064,6 @@ async def _wait_event(event: threading.Event, timeout: float) -> None:
     deadline = loop.time() + timeout
     while not event.is_set() and loop.time() < deadline:
         await asyncio.sleep(0.005)
-
-
-def _is_client_error(exc: KeySetUnavailableError) -> bool:
-    """A 4xx answer: discovery then tries the RFC 8414 metadata URL."""
-    return exc.status_code is not None and 400 <= exc.status_code < 500
-
-
-def _no_metadata(oidc: str, exc: KeySetUnavailableError) -> KeySetUnavailableError:
-    """Discovery's error when the RFC 8414 fallback failed too.
-
-    A 4xx at both URLs means the issuer publishes no metadata there (a
-    :class:`DiscoveryError`); anything else stays as it is.
-    """
-    if not _is_client_error(exc):
-        return exc
-    return DiscoveryError(
-        f"no issuer metadata at {oidc} nor at the RFC 8414 URL: {exc}",
-        status_code=exc.status_code,
-    )
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -695,7 +695,7 @@ class BaseVerifier:
         if self._by_issuer is not None and is_unused_issuer(exc):
             exc = KeyNotFoundError(
                 "the token's issuer publishes no key set "
-                f"(HTTP {getattr(exc, 'status_code', None)}): this pool does not issue tokens "
+                f"(HTTP {exc.status_code}): this pool does not issue tokens "
                 "under that issuer format"
             )
         exc.unverified_header = parsed.header
