@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass, field
 
-__all__ = ["Admission", "FailureWindow", "FetchGate", "Freshness", "Snapshot", "freshness"]
+__all__ = [
+    "Admission",
+    "FailureWindow",
+    "FetchGate",
+    "Freshness",
+    "Snapshot",
+    "freshness",
+    "lookup_step",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,27 @@ class Admission(enum.Enum):
     BACKOFF = "backoff"  # fetches back off after a failure
     LEAD = "lead"  # fetch now: the cooldown is charged to this caller
     COOLDOWN = "cooldown"  # another unknown kid caused a fetch less than a cooldown ago
+
+
+def lookup_step(
+    snapshot: Snapshot | None, now: float, policy: RefreshPolicy, gate: FetchGate
+) -> str:
+    """What a lookup does with *snapshot* at *now*: the one "refresh now?" decision.
+
+    Returns:
+        ``"serve"``; ``"revalidate"`` (serve it, refresh in the background); ``"initial"`` or
+        ``"expired"`` (fetch now; after a failure, fall back to what is in memory);
+        ``"fallback"`` (backoff forbids a fetch: fall back at once); ``"backoff"`` (no keys
+        at all, and backoff forbids a fetch: fail).
+    """
+    if snapshot is None:
+        return "initial" if gate.may_fetch(now) else "backoff"
+    state = freshness(snapshot, now, policy)
+    if state is Freshness.FRESH:
+        return "serve"
+    if state is Freshness.STALE:
+        return "revalidate"
+    return "expired" if gate.may_fetch(now) else "fallback"
 
 
 @dataclass(slots=True)

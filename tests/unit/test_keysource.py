@@ -985,9 +985,9 @@ def test_background_refresh_thread_is_a_named_daemon(oidc: World) -> None:
     oidc.clock.advance(HOUR)
     oidc.ok(verifier)
     if oidc.runner.is_async:
-        assert len(verifier._keys._tasks) == 1
+        assert len(verifier._keys._flights.tasks) == 1
     else:
-        thread = verifier._keys._background
+        thread = verifier._keys._flights.background
         assert thread is not None
         assert thread.daemon
         assert thread.name == "cognito-jwt-refresh"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cognito_jwt import JwtVerifier, KeyNotFoundError, MemoryStore, StoredKeySet
-from cognito_jwt import _keysource as keysource
+from cognito_jwt import _flight as flight
 from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, drain, oidc_token
 from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, rsa_private
 
@@ -80,12 +80,12 @@ def tally(monkeypatch: pytest.MonkeyPatch) -> Tally:
             counts.bump("waiting")
             return super().wait(timeout)
 
-    class CountingFlight(keysource._Flight):
+    class CountingFlight(flight.Flight[Any]):
         def __init__(self) -> None:
             super().__init__()
             self.done = CountingEvent()
 
-    monkeypatch.setattr(keysource, "_Flight", CountingFlight)
+    monkeypatch.setattr(flight, "Flight", CountingFlight)
     return counts
 
 
