@@ -45,6 +45,7 @@ PUBLIC = {
     "DiscoveryError",
     "FetchOptions",
     "RefreshPolicy",
+    "KeySetState",
     "KeySetStats",
     "FileStore",
     "KeyStore",

@@ -43,7 +43,7 @@ from ._errors import (
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
-from ._keysource import KeySetStats
+from ._keysource import KeySetState, KeySetStats
 from ._options import FetchOptions, RefreshPolicy
 from ._token import TokenLimits
 from ._verifier import JwtVerifier, MultiIssuerVerifier
@@ -141,6 +141,7 @@ __all__ = [
     "KeyAlgorithmMismatchError",
     "KeyNotFoundError",
     "KeySet",
+    "KeySetState",
     "KeySetStats",
     "KeySetUnavailableError",
     "KeyStore",

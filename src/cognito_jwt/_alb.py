@@ -57,6 +57,7 @@ from ._errors import (
 from ._jwk import jwk_from_public_key
 from ._keysource import (
     EventHook,
+    KeySetState,
     KeySetStats,
     KeySource,
     RemoteKeySource,
@@ -463,6 +464,18 @@ class AlbKeySource:
         return KeyNotFoundError(f"the load balancer has no key {kid!r}")
 
     # The rest of the KeySource protocol ---------------------------------------------------------
+    def state(self) -> KeySetState:
+        """The keys held in memory, each looked up once from the network or the store."""
+        with self._lock:
+            kids, failures = frozenset(self._sources), self._gate.failures
+        return KeySetState(
+            self.base_url,
+            kids,
+            source="network" if kids else None,
+            last_error=self._last_error if failures else None,
+            consecutive_failures=failures,
+        )
+
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional
         """Nothing to do: a key never changes, so failures can't call for a refresh."""
 

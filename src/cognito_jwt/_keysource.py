@@ -59,6 +59,7 @@ else:
 __all__ = [
     "EventHook",
     "JwksInput",
+    "KeySetState",
     "KeySetStats",
     "KeySource",
     "ParseBody",
@@ -140,6 +141,33 @@ class KeySetStats:
     stale_served: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class KeySetState:
+    """What a verifier holds of one key set now: a read-only view for health checks.
+
+    Attributes:
+        url: Where the keys are fetched from, once known (``None`` for keys given in memory,
+            and for a discovered URL before the first fetch).
+        kids: The key ids in memory (empty before the first load).
+        fetched_at: When the keys in memory were fetched from the issuer (epoch seconds, the
+            verifier's clock), or ``None`` (none yet, or keys given in memory).
+        source: Where the keys in memory came from: ``"memory"`` (given to the verifier),
+            ``"store"`` (the persistent store), ``"network"`` (fetched), or ``None``.
+        next_refresh: When the keys are next refreshed in the normal course (their max age
+            ended, not before a backoff ends), or ``None`` (never, or on first use).
+        last_error: The error of the last fetch while fetches are failing, else ``None``.
+        consecutive_failures: How many fetches failed in a row (0 once one succeeds).
+    """
+
+    url: str | None
+    kids: frozenset[str]
+    fetched_at: float | None = None
+    source: str | None = None
+    next_refresh: float | None = None
+    last_error: JwtError | None = None
+    consecutive_failures: int = 0
+
+
 class KeySource(Protocol):
     """Supplies prepared keys to a verifier."""
 
@@ -155,6 +183,10 @@ class KeySource(Protocol):
 
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path
         """Tell the source whether a signature made with one of its keys verified."""
+        ...
+
+    def state(self) -> KeySetState:
+        """What the source holds now (no I/O)."""
         ...
 
     def hydrate(self) -> None:
@@ -193,6 +225,10 @@ class StaticKeySource:
 
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001
         """Nothing to refresh."""
+
+    def state(self) -> KeySetState:
+        """The fixed keys, given in memory."""
+        return KeySetState(None, self.keyset.kids, source="memory")
 
     def hydrate(self) -> None:
         """Nothing to load: the keys are in memory."""
@@ -395,6 +431,24 @@ class RemoteKeySource:
     def join_background(self, timeout: float | None = None) -> None:
         """Wait for a background refresh thread, if one runs (for tests and shutdown)."""
         self._flights.join_background(timeout)
+
+    def state(self) -> KeySetState:
+        """What the source holds now (no I/O)."""
+        snapshot = self._snapshot
+        with self._lock:
+            failures, retry_at = self._gate.failures, self._gate.retry_at
+        due = retry_at if failures else None  # a backoff delays the next fetch
+        if snapshot is not None:
+            due = max(snapshot.fetched_at + snapshot.max_age, due or -math.inf)
+        return KeySetState(
+            self._jwks_uri,
+            snapshot.keyset.kids if snapshot is not None else frozenset(),
+            snapshot.fetched_at if snapshot is not None else None,
+            None if snapshot is None else "store" if snapshot.source == "store" else "network",
+            due,
+            self._last_error if failures else None,
+            failures,
+        )
 
     # The plans: every step written once ---------------------------------------------------------
     def _hit(self, kid: str | None, alg: str) -> PreparedKey | None:

@@ -18,7 +18,7 @@ import pytest
 from cognito_jwt import JwtVerifier, KeyNotFoundError, MemoryStore, StoredKeySet
 from cognito_jwt import _flight as flight
 from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, drain, oidc_token
-from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, rsa_private
+from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, key_state, rsa_private
 
 THREADS = 100
 TASKS = 1000
@@ -291,7 +291,7 @@ def test_older_async_fetch_finishing_last_does_not_overwrite_newer_keys() -> Non
         await asyncio.wait_for(issuer.async_entered.wait(), WAIT)
         issuer.rotate(key_b())
         await asyncio.wait_for(asyncio.to_thread(verifier.refresh), WAIT)  # seq 3: key B
-        assert verifier._keys.snapshot.keyset.kids == frozenset({"rsa-b"})
+        assert key_state(verifier).kids == frozenset({"rsa-b"})
         issuer.async_gate.set()
         await asyncio.wait_for(older, WAIT)
 
