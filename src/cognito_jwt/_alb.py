@@ -66,17 +66,15 @@ from ._keysource import (
 )
 from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
+from ._record import dataclass, replace
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, parse_token
 from ._validate import check_issuer, check_required, check_times
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg, store_of
 from .stores._base import KeyStore, StoredKeySet
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, replace
-
     from ._jwk import PreparedKey
-else:
-    from ._record import dataclass, replace
+
 
 __all__ = [
     "MAX_PEM_BYTES",

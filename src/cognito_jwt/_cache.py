@@ -12,13 +12,11 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._options import RefreshPolicy
+from ._record import dataclass, field
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-
     from ._jwk import KeySet
-else:
-    from ._record import dataclass, field
+
 
 __all__ = [
     "Admission",

@@ -46,15 +46,13 @@ from ._flight import Flights, clone_error, wait_event
 from ._json import loads_object
 from ._log import logger
 from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
+from ._record import dataclass, field
 from .stores._base import KeyStore, StoredKeySet, coordinator_of
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-
     from ._http import Fetched, HttpFetcher
     from ._jwk import KeySet, PreparedKey
-else:
-    from ._record import dataclass, field
+
 
 __all__ = [
     "EventHook",
