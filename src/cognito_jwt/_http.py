@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import re
 import socket
 import ssl
@@ -103,35 +102,39 @@ def fetch_metadata(get: Callable[[str], Fetched], issuer: str) -> Fetched:
             metadata URL exists (4xx at both).
     """
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    url = next(plan)
-    while True:
+    step: str | Fetched = next(plan)
+    while isinstance(step, str):
         try:
-            fetched = get(url)
+            answer: Fetched | KeySetUnavailableError = get(step)
         except KeySetUnavailableError as exc:
-            step = functools.partial(plan.throw, exc)
-        else:
-            step = functools.partial(plan.send, fetched)
-        try:
-            url = step()
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            answer = exc
+        step = _resume(plan, answer)
+    return step
 
 
 async def fetch_metadata_async(get: Callable[[str], Awaitable[Fetched]], issuer: str) -> Fetched:
     """Like :func:`fetch_metadata`, with an async ``get``."""
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    url = next(plan)
-    while True:
+    step: str | Fetched = next(plan)
+    while isinstance(step, str):
         try:
-            fetched = await get(url)
+            answer: Fetched | KeySetUnavailableError = await get(step)
         except KeySetUnavailableError as exc:
-            step = functools.partial(plan.throw, exc)
-        else:
-            step = functools.partial(plan.send, fetched)
-        try:
-            url = step()
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            answer = exc
+        step = _resume(plan, answer)
+    return step
+
+
+def _resume(
+    plan: Generator[str, Fetched, Fetched], answer: Fetched | KeySetUnavailableError
+) -> str | Fetched:
+    """Hand *answer* (or its failure) to the discovery plan: the next URL, or the document."""
+    try:
+        if isinstance(answer, KeySetUnavailableError):
+            return plan.throw(answer)
+        return plan.send(answer)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 def cache_max_age(header: str | None) -> float | None:

@@ -23,7 +23,7 @@ import itertools
 import math
 import threading
 from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
 from ._cache import (
     Admission,
@@ -294,6 +294,23 @@ Plan: TypeAlias = "Generator[_Step, Any, T]"
 :meth:`RemoteKeySource._run` and :meth:`RemoteKeySource._run_async` are its two drivers."""
 
 
+class _Done(Generic[T]):
+    """A plan's result."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+def _advance(plan: Plan[T], reply: Any, *, throw: bool = False) -> _Step | _Done[T]:
+    """Send *reply* into *plan* (or throw it in, an exception): its next step, or its result."""
+    try:
+        return plan.throw(reply) if throw else plan.send(reply)
+    except StopIteration as stop:
+        return _Done(stop.value)
+
+
 class RemoteKeySource:
     """A key set fetched from the network, cached in memory (L1) and in a store (L2).
 
@@ -553,18 +570,15 @@ class RemoteKeySource:
     # The two drivers: each step done with the face's own I/O -----------------------------------
     def _run(self, plan: Plan[T]) -> T:
         with contextlib.ExitStack() as held:
-            reply: Any = None
-            error: BaseException | None = None
-            while True:
-                try:
-                    step = plan.send(reply) if error is None else plan.throw(error)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
-                reply, error = None, None
+            step = _advance(plan, None)
+            while not isinstance(step, _Done):
                 try:
                     reply = self._do(step, held)
-                except BaseException as exc:  # noqa: BLE001 - thrown into the plan, which decides
-                    error = exc
+                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
+                    step = _advance(plan, exc, throw=True)
+                else:
+                    step = _advance(plan, reply)
+            return step.value
 
     def _do(self, step: _Step, held: contextlib.ExitStack) -> Any:  # noqa: PLR0911 - a dispatch
         kind, arg = step.kind, step.arg
@@ -592,18 +606,15 @@ class RemoteKeySource:
 
     async def _run_async(self, plan: Plan[T]) -> T:
         async with contextlib.AsyncExitStack() as held:
-            reply: Any = None
-            error: BaseException | None = None
-            while True:
-                try:
-                    step = plan.send(reply) if error is None else plan.throw(error)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
-                reply, error = None, None
+            step = _advance(plan, None)
+            while not isinstance(step, _Done):
                 try:
                     reply = await self._do_async(step, held)
-                except BaseException as exc:  # noqa: BLE001 - thrown into the plan, which decides
-                    error = exc
+                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
+                    step = _advance(plan, exc, throw=True)
+                else:
+                    step = _advance(plan, reply)
+            return step.value
 
     async def _do_async(  # noqa: PLR0911 - a dispatch
         self, step: _Step, held: contextlib.AsyncExitStack
