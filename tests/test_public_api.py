@@ -46,6 +46,8 @@ PUBLIC = {
     "FetchOptions",
     "RefreshPolicy",
     "KeySetState",
+    "AsyncVerifier",
+    "Verifier",
     "KeySetStats",
     "FileStore",
     "KeyStore",

@@ -45,6 +45,7 @@ from ._errors import (
 )
 from ._keysource import KeySetState, KeySetStats
 from ._options import FetchOptions, RefreshPolicy
+from ._protocols import AsyncVerifier, Verifier
 from ._token import TokenLimits
 from ._verifier import JwtVerifier, MultiIssuerVerifier
 from ._version import __version__
@@ -117,6 +118,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AlbVerifier",
     "AlgorithmNotAllowedError",
+    "AsyncVerifier",
     "AudienceMismatchError",
     "AuthorizationRequest",
     "ClaimError",
@@ -165,6 +167,7 @@ __all__ = [
     "TokenResponse",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
+    "Verifier",
     "__version__",
     "build_authorization_url",
     "generate_client_key",

@@ -46,6 +46,7 @@ from .. import (
     KeySetUnavailableError,
     MissingGroupError,
 )
+from .. import Verifier as PublicVerifier
 from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
@@ -84,12 +85,8 @@ _SCALARS = frozenset({str, int, float, bool})
 _WHITESPACE = frozenset(" \t\r\n\v\f")
 
 
-class Verifier(Protocol):
-    """What the adapter needs of a verifier (every verifier of this package has it)."""
-
-    def verify(self, token: str | bytes) -> Claims:
-        """Verify a token and return its claims."""
-        ...
+class Verifier(PublicVerifier, Protocol):
+    """What the adapter needs of a verifier: :class:`cognito_jwt.Verifier` and ``hydrate``."""
 
     def hydrate(self) -> object:
         """Load keys ahead of the first verification."""
