@@ -22,11 +22,10 @@ import contextlib
 import itertools
 import math
 import threading
-from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 from ._cache import (
-    Admission,
     FailureWindow,
     FetchGate,
     Freshness,
@@ -46,7 +45,9 @@ from ._flight import Flights, clone_error, wait_event
 from ._json import loads_object
 from ._log import logger
 from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
+from ._plan import LOAD, Done, Plan, Step, advance
 from ._record import dataclass, field
+from ._unknown_kids import UnknownKids
 from .stores._base import KeyStore, StoredKeySet, coordinator_of
 
 if TYPE_CHECKING:
@@ -276,42 +277,7 @@ def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, 
         logger.exception("cognito_jwt on_event hook raised for %s", name)
 
 
-class _Step:
-    """One step a plan asks its driver for (a plain ``str`` step is a GET of that URL)."""
-
-    __slots__ = ("arg", "kind")
-
-    def __init__(self, kind: str, arg: Any = None) -> None:
-        self.kind = kind
-        self.arg = arg
-
-
-_LOAD, _IN_FLIGHT = _Step("load"), _Step("in_flight")
-
-Plan: TypeAlias = "Generator[_Step, Any, T]"
-"""The steps of a lookup or a fetch, written once: a generator that yields the I/O it needs
-(:class:`_Step`), is sent the results (or has the failures thrown in), and returns its value.
-:meth:`RemoteKeySource._run` and :meth:`RemoteKeySource._run_async` are its two drivers."""
-
-
-class _Done(Generic[T]):
-    """A plan's result."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        self.value = value
-
-
-def _advance(plan: Plan[T], reply: Any, *, throw: bool = False) -> _Step | _Done[T]:
-    """Send *reply* into *plan* (or throw it in, an exception): its next step, or its result."""
-    try:
-        return plan.throw(reply) if throw else plan.send(reply)
-    except StopIteration as stop:
-        return _Done(stop.value)
-
-
-class RemoteKeySource:
+class RemoteKeySource(UnknownKids):
     """A key set fetched from the network, cached in memory (L1) and in a store (L2).
 
     Lookups and fetches are written once, as plans (``_find_plan``, ``_ensure_plan``,
@@ -498,64 +464,34 @@ class RemoteKeySource:
         if snapshot is None and not self._l2_tried:
             self._l2_tried = True
             if self.store is not None:
-                snapshot = self._from_record((yield _LOAD))
+                snapshot = self._from_record((yield LOAD))
             # Another caller may install keys while this one reads the store: look again.
             snapshot = snapshot or self._snapshot
         step = self._step(snapshot, now)
         if step in ("serve", "revalidate"):
             assert snapshot is not None  # noqa: S101 - both need a snapshot
             if step == "revalidate":
-                yield _Step("background", (now, "scheduled"))
+                yield Step("background", (now, "scheduled"))
             return snapshot
         if step == "fallback":
             return self._fallback(snapshot, now, None)
         try:
-            return (yield _Step("refresh", step))  # type: ignore[no-any-return]
+            return (yield Step("refresh", step))  # type: ignore[no-any-return]
         except KeySetUnavailableError as exc:
             return self._fallback(snapshot, now, exc)
-
-    def _unknown_plan(
-        self, miss: KeyNotFoundError, seen: Snapshot, kid: str | None, alg: str, now: float
-    ) -> Plan[PreparedKey]:
-        """A kid not in *seen*: refresh as the penalty box allows, then look again."""
-        since = self._last_seq  # fetches numbered above this started after the kid was seen
-        key, action, pending = self._unknown_kid(
-            miss, seen, kid, alg, now, in_flight=(yield _IN_FLIGHT)
-        )
-        if key is not None:
-            return key
-        for follow_up in (False, True):
-            error: KeySetUnavailableError | None = None
-            if action == "wait":
-                yield _Step("wait", pending)
-            else:
-                try:
-                    yield _Step("refresh", "unknown_kid")
-                except KeySetUnavailableError as exc:
-                    error = exc
-                finally:
-                    if pending is not None:
-                        pending.set()
-            key = self._settle_kid(
-                miss, seen, since=since, kid=kid, alg=alg, error=error, may_follow=not follow_up
-            )
-            if key is not None:
-                return key
-            action, pending = "follow_up", None
-        raise AssertionError("unreachable")  # pragma: no cover - the second round settles
 
     def _fetch_plan(self, seq: int, reason: str) -> Plan[Snapshot]:
         """Fetch *seq*: with a coordinating store, only if no other process is fetching it."""
         coordinator = coordinator_of(self.store)
         if coordinator is not None:
-            shared = yield _Step("coordinate", (coordinator, self._shared_since(reason)))
+            shared = yield Step("coordinate", (coordinator, self._shared_since(reason)))
             adopted = self._from_record(shared, seq)
             if adopted is not None:
                 return adopted
         self.stats.fetches += 1
         self.stats.refreshes[reason] = self.stats.refreshes.get(reason, 0) + 1
         try:
-            snapshot = self._install(seq, (yield _Step("get")), reason)
+            snapshot = self._install(seq, (yield Step("get")), reason)
         except JwtError as exc:
             self._failed(exc, reason)
             raise
@@ -564,23 +500,23 @@ class RemoteKeySource:
             self._failed(error, reason)
             raise error from exc
         if self.store is not None and snapshot.seq == seq:
-            yield _Step("save", self._record(snapshot))
+            yield Step("save", self._record(snapshot))
         return snapshot
 
     # The two drivers: each step done with the face's own I/O -----------------------------------
     def _run(self, plan: Plan[T]) -> T:
         with contextlib.ExitStack() as held:
-            step = _advance(plan, None)
-            while not isinstance(step, _Done):
+            step = advance(plan, None)
+            while not isinstance(step, Done):
                 try:
                     reply = self._do(step, held)
                 except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
-                    step = _advance(plan, exc, throw=True)
+                    step = advance(plan, exc, throw=True)
                 else:
-                    step = _advance(plan, reply)
+                    step = advance(plan, reply)
             return step.value
 
-    def _do(self, step: _Step, held: contextlib.ExitStack) -> Any:  # noqa: PLR0911 - a dispatch
+    def _do(self, step: Step, held: contextlib.ExitStack) -> Any:  # noqa: PLR0911 - a dispatch
         kind, arg = step.kind, step.arg
         if kind == "get":
             return self._get()
@@ -606,18 +542,18 @@ class RemoteKeySource:
 
     async def _run_async(self, plan: Plan[T]) -> T:
         async with contextlib.AsyncExitStack() as held:
-            step = _advance(plan, None)
-            while not isinstance(step, _Done):
+            step = advance(plan, None)
+            while not isinstance(step, Done):
                 try:
                     reply = await self._do_async(step, held)
                 except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
-                    step = _advance(plan, exc, throw=True)
+                    step = advance(plan, exc, throw=True)
                 else:
-                    step = _advance(plan, reply)
+                    step = advance(plan, reply)
             return step.value
 
     async def _do_async(  # noqa: PLR0911 - a dispatch
-        self, step: _Step, held: contextlib.AsyncExitStack
+        self, step: Step, held: contextlib.AsyncExitStack
     ) -> Any:
         kind, arg = step.kind, step.arg
         if kind == "get":
@@ -721,133 +657,6 @@ class RemoteKeySource:
         if state is not Freshness.FRESH:
             self.stats.stale_served += 1
         return current
-
-    # Unknown kids: the penalty box -----------------------------------------------------------
-    def _unknown_kid(
-        self,
-        miss: KeyNotFoundError,
-        snapshot: Snapshot,
-        kid: str | None,
-        alg: str,
-        now: float,
-        *,
-        in_flight: bool,
-    ) -> tuple[PreparedKey | None, str, threading.Event | None]:
-        """After *miss* in *snapshot*: a newer key, else what the unknown kid may do.
-
-        Raises:
-            KeyNotFoundError: *miss*, when the kid may not refresh now.
-        """
-        newer = self._newer_key(snapshot, kid, alg)
-        if newer is not None:
-            return newer, "found", None
-        action, pending = self._may_refresh_for_kid(kid, now, in_flight)
-        if action == "refuse":
-            raise miss
-        return None, action, pending
-
-    def _settle_kid(
-        self,
-        miss: KeyNotFoundError,
-        seen: Snapshot,
-        *,
-        since: int,
-        kid: str | None,
-        alg: str,
-        error: KeySetUnavailableError | None,
-        may_follow: bool,
-    ) -> PreparedKey | None:
-        """After the refresh an unknown kid caused, joined or waited for: the key, or ``None``.
-
-        ``None`` asks for one follow-up fetch. Whatever that refresh did, the key set in memory
-        *now* is looked at first: another thread or task may have installed the right keys
-        while this refresh failed. The kid is negatively cached only when a fetch that started
-        after it was seen (numbered above *since*) answered without it. A fetch that started
-        earlier (joined while in flight, before the issuer rotated) proves nothing: the kid gets
-        a follow-up fetch, at most one per cooldown beyond the penalty box, so a flood of random
-        kids costs a bounded number of fetches.
-
-        Raises:
-            KeyNotFoundError: *miss*, or the miss in the newer key set.
-            KeySetUnavailableError: *error*, when no newer key set could be looked at.
-        """
-        current = self._snapshot
-        if current is not None and current is not seen:
-            try:
-                return current.keyset.find(kid, alg)
-            except KeyAlgorithmMismatchError:
-                raise
-            except KeyNotFoundError as exc:
-                if current.seq > since:
-                    if kid is not None:
-                        with self._lock:
-                            self._gate.forget_kid(kid)
-                    self.stats.unknown_kid_rejections += 1
-                    self._emit("unknown_kid", refreshed=True)
-                    raise exc from None
-        if error is not None:
-            raise error
-        if may_follow and self._may_follow_up(self._clock()):
-            return None
-        # No fetch that started after the kid was seen has answered: not negatively cached.
-        self.stats.unknown_kid_rejections += 1
-        self._emit("unknown_kid", refreshed=False)
-        raise miss
-
-    def _may_follow_up(self, now: float) -> bool:
-        """Whether a kid that only saw an older fetch may have a new one now."""
-        with self._lock:
-            if self._gate.trigger(now, self.policy.cooldown):
-                return True
-            if self._gate.may_fetch(now) and now - self._followed_up_at >= self.policy.cooldown:
-                self._followed_up_at = now
-                return True
-            return False
-
-    def _newer_key(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey | None:
-        """Look in a key set installed since *seen* (another caller's refresh just landed)."""
-        current = self._snapshot
-        if current is None or current is seen:
-            return None
-        try:
-            return current.keyset.find(kid, alg)
-        except KeyNotFoundError:
-            return None
-
-    def _may_refresh_for_kid(
-        self,
-        kid: str | None,
-        now: float,
-        in_flight: bool,  # noqa: FBT001
-    ) -> tuple[str, threading.Event | None]:
-        """Decide what an unknown kid may do: the penalty box.
-
-        Returns ``("join", None)`` when a fetch is already under way on this face (joined
-        whatever the cooldown says: the callers that arrive with a newly rotated kid all wait
-        for the one refresh it caused); ``("lead", event)`` when this caller starts the
-        refresh and must set *event* when it is over; ``("wait", event)`` when the cooldown
-        is charged by a refresh that is still running (started on the other face, or not yet
-        registered as a fetch): wait for *event*, then look again; ``("refuse", None)``.
-        The cooldown and the pending event are set together under the lock, so no caller
-        can fall between the two.
-        """
-        with self._lock:
-            pending = self._kid_pending
-            if kid is None or kid in self._gate.unknown:
-                decision: tuple[str, threading.Event | None] = ("refuse", None)
-            elif in_flight:
-                decision = ("join", None)
-            elif self._gate.admit(kid, now, self.policy.cooldown) is Admission.LEAD:
-                self._kid_pending = threading.Event()
-                decision = ("lead", self._kid_pending)
-            elif pending is not None and not pending.is_set():
-                decision = ("wait", pending)
-            else:
-                decision = ("refuse", None)
-        if decision[0] == "refuse":
-            self.stats.unknown_kid_rejections += 1
-            self._emit("unknown_kid", refreshed=False)
-        return decision
 
     # L2 and fetched documents --------------------------------------------------------------------
     def _from_record(  # noqa: PLR0911
