@@ -10,20 +10,20 @@ below.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
+from ._cache import FailureWindow, Freshness, Snapshot, freshness
 from ._discovery import jwks_uri_from_metadata
 from ._errors import InvalidJwksError, JwtError
 from ._log import logger
-from ._options import FetchOptions, RefreshPolicy
+from ._options import FetchOptions
+from ._plan import KeySourceCore
 from .stores._base import StoredKeySet
 
 if TYPE_CHECKING:
     from ._http import Fetched, HttpFetcher
     from ._jwk import KeySet
-    from ._keysource import KeySetStats, ParseBody
+    from ._keysource import ParseBody
 
 __all__ = ["Installs"]
 
@@ -44,19 +44,13 @@ def _parse_jwks(document: object, *, max_keys: int) -> KeySet:
     return parse_jwks(document, max_keys=max_keys)
 
 
-class Installs:
+class Installs(KeySourceCore):
     """The L1 half of :class:`RemoteKeySource` (a mixin): validate, install, record failures."""
 
-    # What the key source provides.
+    # What the key source provides (besides KeySourceCore).
     cache_key: str
     issuer: str | None
     fetch_options: FetchOptions
-    policy: RefreshPolicy
-    stats: KeySetStats
-    _snapshot: Snapshot | None
-    _lock: threading.Lock
-    _gate: FetchGate
-    _clock: Callable[[], float]
     _configured_uri: str | None
     _jwks_uri: str | None
     _store_seen: float | None  # newest fetch time seen in the store (clamped)
@@ -66,9 +60,6 @@ class Installs:
     _window_lock: threading.Lock
     _last_error: JwtError | None
     _http: HttpFetcher | None
-
-    def _emit(self, name: str, **details: Any) -> None:
-        raise NotImplementedError  # pragma: no cover - the key source's
 
     def _from_record(  # noqa: PLR0911
         self, record: StoredKeySet | None, seq: int | None = None

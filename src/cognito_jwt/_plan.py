@@ -1,4 +1,4 @@
-"""The key source's plans: steps written once, as generators, run by a sync and an async driver.
+"""The key source's plans (steps written once, run by a sync and an async driver) and its core.
 
 Like ``stores/_redis.py``: a plan yields the I/O it needs (a :class:`Step`), is sent each
 result (or has each failure thrown in), and returns its value; the drivers
@@ -7,10 +7,16 @@ result (or has each failure thrown in), and returns its value; the drivers
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, Generic, TypeAlias, TypeVar
+import threading
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
-__all__ = ["IN_FLIGHT", "LOAD", "Done", "Plan", "Step", "advance"]
+if TYPE_CHECKING:
+    from ._cache import FetchGate, Snapshot
+    from ._keysource import KeySetStats
+    from ._options import RefreshPolicy
+
+__all__ = ["IN_FLIGHT", "LOAD", "Done", "KeySourceCore", "Plan", "Step", "advance"]
 
 T = TypeVar("T")
 
@@ -48,3 +54,17 @@ def advance(plan: Plan[T], reply: Any, *, throw: bool = False) -> Step | Done[T]
         return plan.throw(reply) if throw else plan.send(reply)
     except StopIteration as stop:
         return Done(stop.value)
+
+
+class KeySourceCore:
+    """The state every part of :class:`RemoteKeySource` reads, declared once for its mixins."""
+
+    policy: RefreshPolicy
+    stats: KeySetStats
+    _snapshot: Snapshot | None  # the key set in memory (L1), replaced whole under _lock
+    _lock: threading.Lock
+    _gate: FetchGate  # backoff and the penalty box
+    _clock: Callable[[], float]
+
+    def _emit(self, name: str, **details: Any) -> None:
+        raise NotImplementedError  # pragma: no cover - the key source's

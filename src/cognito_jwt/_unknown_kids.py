@@ -10,38 +10,26 @@ source's key set in memory, lock, gate and counters, declared below.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._cache import Admission, FetchGate, Snapshot
+from ._cache import Admission, Snapshot
 from ._errors import KeyAlgorithmMismatchError, KeyNotFoundError, KeySetUnavailableError
-from ._options import RefreshPolicy
-from ._plan import IN_FLIGHT, Plan, Step
+from ._plan import IN_FLIGHT, KeySourceCore, Plan, Step
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey
-    from ._keysource import KeySetStats
 
 __all__ = ["UnknownKids"]
 
 
-class UnknownKids:
+class UnknownKids(KeySourceCore):
     """The unknown-kid half of :class:`RemoteKeySource` (a mixin)."""
 
-    # What the key source provides.
-    policy: RefreshPolicy
-    stats: KeySetStats
-    _snapshot: Snapshot | None
-    _lock: threading.Lock
-    _gate: FetchGate
-    _clock: Callable[[], float]
+    # What the key source provides (besides KeySourceCore).
     _last_seq: int
     # Its own state, set by the key source's __init__.
     _kid_pending: threading.Event | None  # set while an unknown-kid refresh runs
     _followed_up_at: float  # see _may_follow_up
-
-    def _emit(self, name: str, **details: Any) -> None:
-        raise NotImplementedError  # pragma: no cover - the key source's
 
     def _unknown_plan(
         self, miss: KeyNotFoundError, seen: Snapshot, kid: str | None, alg: str, now: float
