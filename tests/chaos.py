@@ -408,7 +408,9 @@ def run_chaos(
             sources: list[Any] = [async_only._keys, both._keys]
             for source in sources:  # background refreshes still running: let them finish
                 pending = [
-                    t for t in [*source._tasks, *source._async_flights.values()] if not t.done()
+                    t
+                    for t in [*source._flights.tasks, *source._flights.by_loop.values()]
+                    if not t.done()
                 ]
                 if pending:
                     await asyncio.wait(pending, timeout=CALL_LIMIT)

@@ -312,7 +312,7 @@ class Runner:
         source = verifier._keys
         if self.loop is None:
             source.join_background(WAIT)
-            assert source._background is None or not source._background.is_alive()
+            assert source._flights.background is None or not source._flights.background.is_alive()
         else:
             self.run(drain(source))
 
@@ -333,7 +333,7 @@ class Runner:
 async def drain(source: Any) -> None:
     """Await every background task and shared fetch of a RemoteKeySource on this loop."""
     for _ in range(10):
-        tasks = [*source._tasks, *source._async_flights.values()]
+        tasks = [*source._flights.tasks, *source._flights.by_loop.values()]
         pending = [t for t in tasks if not t.done()]
         if not pending:
             return

@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from cognito_jwt import KeySetState
 from cognito_jwt._algorithms import PrivateKey
 from cognito_jwt._b64 import b64url_encode
 from cognito_jwt._jwk import jwk_from_public_key
@@ -198,3 +199,11 @@ class TrustingBackendKey(ec.EllipticCurvePublicKey):
 
     def __deepcopy__(self, memo: dict[int, object]) -> TrustingBackendKey:
         return self
+
+
+def key_state(verifier: Any) -> KeySetState:
+    """The public view of a verifier's one key set (every name it is known by maps to it)."""
+    states = list(verifier.key_state.values())
+    assert states, "the verifier reports no key set"
+    assert all(state == states[0] for state in states)
+    return states[0]

@@ -150,7 +150,7 @@ class KeyCacheMachine(RuleBasedStateMachine):
         except Exception as exc:  # noqa: BLE001 - the type is the first thing asserted
             result, error = None, exc
         self.source.join_background(WAIT)
-        background = self.source._background
+        background = self.source._flights.background
         assert background is None or not background.is_alive(), "background refresh hangs"
         attempts = stats.fetches - fetches
         failures = stats.fetch_failures - failed

@@ -45,8 +45,9 @@ from ._errors import (
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
-from ._keysource import KeySetStats
+from ._keysource import KeySetState, KeySetStats
 from ._options import FetchOptions, RefreshPolicy
+from ._protocols import AsyncVerifier, Verifier
 from ._revocation import DenyList, RevocationCheck
 from ._token import TokenLimits
 from ._verifier import JwtVerifier, MultiIssuerVerifier
@@ -129,6 +130,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AlbVerifier",
     "AlgorithmNotAllowedError",
+    "AsyncVerifier",
     "AudienceMismatchError",
     "Audit",
     "AuthorizationRequest",
@@ -159,6 +161,7 @@ __all__ = [
     "KeyAlgorithmMismatchError",
     "KeyNotFoundError",
     "KeySet",
+    "KeySetState",
     "KeySetStats",
     "KeySetUnavailableError",
     "KeyStore",
@@ -187,6 +190,7 @@ __all__ = [
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
     "VerificationRecord",
+    "Verifier",
     "__version__",
     "build_authorization_url",
     "generate_client_key",

@@ -34,7 +34,6 @@ base64 in 2019, and ``+``/``/`` are refused.
 from __future__ import annotations
 
 import functools
-import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._audit import Audit, DecisionHook
-from ._cache import FetchGate
+from ._cache import Admission, FetchGate
 from ._discovery import check_url
 from ._errors import (
     AudienceMismatchError,
@@ -51,6 +50,7 @@ from ._errors import (
     IssuerMismatchError,
     JwtError,
     KeyNotFoundError,
+    KeySetUnavailableError,
     MalformedTokenError,
     MissingClaimError,
     bounded_repr,
@@ -58,6 +58,7 @@ from ._errors import (
 from ._jwk import jwk_from_public_key
 from ._keysource import (
     EventHook,
+    KeySetState,
     KeySetStats,
     KeySource,
     RemoteKeySource,
@@ -66,18 +67,15 @@ from ._keysource import (
 )
 from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
+from ._record import dataclass, replace
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, parse_token
 from ._validate import check_issuer, check_required, check_times
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg, store_of
 from .stores._base import KeyStore, StoredKeySet
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, replace
-
     from ._jwk import PreparedKey
     from ._verifier import Revocation
-else:
-    from ._record import dataclass, replace
 
 __all__ = [
     "MAX_PEM_BYTES",
@@ -258,8 +256,6 @@ class AlbKeySource:
     ) -> None:
         if isinstance(max_kids, bool) or not isinstance(max_kids, int) or max_kids < 1:
             raise ConfigurationError("max_cached_keys must be a positive int")
-        from cachetools import TTLCache
-
         self.base_url = base_url
         self.stats = KeySetStats()
         self._fetch = replace(
@@ -281,10 +277,7 @@ class AlbKeySource:
         self._on_event = on_event
         self._max_kids = max_kids
         self._sources: dict[str, RemoteKeySource] = {}
-        self._negative: TTLCache[str, bool] = TTLCache(
-            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
-        )
-        self._gate = FetchGate()
+        self._gate = FetchGate.for_policy(policy, clock)  # backoff and the penalty box
         self._pending: _Pending | None = None
         self._last_error: JwtError | None = None
         self._lock = threading.Lock()
@@ -381,15 +374,15 @@ class AlbKeySource:
             source = self._sources.get(kid)
             if source is not None:
                 return source, None, None
-            if kid not in self._negative:
-                if not self._gate.may_fetch(now):
-                    note = f" (key lookups back off; next in {self._gate.retry_at - now:.0f} s)"
-                    return None, None, backoff_error(self._last_error, note)
-                if now - self._gate.triggered_at >= self._policy.cooldown:
-                    source = self._new_source(kid)
-                    self._pending = (kid, source)
-                    self._gate.triggered_at = now
-                    return source, None, None
+            admission = self._gate.admit(kid, now, self._policy.cooldown)
+            if admission is Admission.BACKOFF:
+                note = f" (key lookups back off; next in {self._gate.retry_at - now:.0f} s)"
+                return None, None, backoff_error(self._last_error, note)
+            if admission is Admission.LEAD:
+                source = self._new_source(kid)
+                self._pending = (kid, source)
+                return source, None, None
+            if admission is Admission.COOLDOWN:
                 if self._pending is not None:
                     return None, self._pending, None
                 return (
@@ -446,12 +439,12 @@ class AlbKeySource:
             if self._pending is None or self._pending[1] is not source:
                 return
             self._pending = None
-            self._gate.triggered_at = -math.inf
+            self._gate.release()
             self._gate.record_success()
 
     def _failed(self, kid: str | None, source: RemoteKeySource, error: JwtError) -> JwtError:
         """Record a failed lookup (once) and return the error to raise."""
-        missing = getattr(error, "status_code", None) in _NOT_FOUND
+        missing = isinstance(error, KeySetUnavailableError) and error.status_code in _NOT_FOUND
         with self._lock:
             first = kid is not None and self._sources.get(kid) is source
             if self._pending is not None and self._pending[1] is source:
@@ -460,9 +453,9 @@ class AlbKeySource:
                 assert kid is not None  # noqa: S101 - narrowed by `first`
                 del self._sources[kid]
                 if missing:
-                    self._negative[kid] = True  # the cooldown stays charged
+                    self._gate.forget_kid(kid)  # the cooldown stays charged
                 else:
-                    self._gate.triggered_at = -math.inf  # backoff rations retries now
+                    self._gate.release()  # backoff rations retries now
                     self._gate.record_failure(self._clock(), self._policy)
                     self._last_error = error
         if not missing:
@@ -473,6 +466,18 @@ class AlbKeySource:
         return KeyNotFoundError(f"the load balancer has no key {kid!r}")
 
     # The rest of the KeySource protocol ---------------------------------------------------------
+    def state(self) -> KeySetState:
+        """The keys held in memory, each looked up once from the network or the store."""
+        with self._lock:
+            kids, failures = frozenset(self._sources), self._gate.failures
+        return KeySetState(
+            self.base_url,
+            kids,
+            source="network" if kids else None,
+            last_error=self._last_error if failures else None,
+            consecutive_failures=failures,
+        )
+
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional
         """Nothing to do: a key never changes, so failures can't call for a refresh."""
 

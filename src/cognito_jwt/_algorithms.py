@@ -26,12 +26,11 @@ from ._alg_names import (
     is_forbidden,
 )
 from ._errors import ConfigurationError
+from ._record import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from dataclasses import dataclass
-else:
-    from ._record import dataclass
+
 
 __all__ = [
     "ALGORITHMS",

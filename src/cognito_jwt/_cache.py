@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._options import RefreshPolicy
+from ._record import dataclass, field
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass
-
     from ._jwk import KeySet
-else:
-    from ._record import dataclass
 
-__all__ = ["FailureWindow", "FetchGate", "Freshness", "Snapshot", "freshness"]
+
+__all__ = [
+    "Admission",
+    "FailureWindow",
+    "FetchGate",
+    "Freshness",
+    "Snapshot",
+    "freshness",
+    "lookup_step",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +71,66 @@ def freshness(snapshot: Snapshot, now: float, policy: RefreshPolicy) -> Freshnes
     return Freshness.UNUSABLE
 
 
+class Admission(enum.Enum):
+    """What the penalty box says about a fetch for a ``kid`` the keys in memory lack."""
+
+    UNKNOWN = "unknown"  # negatively cached: a recent fetch answered without it
+    BACKOFF = "backoff"  # fetches back off after a failure
+    LEAD = "lead"  # fetch now: the cooldown is charged to this caller
+    COOLDOWN = "cooldown"  # another unknown kid caused a fetch less than a cooldown ago
+
+
+def lookup_step(
+    snapshot: Snapshot | None, now: float, policy: RefreshPolicy, gate: FetchGate
+) -> str:
+    """What a lookup does with *snapshot* at *now*: the one "refresh now?" decision.
+
+    Returns:
+        ``"serve"``; ``"revalidate"`` (serve it, refresh in the background); ``"initial"`` or
+        ``"expired"`` (fetch now; after a failure, fall back to what is in memory);
+        ``"fallback"`` (backoff forbids a fetch: fall back at once); ``"backoff"`` (no keys
+        at all, and backoff forbids a fetch: fail).
+    """
+    if snapshot is None:
+        return "initial" if gate.may_fetch(now) else "backoff"
+    state = freshness(snapshot, now, policy)
+    if state is Freshness.FRESH:
+        return "serve"
+    if state is Freshness.STALE:
+        return "revalidate"
+    return "expired" if gate.may_fetch(now) else "fallback"
+
+
 @dataclass(slots=True)
 class FetchGate:
-    """Backoff after failed fetches and the cooldown of event-triggered refreshes.
+    """The one gate of a key source: backoff after failed fetches, and the penalty box.
 
-    Mutable; the key source guards it with its lock.
+    The penalty box rations fetches caused by a ``kid`` the keys in memory lack: at most one
+    per cooldown window (:meth:`admit`), and none for a kid a recent fetch answered without
+    (the negative cache, :meth:`forget_kid`). :class:`RemoteKeySource` and
+    :class:`AlbKeySource` both keep one. Mutable; its owner guards it with its lock.
+
+    Attributes:
+        failures: Consecutive failed fetches.
+        retry_at: When backoff allows the next fetch.
+        triggered_at: When an event (unknown kid, failure burst) last caused a fetch.
+        unknown: The negative cache, kid → ``True``; :meth:`for_policy` bounds it.
     """
 
     failures: int = 0
     retry_at: float = -math.inf
     triggered_at: float = -math.inf
+    unknown: MutableMapping[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def for_policy(cls, policy: RefreshPolicy, clock: Callable[[], float]) -> FetchGate:
+        """A gate whose negative cache is bounded by *policy* and ages on *clock*."""
+        from cachetools import TTLCache  # only a source that fetches pays for the import
+
+        negative: TTLCache[str, bool] = TTLCache(
+            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
+        )
+        return cls(unknown=negative)
 
     def may_fetch(self, now: float) -> bool:
         """Whether backoff allows a fetch now."""
@@ -83,6 +139,29 @@ class FetchGate:
     def may_trigger(self, now: float, cooldown: float) -> bool:
         """Whether an unknown kid or a failure burst may cause a fetch now (penalty box)."""
         return self.may_fetch(now) and now - self.triggered_at >= cooldown
+
+    def trigger(self, now: float, cooldown: float) -> bool:
+        """Charge the cooldown if :meth:`may_trigger`; return whether it was charged."""
+        if not self.may_trigger(now, cooldown):
+            return False
+        self.triggered_at = now
+        return True
+
+    def release(self) -> None:
+        """Uncharge the cooldown (the fetch it paid for found a real key, or failed)."""
+        self.triggered_at = -math.inf
+
+    def admit(self, kid: str, now: float, cooldown: float) -> Admission:
+        """Decide about a fetch for *kid*, charging the cooldown when it says ``LEAD``."""
+        if kid in self.unknown:
+            return Admission.UNKNOWN
+        if not self.may_fetch(now):
+            return Admission.BACKOFF
+        return Admission.LEAD if self.trigger(now, cooldown) else Admission.COOLDOWN
+
+    def forget_kid(self, kid: str) -> None:
+        """A fetch that started after *kid* was seen answered without it: cache the miss."""
+        self.unknown[kid] = True
 
     def record_success(self) -> None:
         """A fetch succeeded: no more backoff."""

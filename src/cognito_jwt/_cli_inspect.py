@@ -355,15 +355,10 @@ def _fetch_metadata(
     get: Callable[[str], Fetched], issuer: str, *, allow_http: bool
 ) -> tuple[dict[str, Any], str, str]:
     """Discovery: the checked metadata, where it came from, and its ``jwks_uri``."""
-    from ._discovery import discovery_urls, endpoint_from_metadata, metadata_from_document
+    from ._discovery import endpoint_from_metadata, metadata_from_document
+    from ._http import fetch_metadata
 
-    oidc, oauth = discovery_urls(issuer)
-    try:
-        fetched = get(oidc)
-    except KeySetUnavailableError as exc:
-        if not 400 <= (exc.status_code or 0) < 500:
-            raise
-        fetched = get(oauth)  # RFC 8414, as the verifiers fall back to
+    fetched = fetch_metadata(get, issuer)  # RFC 8414 fallback, as the verifiers do
     metadata = metadata_from_document(fetched.body, issuer=issuer, source=fetched.url)
     jwks_uri = endpoint_from_metadata(
         metadata, "jwks_uri", allow_insecure_http=allow_http, source=fetched.url

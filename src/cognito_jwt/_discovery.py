@@ -13,10 +13,11 @@ URL policy: ``https`` always; plain ``http`` only to a loopback host (``127.0.0.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ._errors import ConfigurationError, DiscoveryError
+from ._errors import ConfigurationError, DiscoveryError, KeySetUnavailableError
 from ._json import loads_object
 
 __all__ = [
@@ -24,10 +25,14 @@ __all__ = [
     "cognito_jwks_uri",
     "discovery_urls",
     "endpoint_from_metadata",
+    "is_client_error",
     "is_loopback_host",
     "jwks_uri_from_metadata",
     "metadata_from_document",
+    "metadata_plan",
 ]
+
+T = TypeVar("T")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -77,6 +82,37 @@ def discovery_urls(issuer: str) -> tuple[str, str]:
     oidc = issuer.rstrip("/") + "/.well-known/openid-configuration"
     oauth = f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}"
     return oidc, oauth
+
+
+def is_client_error(exc: KeySetUnavailableError) -> bool:
+    """Whether *exc* is a 4xx answer (the typed ``status_code``): nothing is at that URL."""
+    return exc.status_code is not None and 400 <= exc.status_code < 500
+
+
+def metadata_plan(issuer: str) -> Generator[str, T, T]:
+    """Discovery with its RFC 8414 fallback, as a plan: yields each URL to GET, gets the answer.
+
+    The driver (``_http.fetch_metadata`` and its async twin) GETs each URL yielded and sends
+    the answer back, or throws the :class:`KeySetUnavailableError` the GET raised into the
+    plan. A 4xx at the OpenID Connect URL moves on to the RFC 8414 URL; a 4xx there too means
+    the issuer publishes no metadata (a :class:`DiscoveryError` carrying that status); any
+    other failure propagates as it is.
+    """
+    oidc, oauth = discovery_urls(issuer)
+    try:
+        return (yield oidc)
+    except KeySetUnavailableError as exc:
+        if not is_client_error(exc):
+            raise
+    try:
+        return (yield oauth)
+    except KeySetUnavailableError as again:
+        if not is_client_error(again):
+            raise
+        raise DiscoveryError(
+            f"no issuer metadata at {oidc} nor at the RFC 8414 URL: {again}",
+            status_code=again.status_code,
+        ) from None
 
 
 def cognito_jwks_uri(issuer: str) -> str:

@@ -15,14 +15,14 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import certifi
 import httpx
 
-from ._discovery import check_url
+from ._discovery import check_url, metadata_plan
 from ._errors import (
     ConfigurationError,
     JwtError,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 else:
     from ._record import dataclass, field
 
-__all__ = ["Fetched", "HttpFetcher", "Posted"]
+__all__ = ["Fetched", "HttpFetcher", "Posted", "fetch_metadata", "fetch_metadata_async"]
 
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -93,6 +93,49 @@ class Posted:
     status: int
     content_type: str
     body: bytes = field(repr=False)
+
+
+def fetch_metadata(get: Callable[[str], Fetched], issuer: str) -> Fetched:
+    """GET *issuer*'s metadata document, falling back to RFC 8414 (see ``metadata_plan``).
+
+    Raises:
+        KeySetUnavailableError: The fetch failed; a :class:`DiscoveryError` when neither
+            metadata URL exists (4xx at both).
+    """
+    plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
+    step: str | Fetched = next(plan)
+    while isinstance(step, str):
+        try:
+            answer: Fetched | KeySetUnavailableError = get(step)
+        except KeySetUnavailableError as exc:
+            answer = exc
+        step = _resume(plan, answer)
+    return step
+
+
+async def fetch_metadata_async(get: Callable[[str], Awaitable[Fetched]], issuer: str) -> Fetched:
+    """Like :func:`fetch_metadata`, with an async ``get``."""
+    plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
+    step: str | Fetched = next(plan)
+    while isinstance(step, str):
+        try:
+            answer: Fetched | KeySetUnavailableError = await get(step)
+        except KeySetUnavailableError as exc:
+            answer = exc
+        step = _resume(plan, answer)
+    return step
+
+
+def _resume(
+    plan: Generator[str, Fetched, Fetched], answer: Fetched | KeySetUnavailableError
+) -> str | Fetched:
+    """Hand *answer* (or its failure) to the discovery plan: the next URL, or the document."""
+    try:
+        if isinstance(answer, KeySetUnavailableError):
+            return plan.throw(answer)
+        return plan.send(answer)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 def cache_max_age(header: str | None) -> float | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from typing import TypeGuard
 
 from ._errors import JwtError, KeySetUnavailableError
 from ._keysource import KeySetStats, KeySource
@@ -21,7 +22,7 @@ __all__ = ["IssuerKeySources", "is_unused_issuer"]
 _NOT_THERE = frozenset({403, 404})
 
 
-def is_unused_issuer(exc: JwtError) -> bool:
+def is_unused_issuer(exc: JwtError) -> TypeGuard[KeySetUnavailableError]:
     """Whether *exc* says the key-set URL does not exist (403/404): an issuer not in use."""
     return isinstance(exc, KeySetUnavailableError) and exc.status_code in _NOT_THERE
 

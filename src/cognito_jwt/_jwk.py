@@ -27,7 +27,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -41,11 +41,7 @@ from ._errors import (
 )
 from ._json import loads_object
 from ._options import DEFAULT_MAX_KEYS
-
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from ._record import dataclass, field
+from ._record import dataclass, field
 
 __all__ = [
     "DEFAULT_MAX_KEYS",

@@ -21,15 +21,13 @@ from ._algorithms import ALGORITHMS, PrivateKey
 from ._errors import ConfigurationError
 from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
 from ._private_keys import check_key_alg
+from ._record import dataclass, field
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-
     from cryptography import x509
 
     from ._assertion import ClientAssertionSigner
-else:
-    from ._record import dataclass, field
+
 
 __all__ = ["ClientKey", "generate_client_key"]
 

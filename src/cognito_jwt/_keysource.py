@@ -14,6 +14,11 @@ and refreshes it on four triggers: age (in the background, blocking only past ``
 an unknown ``kid`` (at most once per cooldown, with a negative cache), a high rate of signature
 failures, and :meth:`RemoteKeySource.refresh`. Concurrent callers that need the same fetch
 share it: one per process for threads, one per event loop for tasks.
+
+The house of the key source: this module (the lookups and the fetch, as plans, and their two
+drivers); ``_plan`` (the plan steps); ``_cache`` (the snapshot, the pure "refresh now?"
+decision, the one gate with the penalty box); ``_unknown_kids`` (what an unknown kid may
+do); ``_install`` (what lands in memory); ``_flight`` (single flight for threads and tasks).
 """
 
 from __future__ import annotations
@@ -22,45 +27,49 @@ import contextlib
 import itertools
 import math
 import threading
-import time
-import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
-from ._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
-from ._discovery import discovery_urls, jwks_uri_from_metadata
+from ._cache import (
+    FailureWindow,
+    FetchGate,
+    Freshness,
+    Snapshot,
+    freshness,
+    lookup_step,
+)
 from ._errors import (
-    DiscoveryError,
     InvalidJwksError,
     JwtError,
     KeyAlgorithmMismatchError,
     KeyNotFoundError,
     KeySetUnavailableError,
 )
+from ._flight import Flights, clone_error, wait_event
+from ._install import Installs
 from ._json import loads_object
 from ._log import logger
 from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
-from .stores._base import KeyStore, StoredKeySet, coordinator_of
+from ._plan import LOAD, Done, Plan, Step, advance
+from ._record import dataclass, field
+from ._unknown_kids import UnknownKids
+from .stores._base import KeyStore, coordinator_of
 
 if TYPE_CHECKING:
-    import asyncio
-    from dataclasses import dataclass, field
-
     from ._http import Fetched, HttpFetcher
     from ._jwk import KeySet, PreparedKey
-else:
-    from ._record import dataclass, field
+
 
 __all__ = [
     "EventHook",
     "JwksInput",
+    "KeySetState",
     "KeySetStats",
     "KeySource",
     "ParseBody",
     "RemoteKeySource",
     "StaticKeySource",
     "backoff_error",
-    "clone_error",
     "emit",
     "json_document",
     "static_key_source",
@@ -70,16 +79,8 @@ __all__ = [
 JwksInput: TypeAlias = "Mapping[str, Any] | str | bytes | KeySet"
 """A key set given in memory: a JWKS mapping, its JSON text, or a parsed :class:`KeySet`."""
 
-# A stored key set claiming to be fetched further in the future than this is refused: it
-# would stay "fresh" (never refreshed) until the clock caught up.
-_MAX_STORE_SKEW = 300.0
 
-# Real time, for the age of fetches in flight (a module attribute so tests can move it).
-_monotonic = time.monotonic
-
-# Refresh reasons that need keys fetched after the need arose: a key set another process
-# stored earlier may predate the rotation that caused them (see _shared_since).
-_NEEDS_NEW_FETCH = frozenset({"unknown_kid", "failure_rate", "manual"})
+T = TypeVar("T")
 
 EventHook = Callable[[str, Mapping[str, Any]], None]
 """``on_event(name, details)``: told about fetches, failures, refreshes and rejections."""
@@ -90,14 +91,6 @@ ParseBody = Callable[[bytes, str], Mapping[str, Any]]
 Raises :class:`InvalidJwksError` for a body it can't use. The document is what L2 stores and
 what :func:`parse_jwks` validates, on fetch and again on every load from the store.
 """
-
-
-def _parse_jwks(document: object, *, max_keys: int) -> KeySet:
-    # Imported on the first key set: key processing needs cryptography, which a bare
-    # `import cognito_jwt` should not pay for.
-    from ._jwk import parse_jwks
-
-    return parse_jwks(document, max_keys=max_keys)
 
 
 def json_document(body: bytes, url: str) -> Mapping[str, Any]:
@@ -137,6 +130,33 @@ class KeySetStats:
     stale_served: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class KeySetState:
+    """What a verifier holds of one key set now: a read-only view for health checks.
+
+    Attributes:
+        url: Where the keys are fetched from, once known (``None`` for keys given in memory,
+            and for a discovered URL before the first fetch).
+        kids: The key ids in memory (empty before the first load).
+        fetched_at: When the keys in memory were fetched from the issuer (epoch seconds, the
+            verifier's clock), or ``None`` (none yet, or keys given in memory).
+        source: Where the keys in memory came from: ``"memory"`` (given to the verifier),
+            ``"store"`` (the persistent store), ``"network"`` (fetched), or ``None``.
+        next_refresh: When the keys are next refreshed in the normal course (their max age
+            ended, not before a backoff ends), or ``None`` (never, or on first use).
+        last_error: The error of the last fetch while fetches are failing, else ``None``.
+        consecutive_failures: How many fetches failed in a row (0 once one succeeds).
+    """
+
+    url: str | None
+    kids: frozenset[str]
+    fetched_at: float | None = None
+    source: str | None = None
+    next_refresh: float | None = None
+    last_error: JwtError | None = None
+    consecutive_failures: int = 0
+
+
 class KeySource(Protocol):
     """Supplies prepared keys to a verifier."""
 
@@ -152,6 +172,10 @@ class KeySource(Protocol):
 
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path
         """Tell the source whether a signature made with one of its keys verified."""
+        ...
+
+    def state(self) -> KeySetState:
+        """What the source holds now (no I/O)."""
         ...
 
     def hydrate(self) -> None:
@@ -191,6 +215,10 @@ class StaticKeySource:
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001
         """Nothing to refresh."""
 
+    def state(self) -> KeySetState:
+        """The fixed keys, given in memory."""
+        return KeySetState(None, self.keyset.kids, source="memory")
+
     def hydrate(self) -> None:
         """Nothing to load: the keys are in memory."""
 
@@ -213,14 +241,6 @@ def static_key_source(jwks: JwksInput) -> StaticKeySource:
     from ._jwk import KeySet, parse_jwks  # key processing needs cryptography: imported on use
 
     return StaticKeySource(jwks if isinstance(jwks, KeySet) else parse_jwks(jwks))
-
-
-def clone_error(exc: JwtError) -> JwtError:
-    """A copy of *exc* for another waiter, so tracebacks of different callers don't mix."""
-    copy = exc.__class__.__new__(exc.__class__)
-    copy.__dict__.update(exc.__dict__)
-    copy.args = exc.args
-    return copy
 
 
 def backoff_error(last: JwtError | None, note: str) -> JwtError:
@@ -247,29 +267,13 @@ def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, 
         logger.exception("cognito_jwt on_event hook raised for %s", name)
 
 
-class _Flight:
-    """One fetch that several threads wait for."""
-
-    __slots__ = ("done", "error", "snapshot", "started")
-
-    def __init__(self) -> None:
-        self.started = _monotonic()
-        self.done = threading.Event()
-        self.snapshot: Snapshot | None = None
-        self.error: JwtError | None = None
-
-    def wait(self, timeout: float) -> Snapshot:
-        if not self.done.wait(timeout):
-            raise KeySetUnavailableError(f"timed out after {timeout:g} s waiting for a key fetch")
-        if self.error is not None:
-            raise clone_error(self.error)
-        if self.snapshot is None:  # the leader was interrupted (KeyboardInterrupt, ...)
-            raise KeySetUnavailableError("the key fetch this call waited for was interrupted")
-        return self.snapshot
-
-
-class RemoteKeySource:
+class RemoteKeySource(Installs, UnknownKids):
     """A key set fetched from the network, cached in memory (L1) and in a store (L2).
+
+    Lookups and fetches are written once, as plans (``_find_plan``, ``_ensure_plan``,
+    ``_unknown_plan``, ``_fetch_plan``); the sync and the async face differ only in their
+    drivers (``_run``, ``_run_async``), which perform each step with their own I/O, so the
+    async face has no path to a blocking call.
 
     Args:
         cache_key: Identifies the key set in the store: the JWKS URI, or
@@ -305,8 +309,6 @@ class RemoteKeySource:
     ) -> None:
         if jwks_uri is None and issuer is None:
             raise ValueError("RemoteKeySource needs a jwks_uri or an issuer to discover it from")
-        from cachetools import TTLCache  # only a verifier that fetches pays for the import
-
         self.cache_key = cache_key
         self.issuer = issuer
         self.fetch_options = fetch
@@ -321,36 +323,25 @@ class RemoteKeySource:
         self._max_keys = max_keys
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
-        self._gate = FetchGate()
+        self._gate = FetchGate.for_policy(policy, clock)  # backoff and the penalty box
         self._seq = itertools.count(1)
         self._last_seq = 0  # the number of the latest fetch started (either face)
         self._followed_up_at = -math.inf  # see _may_follow_up
-        self._flight: _Flight | None = None
         # Set while an unknown-kid refresh runs (either face): callers the cooldown turns away
         # wait for it instead of failing.
         self._kid_pending: threading.Event | None = None
-        self._background: threading.Thread | None = None
-        self._async_flights: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Task[Snapshot]
-        ] = weakref.WeakKeyDictionary()
-        self._async_started: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._l2_tried = False
         self._store_seen: float | None = None  # newest fetch time seen in the store (clamped)
-        self._negative: TTLCache[str, bool] = TTLCache(
-            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
-        )
         self._window = FailureWindow(policy.failure_window)
         self._window_lock = threading.Lock()
         self._last_error: JwtError | None = None
         self._http: HttpFetcher | None = None
         # How long a caller waits for another's fetch: discovery (2 URLs) + JWKS, each with
-        # its retries, plus a margin.
-        self._wait_limit = 3 * fetch.timeout * (fetch.retries + 1) + 5
-        if coordinator_of(store) is not None:  # plus waiting for another process's fetch
-            self._wait_limit += 5 * fetch.timeout  # stores._base.MAX_WAIT_TIMEOUTS
+        # its retries, plus a margin; plus waiting for another process's fetch.
+        wait_limit = 3 * fetch.timeout * (fetch.retries + 1) + 5
+        if coordinator_of(store) is not None:
+            wait_limit += 5 * fetch.timeout  # stores._base.MAX_WAIT_TIMEOUTS
+        self._flights: Flights[Snapshot] = Flights(self._lock, wait_limit)
 
     def __repr__(self) -> str:
         return f"RemoteKeySource({self.cache_key!r})"
@@ -365,11 +356,10 @@ class RemoteKeySource:
         """The JWKS URI, once known (configured, discovered or read from the store)."""
         return self._jwks_uri
 
-    # Events and logs ----------------------------------------------------------------------------
     def _emit(self, name: str, **details: Any) -> None:
         emit(self._on_event, self.cache_key, name, details)
 
-    # Lookups ------------------------------------------------------------------------------------
+    # The two faces ------------------------------------------------------------------------------
     def find(self, kid: str | None, alg: str) -> PreparedKey:
         """Return the key for *kid*/*alg*, fetching or refreshing as the policy says.
 
@@ -377,256 +367,266 @@ class RemoteKeySource:
             KeyNotFoundError: No such key, even after the refresh the policy allows.
             KeySetUnavailableError: No usable key set could be had.
         """
-        now = self._clock()
-        snapshot = self._snapshot
-        if snapshot is None or now - snapshot.fetched_at >= snapshot.max_age:
-            snapshot = self._ensure(now)
-        else:
-            self.stats.l1_hits += 1
-        try:  # the hot path: one lookup, nothing allocated
-            return snapshot.keyset.find(kid, alg)
-        except KeyAlgorithmMismatchError:
-            raise
-        except KeyNotFoundError as exc:
-            miss = exc
-        return self._find_unknown(miss, snapshot, kid, alg, now)
-
-    def _find_unknown(
-        self, miss: KeyNotFoundError, seen: Snapshot, kid: str | None, alg: str, now: float
-    ) -> PreparedKey:
-        """A kid not in *seen*: refresh as the penalty box allows, then look again."""
-        since = self._last_seq  # fetches numbered above this started after the kid was seen
-        key, action, pending = self._unknown_kid(
-            miss, seen, kid, alg, now, in_flight=self._flight is not None
-        )
-        if key is not None:
-            return key
-        for follow_up in (False, True):
-            error: KeySetUnavailableError | None = None
-            if action == "wait":
-                assert pending is not None  # noqa: S101 - "wait" always comes with the event
-                pending.wait(self._wait_limit)
-            else:
-                try:
-                    self._refresh("unknown_kid")
-                except KeySetUnavailableError as exc:
-                    error = exc
-                finally:
-                    if pending is not None:
-                        pending.set()
-            key = self._settle_kid(
-                miss, seen, since=since, kid=kid, alg=alg, error=error, may_follow=not follow_up
-            )
-            if key is not None:
-                return key
-            action, pending = "follow_up", None
-        raise AssertionError("unreachable")  # pragma: no cover - the second round settles
+        key = self._hit(kid, alg)
+        return key if key is not None else self._run(self._find_plan(kid, alg))
 
     async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
         """Like :meth:`find`, without blocking the event loop."""
+        key = self._hit(kid, alg)
+        return key if key is not None else await self._run_async(self._find_plan(kid, alg))
+
+    def hydrate(self) -> None:
+        """Have usable keys in memory now: from L1, else L2, else a fetch.
+
+        Raises:
+            KeySetUnavailableError: No usable key set could be had.
+        """
+        self._run(self._ensure_plan(self._clock()))
+
+    async def hydrate_async(self) -> None:
+        """Like :meth:`hydrate`, without blocking the event loop."""
+        await self._run_async(self._ensure_plan(self._clock()))
+
+    def refresh(self) -> None:
+        """Fetch the key set now, whatever its age (backoff and cooldown don't apply).
+
+        Raises:
+            KeySetUnavailableError: The fetch failed (the current keys stay in use).
+        """
+        self._refresh("manual")
+
+    async def refresh_async(self) -> None:
+        """Like :meth:`refresh`, without blocking the event loop."""
+        await self._refresh_async("manual")
+
+    def join_background(self, timeout: float | None = None) -> None:
+        """Wait for a background refresh thread, if one runs (for tests and shutdown)."""
+        self._flights.join_background(timeout)
+
+    def state(self) -> KeySetState:
+        """What the source holds now (no I/O)."""
+        snapshot = self._snapshot
+        with self._lock:
+            failures, retry_at = self._gate.failures, self._gate.retry_at
+        due = retry_at if failures else None  # a backoff delays the next fetch
+        if snapshot is not None:
+            due = max(snapshot.fetched_at + snapshot.max_age, due or -math.inf)
+        return KeySetState(
+            self._jwks_uri,
+            snapshot.keyset.kids if snapshot is not None else frozenset(),
+            snapshot.fetched_at if snapshot is not None else None,
+            None if snapshot is None else "store" if snapshot.source == "store" else "network",
+            due,
+            self._last_error if failures else None,
+            failures,
+        )
+
+    # The plans: every step written once ---------------------------------------------------------
+    def _hit(self, kid: str | None, alg: str) -> PreparedKey | None:
+        """The hot path: the key from fresh keys in memory, or ``None`` (then run a plan)."""
+        snapshot = self._snapshot
+        if snapshot is None or self._clock() - snapshot.fetched_at >= snapshot.max_age:
+            return None
+        self.stats.l1_hits += 1
+        try:  # one lookup, nothing allocated
+            return snapshot.keyset.find(kid, alg)
+        except KeyAlgorithmMismatchError:
+            raise
+        except KeyNotFoundError:
+            return None
+
+    def _find_plan(self, kid: str | None, alg: str) -> Plan[PreparedKey]:
         now = self._clock()
         snapshot = self._snapshot
         if snapshot is None or now - snapshot.fetched_at >= snapshot.max_age:
-            snapshot = await self._ensure_async(now)
-        else:
-            self.stats.l1_hits += 1
-        try:  # the hot path: one lookup, nothing allocated
+            snapshot = yield from self._ensure_plan(now)
+        try:
             return snapshot.keyset.find(kid, alg)
         except KeyAlgorithmMismatchError:
             raise
         except KeyNotFoundError as exc:
             miss = exc
-        return await self._find_unknown_async(miss, snapshot, kid, alg, now)
+        return (yield from self._unknown_plan(miss, snapshot, kid, alg, now))
 
-    async def _find_unknown_async(
-        self, miss: KeyNotFoundError, seen: Snapshot, kid: str | None, alg: str, now: float
-    ) -> PreparedKey:
-        """Like :meth:`_find_unknown`, without blocking the event loop."""
-        since = self._last_seq
-        key, action, pending = self._unknown_kid(
-            miss, seen, kid, alg, now, in_flight=self._async_flight_running()
-        )
-        if key is not None:
-            return key
-        for follow_up in (False, True):
-            error: KeySetUnavailableError | None = None
-            if action == "wait":
-                assert pending is not None  # noqa: S101 - "wait" always comes with the event
-                await _wait_event(pending, self._wait_limit)
-            else:
-                try:
-                    await self._refresh_async("unknown_kid")
-                except KeySetUnavailableError as exc:
-                    error = exc
-                finally:
-                    if pending is not None:
-                        pending.set()
-            key = self._settle_kid(
-                miss, seen, since=since, kid=kid, alg=alg, error=error, may_follow=not follow_up
-            )
-            if key is not None:
-                return key
-            action, pending = "follow_up", None
-        raise AssertionError("unreachable")  # pragma: no cover - the second round settles
-
-    def _unknown_kid(
-        self,
-        miss: KeyNotFoundError,
-        snapshot: Snapshot,
-        kid: str | None,
-        alg: str,
-        now: float,
-        *,
-        in_flight: bool,
-    ) -> tuple[PreparedKey | None, str, threading.Event | None]:
-        """After *miss* in *snapshot*: a newer key, else what the unknown kid may do.
-
-        Raises:
-            KeyNotFoundError: *miss*, when the kid may not refresh now.
-        """
-        newer = self._newer_key(snapshot, kid, alg)
-        if newer is not None:
-            return newer, "found", None
-        action, pending = self._may_refresh_for_kid(kid, now, in_flight)
-        if action == "refuse":
-            raise miss
-        return None, action, pending
-
-    def _settle_kid(
-        self,
-        miss: KeyNotFoundError,
-        seen: Snapshot,
-        *,
-        since: int,
-        kid: str | None,
-        alg: str,
-        error: KeySetUnavailableError | None,
-        may_follow: bool,
-    ) -> PreparedKey | None:
-        """After the refresh an unknown kid caused, joined or waited for: the key, or ``None``.
-
-        ``None`` asks for one follow-up fetch. Whatever that refresh did, the key set in memory
-        *now* is looked at first: another thread or task may have installed the right keys
-        while this refresh failed. The kid is negatively cached only when a fetch that started
-        after it was seen (numbered above *since*) answered without it. A fetch that started
-        earlier (joined while in flight, before the issuer rotated) proves nothing: the kid gets
-        a follow-up fetch, at most one per cooldown beyond the penalty box, so a flood of random
-        kids costs a bounded number of fetches.
-
-        Raises:
-            KeyNotFoundError: *miss*, or the miss in the newer key set.
-            KeySetUnavailableError: *error*, when no newer key set could be looked at.
-        """
-        current = self._snapshot
-        if current is not None and current is not seen:
-            try:
-                return current.keyset.find(kid, alg)
-            except KeyAlgorithmMismatchError:
-                raise
-            except KeyNotFoundError as exc:
-                if current.seq > since:
-                    if kid is not None:
-                        with self._lock:
-                            self._negative[kid] = True
-                    self.stats.unknown_kid_rejections += 1
-                    self._emit("unknown_kid", refreshed=True)
-                    raise exc from None
-        if error is not None:
-            raise error
-        if may_follow and self._may_follow_up(self._clock()):
-            return None
-        # No fetch that started after the kid was seen has answered: not negatively cached.
-        self.stats.unknown_kid_rejections += 1
-        self._emit("unknown_kid", refreshed=False)
-        raise miss
-
-    def _may_follow_up(self, now: float) -> bool:
-        """Whether a kid that only saw an older fetch may have a new one now."""
-        with self._lock:
-            if self._gate.may_trigger(now, self.policy.cooldown):
-                self._gate.triggered_at = now
-                return True
-            if self._gate.may_fetch(now) and now - self._followed_up_at >= self.policy.cooldown:
-                self._followed_up_at = now
-                return True
-            return False
-
-    def _newer_key(self, seen: Snapshot, kid: str | None, alg: str) -> PreparedKey | None:
-        """Look in a key set installed since *seen* (another caller's refresh just landed)."""
-        current = self._snapshot
-        if current is None or current is seen:
-            return None
+    def _ensure_plan(self, now: float) -> Plan[Snapshot]:
+        """A snapshot to use now: from L1, else L2, fetching first if the policy requires it."""
+        snapshot = self._snapshot
+        if snapshot is None and not self._l2_tried:
+            self._l2_tried = True
+            if self.store is not None:
+                snapshot = self._from_record((yield LOAD))
+            # Another caller may install keys while this one reads the store: look again.
+            snapshot = snapshot or self._snapshot
+        step = self._step(snapshot, now)
+        if step in ("serve", "revalidate"):
+            assert snapshot is not None  # noqa: S101 - both need a snapshot
+            if step == "revalidate":
+                yield Step("background", (now, "scheduled"))
+            return snapshot
+        if step == "fallback":
+            return self._fallback(snapshot, now, None)
         try:
-            return current.keyset.find(kid, alg)
-        except KeyNotFoundError:
-            return None
+            return (yield Step("refresh", step))  # type: ignore[no-any-return]
+        except KeySetUnavailableError as exc:
+            return self._fallback(snapshot, now, exc)
 
-    def _async_flight_running(self) -> bool:
-        import asyncio
+    def _fetch_plan(self, seq: int, reason: str) -> Plan[Snapshot]:
+        """Fetch *seq*: with a coordinating store, only if no other process is fetching it."""
+        coordinator = coordinator_of(self.store)
+        if coordinator is not None:
+            shared = yield Step("coordinate", (coordinator, self._shared_since(reason)))
+            adopted = self._from_record(shared, seq)
+            if adopted is not None:
+                return adopted
+        self.stats.fetches += 1
+        self.stats.refreshes[reason] = self.stats.refreshes.get(reason, 0) + 1
+        try:
+            snapshot = self._install(seq, (yield Step("get")), reason)
+        except JwtError as exc:
+            self._failed(exc, reason)
+            raise
+        except Exception as exc:  # a bug or an odd client: still a typed, counted failure
+            error = KeySetUnavailableError(f"fetching keys failed ({type(exc).__name__})")
+            self._failed(error, reason)
+            raise error from exc
+        if self.store is not None and snapshot.seq == seq:
+            yield Step("save", self._record(snapshot))
+        return snapshot
 
-        task = self._async_flights.get(asyncio.get_running_loop())
-        return task is not None and not task.done()
+    # The two drivers: each step done with the face's own I/O -----------------------------------
+    def _run(self, plan: Plan[T]) -> T:
+        with contextlib.ExitStack() as held:
+            step = advance(plan, None)
+            while not isinstance(step, Done):
+                try:
+                    reply = self._do(step, held)
+                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
+                    step = advance(plan, exc, throw=True)
+                else:
+                    step = advance(plan, reply)
+            return step.value
 
-    def _may_refresh_for_kid(
-        self,
-        kid: str | None,
-        now: float,
-        in_flight: bool,  # noqa: FBT001
-    ) -> tuple[str, threading.Event | None]:
-        """Decide what an unknown kid may do: the penalty box.
+    def _do(self, step: Step, held: contextlib.ExitStack) -> Any:  # noqa: PLR0911 - a dispatch
+        kind, arg = step.kind, step.arg
+        if kind == "get":
+            return self._get()
+        if kind == "refresh":
+            return self._refresh(arg)
+        if kind == "in_flight":
+            return self._flights.flight is not None
+        if kind == "wait":
+            return arg.wait(self._flights.wait_limit)
+        if kind == "background":
+            return self._refresh_in_background(*arg)
+        assert self.store is not None  # noqa: S101 - the other steps need a store
+        if kind == "load":
+            return self.store.load(self.cache_key)
+        if kind == "save":
+            return self.store.save(self.cache_key, arg)
+        coordinator, since = arg
+        return held.enter_context(
+            coordinator.coordinate(
+                self.cache_key, newer_than=since, timeout=self.fetch_options.timeout
+            )
+        )
 
-        Returns ``("join", None)`` when a fetch is already under way on this face (joined
-        whatever the cooldown says: the callers that arrive with a newly rotated kid all wait
-        for the one refresh it caused); ``("lead", event)`` when this caller starts the
-        refresh and must set *event* when it is over; ``("wait", event)`` when the cooldown
-        is charged by a refresh that is still running (started on the other face, or not yet
-        registered as a fetch): wait for *event*, then look again; ``("refuse", None)``.
-        The cooldown and the pending event are set together under the lock, so no caller
-        can fall between the two.
-        """
-        with self._lock:
-            pending = self._kid_pending
-            if kid is None or kid in self._negative:
-                decision: tuple[str, threading.Event | None] = ("refuse", None)
-            elif in_flight:
-                decision = ("join", None)
-            elif self._gate.may_trigger(now, self.policy.cooldown):
-                self._gate.triggered_at = now
-                self._kid_pending = threading.Event()
-                decision = ("lead", self._kid_pending)
-            elif pending is not None and not pending.is_set():
-                decision = ("wait", pending)
-            else:
-                decision = ("refuse", None)
-        if decision[0] == "refuse":
-            self.stats.unknown_kid_rejections += 1
-            self._emit("unknown_kid", refreshed=False)
-        return decision
+    async def _run_async(self, plan: Plan[T]) -> T:
+        async with contextlib.AsyncExitStack() as held:
+            step = advance(plan, None)
+            while not isinstance(step, Done):
+                try:
+                    reply = await self._do_async(step, held)
+                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
+                    step = advance(plan, exc, throw=True)
+                else:
+                    step = advance(plan, reply)
+            return step.value
 
-    # Deciding what to do with the current snapshot ----------------------------------------------
-    # One decision (_step) and one fallback (_fallback) for both faces: a face only performs
-    # the step with its own I/O, so the async face has no path to the blocking fetch.
+    async def _do_async(  # noqa: PLR0911 - a dispatch
+        self, step: Step, held: contextlib.AsyncExitStack
+    ) -> Any:
+        kind, arg = step.kind, step.arg
+        if kind == "get":
+            return await self._get_async()
+        if kind == "refresh":
+            return await self._refresh_async(arg)
+        if kind == "in_flight":
+            return self._flights.running_async()
+        if kind == "wait":
+            return await wait_event(arg, self._flights.wait_limit)
+        if kind == "background":
+            return self._refresh_in_background_async(*arg)
+        assert self.store is not None  # noqa: S101 - the other steps need a store
+        if kind == "load":
+            return await self.store.load_async(self.cache_key)
+        if kind == "save":
+            return await self.store.save_async(self.cache_key, arg)
+        coordinator, since = arg
+        return await held.enter_async_context(
+            coordinator.coordinate_async(
+                self.cache_key, newer_than=since, timeout=self.fetch_options.timeout
+            )
+        )
+
+    def _get(self) -> Fetched:
+        """GET the key set (discovering its URI first if needed) in one HTTP session."""
+        from ._http import fetch_metadata
+
+        with self._fetcher().session() as get:
+            uri = self._jwks_uri or self._jwks_uri_from(fetch_metadata(get, self._issuer()))
+            return get(uri)
+
+    async def _get_async(self) -> Fetched:
+        from ._http import fetch_metadata_async
+
+        async with self._fetcher().session_async() as get:
+            uri = self._jwks_uri
+            if uri is None:
+                uri = self._jwks_uri_from(await fetch_metadata_async(get, self._issuer()))
+            return await get(uri)
+
+    # Single flight (threads, and the tasks of each loop) ----------------------------------------
+    def _fetch_sync(self, seq: int, reason: str) -> Snapshot:
+        return self._run(self._fetch_plan(seq, reason))
+
+    def _refresh(self, reason: str) -> Snapshot:
+        """Fetch now, or wait for the fetch another thread already started."""
+        return self._flights.share(self._next_seq, lambda seq: self._fetch_sync(seq, reason))
+
+    async def _refresh_async(self, reason: str) -> Snapshot:
+        """Fetch now, or await the fetch another task of this event loop already started."""
+        return await self._flights.share_async(
+            self._next_seq, lambda seq: self._run_async(self._fetch_plan(seq, reason))
+        )
+
+    def _refresh_in_background(self, now: float, reason: str) -> None:
+        def refresh() -> None:
+            with contextlib.suppress(JwtError):  # logged by _failed; the current keys serve
+                self._refresh(reason)
+
+        self._flights.in_background(refresh, allowed=lambda: self._gate.may_fetch(now))
+
+    def _refresh_in_background_async(self, now: float, reason: str) -> None:
+        self._flights.in_background_async(
+            lambda: self._refresh_async(reason), allowed=lambda: self._gate.may_fetch(now)
+        )
+
+    def _next_seq(self) -> int:
+        """Number a fetch about to start (called under the lock)."""
+        self._last_seq = seq = next(self._seq)
+        return seq
+
+    # Decisions (no I/O) -------------------------------------------------------------------------
     def _step(self, snapshot: Snapshot | None, now: float) -> str:
-        """What a lookup does with *snapshot* at *now* (no I/O).
-
-        ``"serve"``; ``"revalidate"`` (serve it, refresh in the background); ``"initial"`` or
-        ``"expired"`` (fetch now; after a failure, :meth:`_fallback`); ``"fallback"`` (backoff
-        forbids a fetch: :meth:`_fallback` at once).
-
-        Raises:
-            KeySetUnavailableError: No keys at all, and backoff forbids a fetch.
-        """
-        if snapshot is None:
-            self._check_backoff(now)
-            return "initial"
-        state = freshness(snapshot, now, self.policy)
-        if state is Freshness.FRESH:
-            return "serve"
-        if state is Freshness.STALE:
-            self.stats.stale_served += 1
-            return "revalidate"
+        """:func:`lookup_step`, counted; with no keys and backoff, the last failure is raised."""
         with self._lock:
-            return "expired" if self._gate.may_fetch(now) else "fallback"
+            step = lookup_step(snapshot, now, self.policy, self._gate)
+        if step == "backoff":
+            note = f" (no key set yet; next attempt in {self._gate.retry_at - now:.0f} s)"
+            raise backoff_error(self._last_error, note)
+        if step == "revalidate":
+            self.stats.stale_served += 1
+        return step
 
     def _fallback(self, snapshot: Snapshot | None, now: float, error: JwtError | None) -> Snapshot:
         """After a failed (or backed-off) fetch: the key set in memory now, if still usable.
@@ -648,384 +648,6 @@ class RemoteKeySource:
             self.stats.stale_served += 1
         return current
 
-    def _ensure(self, now: float) -> Snapshot:
-        """Return a snapshot to use now, fetching first if the policy requires it."""
-        snapshot = self._snapshot
-        if snapshot is None and not self._l2_tried:
-            # Another caller may install keys while this one reads the store: look again.
-            snapshot = self._load_store() or self._snapshot
-        step = self._step(snapshot, now)
-        if step == "serve":
-            assert snapshot is not None  # noqa: S101 - "serve" needs a snapshot
-            return snapshot
-        if step == "revalidate":
-            assert snapshot is not None  # noqa: S101 - "revalidate" needs a snapshot
-            self._refresh_in_background(now, "scheduled")
-            return snapshot
-        if step == "fallback":
-            return self._fallback(snapshot, now, None)
-        try:
-            return self._refresh(step)
-        except KeySetUnavailableError as exc:
-            return self._fallback(snapshot, now, exc)
-
-    def _check_backoff(self, now: float) -> None:
-        """With no keys at all, a failed fetch is not retried before its backoff ends."""
-        if not self._gate.may_fetch(now):
-            note = f" (no key set yet; next attempt in {self._gate.retry_at - now:.0f} s)"
-            raise backoff_error(self._last_error, note)
-
-    async def _ensure_async(self, now: float) -> Snapshot:
-        """Like :meth:`_ensure`, without blocking the event loop."""
-        snapshot = self._snapshot
-        if snapshot is None and not self._l2_tried:
-            snapshot = await self._load_store_async() or self._snapshot
-        step = self._step(snapshot, now)
-        if step == "serve":
-            assert snapshot is not None  # noqa: S101 - "serve" needs a snapshot
-            return snapshot
-        if step == "revalidate":
-            assert snapshot is not None  # noqa: S101 - "revalidate" needs a snapshot
-            self._refresh_in_background_async(now, "scheduled")
-            return snapshot
-        if step == "fallback":
-            return self._fallback(snapshot, now, None)
-        try:
-            return await self._refresh_async(step)
-        except KeySetUnavailableError as exc:
-            return self._fallback(snapshot, now, exc)
-
-    # L2 -----------------------------------------------------------------------------------------
-    def _from_record(  # noqa: PLR0911
-        self, record: StoredKeySet | None, seq: int | None = None
-    ) -> Snapshot | None:
-        """Validate a stored record like a fetched document; install it if usable.
-
-        With *seq*, the record stands in for fetch *seq* (another process fetched it) and
-        replaces an older key set; without, it is installed only while L1 is empty.
-        """
-        if record is None:
-            return None
-        seen = min(record.fetched_at, self._clock())
-        self._store_seen = seen if self._store_seen is None else max(seen, self._store_seen)
-        try:
-            keyset = _parse_jwks(record.jwks, max_keys=self._max_keys)
-        except InvalidJwksError as exc:
-            logger.warning(
-                "key store entry for %s is unusable (%s); ignoring it", self.cache_key, exc
-            )
-            return None
-        if self._configured_uri is not None and record.jwks_uri != self._configured_uri:
-            return None
-        now = self._clock()
-        if record.fetched_at > now + _MAX_STORE_SKEW:
-            logger.warning(
-                "key store entry for %s claims a fetch time in the future; ignoring it",
-                self.cache_key,
-            )
-            return None
-        snapshot = Snapshot(
-            keyset, record.jwks, record.fetched_at, record.max_age, seq or 0, "store"
-        )
-        if freshness(snapshot, now, self.policy) is Freshness.UNUSABLE:
-            return None
-        with self._lock:
-            if self._snapshot is not None and (seq is None or self._snapshot.seq > seq):
-                return self._snapshot
-            self._snapshot = snapshot
-            if self._jwks_uri is None:
-                self._jwks_uri = record.jwks_uri
-        self.stats.l2_loads += 1
-        self._emit("l2_load", kids=sorted(keyset.kids), fetched_at=record.fetched_at)
-        return snapshot
-
-    def _load_store(self) -> Snapshot | None:
-        self._l2_tried = True
-        return None if self.store is None else self._from_record(self.store.load(self.cache_key))
-
-    async def _load_store_async(self) -> Snapshot | None:
-        self._l2_tried = True
-        if self.store is None:
-            return None
-        return self._from_record(await self.store.load_async(self.cache_key))
-
-    # Fetching: shared steps -----------------------------------------------------------------------
-    def _fetcher(self) -> HttpFetcher:
-        if self._http is None:
-            from ._http import HttpFetcher  # httpx is imported on the first fetch, not before
-
-            self._http = HttpFetcher(self.fetch_options)
-        return self._http
-
-    def _next_seq(self) -> int:
-        """Number a fetch about to start (called under the lock)."""
-        self._last_seq = seq = next(self._seq)
-        return seq
-
-    def _begin(self, reason: str) -> None:
-        self.stats.fetches += 1
-        self.stats.refreshes[reason] = self.stats.refreshes.get(reason, 0) + 1
-
-    def _metadata_urls(self) -> tuple[str, str]:
-        assert self.issuer is not None  # noqa: S101 - checked in __init__
-        return discovery_urls(self.issuer)
-
-    def _jwks_uri_from(self, fetched: Fetched) -> str:
-        assert self.issuer is not None  # noqa: S101 - checked in __init__
-        uri = jwks_uri_from_metadata(
-            fetched.body,
-            issuer=self.issuer,
-            allow_insecure_http=self.fetch_options.allow_insecure_http,
-            source=fetched.url,
-        )
-        self._jwks_uri = uri
-        return uri
-
-    def _install(self, seq: int, fetched: Fetched, reason: str) -> Snapshot:
-        """Validate a fetched JWKS and swap it into L1 unless a newer fetch already did."""
-        document = self._parse_body(fetched.body, fetched.url)
-        keyset = _parse_jwks(document, max_keys=self._max_keys)
-        now = self._clock()
-        snapshot = Snapshot(
-            keyset, document, now, self.policy.effective_max_age(fetched.max_age), seq, "fetch"
-        )
-        with self._lock:
-            self._gate.record_success()
-            previous = self._snapshot
-            # An older fetch that finishes late never replaces a newer key set.
-            installed = snapshot if previous is None or previous.seq <= seq else previous
-            self._snapshot = installed
-        with self._window_lock:
-            self._window.reset()
-        for skipped in keyset.skipped:
-            logger.warning(
-                "JWKS at %s: skipped key #%d (kid %r): %s",
-                fetched.url,
-                skipped.index,
-                skipped.kid,
-                skipped.reason,
-            )
-        old_kids = previous.keyset.kids if previous is not None else frozenset()
-        if keyset.kids != old_kids:
-            logger.info(
-                "key set %s: kids added %s, removed %s",
-                self.cache_key,
-                sorted(keyset.kids - old_kids),
-                sorted(old_kids - keyset.kids),
-            )
-        self._emit("fetch", reason=reason, kids=sorted(keyset.kids), skipped=len(keyset.skipped))
-        return installed
-
-    def _record(self, snapshot: Snapshot) -> StoredKeySet:
-        assert self._jwks_uri is not None  # noqa: S101 - a fetch resolved it
-        return StoredKeySet(
-            snapshot.document, snapshot.fetched_at, snapshot.max_age, self._jwks_uri
-        )
-
-    def _failed(self, exc: JwtError, reason: str) -> None:
-        self._last_error = exc
-        with self._lock:
-            self._gate.record_failure(self._clock(), self.policy)
-            failures = self._gate.failures
-            if self._configured_uri is None:
-                self._jwks_uri = None  # discover again next time: the URI may have moved
-        self.stats.fetch_failures += 1
-        logger.warning(
-            "fetching key set %s failed (%s, attempt %d, reason %s): %s",
-            self.cache_key,
-            exc.code,
-            failures,
-            reason,
-            exc,
-        )
-        self._emit("fetch_failed", reason=reason, code=exc.code, consecutive=failures)
-
-    # Fetching: sync face -------------------------------------------------------------------------
-    def _fetch_sync(self, seq: int, reason: str) -> Snapshot:
-        self._begin(reason)
-        try:
-            with self._fetcher().session() as get:
-                uri = self._jwks_uri
-                if uri is None:
-                    oidc, oauth = self._metadata_urls()
-                    try:
-                        metadata = get(oidc)
-                    except KeySetUnavailableError as exc:
-                        if not _is_client_error(exc):
-                            raise
-                        try:
-                            metadata = get(oauth)
-                        except KeySetUnavailableError as again:
-                            raise _no_metadata(oidc, again) from None
-                    uri = self._jwks_uri_from(metadata)
-                fetched = get(uri)
-            snapshot = self._install(seq, fetched, reason)
-        except JwtError as exc:
-            self._failed(exc, reason)
-            raise
-        except Exception as exc:  # a bug or an odd client: still a typed, counted failure
-            error = KeySetUnavailableError(f"fetching keys failed ({type(exc).__name__})")
-            self._failed(error, reason)
-            raise error from exc
-        if self.store is not None and snapshot.seq == seq:
-            self.store.save(self.cache_key, self._record(snapshot))
-        return snapshot
-
-    def _refresh(self, reason: str) -> Snapshot:
-        """Fetch now, or wait for the fetch another thread already started."""
-        with self._lock:
-            flight = self._flight
-            if flight is not None and _monotonic() - flight.started > self._wait_limit:
-                flight = None  # its leader is stuck (its waiters gave up): never wait on it
-            leader = flight is None
-            if flight is None:
-                flight = self._flight = _Flight()
-                seq = self._next_seq()
-        if not leader:
-            return flight.wait(self._wait_limit)
-        try:
-            snapshot = self._fetch_shared(seq, reason)
-        except JwtError as exc:
-            flight.error = exc
-            raise
-        else:
-            flight.snapshot = snapshot
-            return snapshot
-        finally:
-            with self._lock:
-                if self._flight is flight:  # a stuck leader may have been replaced
-                    self._flight = None
-            flight.done.set()
-
-    def _refresh_in_background(self, now: float, reason: str) -> None:
-        with self._lock:
-            if (
-                self._flight is not None
-                or (self._background is not None and self._background.is_alive())
-                or not self._gate.may_fetch(now)
-            ):
-                return
-            thread = threading.Thread(
-                target=self._background_refresh,
-                args=(reason,),
-                name="cognito-jwt-refresh",
-                daemon=True,
-            )
-            self._background = thread
-        thread.start()
-
-    def _background_refresh(self, reason: str) -> None:
-        # A failure was logged by _failed; the current keys keep serving.
-        with contextlib.suppress(JwtError):
-            self._refresh(reason)
-
-    def join_background(self, timeout: float | None = None) -> None:
-        """Wait for a background refresh thread, if one runs (for tests and shutdown)."""
-        thread = self._background
-        if thread is not None:
-            thread.join(timeout)
-
-    # Fetching: async face ------------------------------------------------------------------------
-    async def _fetch_async(self, seq: int, reason: str) -> Snapshot:
-        self._begin(reason)
-        try:
-            async with self._fetcher().session_async() as get:
-                uri = self._jwks_uri
-                if uri is None:
-                    oidc, oauth = self._metadata_urls()
-                    try:
-                        metadata = await get(oidc)
-                    except KeySetUnavailableError as exc:
-                        if not _is_client_error(exc):
-                            raise
-                        try:
-                            metadata = await get(oauth)
-                        except KeySetUnavailableError as again:
-                            raise _no_metadata(oidc, again) from None
-                    uri = self._jwks_uri_from(metadata)
-                fetched = await get(uri)
-            snapshot = self._install(seq, fetched, reason)
-        except JwtError as exc:
-            self._failed(exc, reason)
-            raise
-        except Exception as exc:  # a bug or an odd client: still a typed, counted failure
-            error = KeySetUnavailableError(f"fetching keys failed ({type(exc).__name__})")
-            self._failed(error, reason)
-            raise error from exc
-        if self.store is not None and snapshot.seq == seq:
-            await self.store.save_async(self.cache_key, self._record(snapshot))
-        return snapshot
-
-    async def _refresh_async(self, reason: str) -> Snapshot:
-        """Fetch now, or await the fetch another task of this event loop already started."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            task = self._async_flights.get(loop)
-            stuck = _monotonic() - self._async_started.get(loop, 0.0) > self._wait_limit
-            if task is None or task.done() or stuck:  # a stuck fetch never holds the next one
-                task = loop.create_task(self._fetch_shared_async(self._next_seq(), reason))
-                task.add_done_callback(_retrieve)
-                self._async_flights[loop] = task
-                self._async_started[loop] = _monotonic()
-        # shield: a caller that gives up (cancelled) must not cancel the fetch others await;
-        # bounded like a thread waiting on a flight, so a stuck fetch never holds callers.
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), self._wait_limit)
-        except asyncio.TimeoutError:
-            raise KeySetUnavailableError(
-                f"timed out after {self._wait_limit:g} s waiting for a key fetch"
-            ) from None
-
-    def _refresh_in_background_async(self, now: float, reason: str) -> None:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            running = self._async_flights.get(loop)
-            if (running is not None and not running.done()) or not self._gate.may_fetch(now):
-                return
-        task = loop.create_task(self._refresh_async(reason))
-        task.add_done_callback(_retrieve)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # Cross-process coordination (a store shared by a fleet, e.g. RedisStore) ---------------------
-    def _shared_since(self, reason: str) -> float | None:
-        """How recent a key set another process stored must be to stand in for this fetch.
-
-        An aging key set is replaced by anything newer than this process has seen (in L1 or
-        the store); an unknown kid, failing signatures or a manual refresh need a key set
-        fetched after the need arose.
-        """
-        if reason in _NEEDS_NEW_FETCH:
-            return self._clock()
-        current = self._snapshot.fetched_at if self._snapshot is not None else None
-        return max((t for t in (self._store_seen, current) if t is not None), default=None)
-
-    def _fetch_shared(self, seq: int, reason: str) -> Snapshot:
-        """Fetch; with a coordinating store, only if no other process is fetching the same."""
-        coordinator = coordinator_of(self.store)
-        if coordinator is None:
-            return self._fetch_sync(seq, reason)
-        since, timeout = self._shared_since(reason), self.fetch_options.timeout
-        with coordinator.coordinate(self.cache_key, newer_than=since, timeout=timeout) as shared:
-            adopted = self._from_record(shared, seq)
-            return self._fetch_sync(seq, reason) if adopted is None else adopted
-
-    async def _fetch_shared_async(self, seq: int, reason: str) -> Snapshot:
-        """Like :meth:`_fetch_shared`, without blocking the event loop."""
-        coordinator = coordinator_of(self.store)
-        if coordinator is None:
-            return await self._fetch_async(seq, reason)
-        since, timeout = self._shared_since(reason), self.fetch_options.timeout
-        async with coordinator.coordinate_async(
-            self.cache_key, newer_than=since, timeout=timeout
-        ) as shared:
-            adopted = self._from_record(shared, seq)
-            return await self._fetch_async(seq, reason) if adopted is None else adopted
-
     # Failure-rate trigger ------------------------------------------------------------------------
     def record_signature(self, ok: bool) -> None:  # noqa: FBT001 - hot path, positional
         """Count a signature check; refresh when too many checks with known keys fail."""
@@ -1041,9 +663,7 @@ class RemoteKeySource:
                 return
             window.reset()
         with self._lock:
-            allowed = self._gate.may_trigger(now, self.policy.cooldown)
-            if allowed:
-                self._gate.triggered_at = now
+            allowed = self._gate.trigger(now, self.policy.cooldown)
         if not allowed:
             return
         self._emit("failure_rate")
@@ -1055,63 +675,3 @@ class RemoteKeySource:
             self._refresh_in_background(now, "failure_rate")
         else:
             self._refresh_in_background_async(now, "failure_rate")
-
-    # Explicit loading ---------------------------------------------------------------------------
-    def hydrate(self) -> None:
-        """Have usable keys in memory now: from L1, else L2, else a fetch.
-
-        Raises:
-            KeySetUnavailableError: No usable key set could be had.
-        """
-        self._ensure(self._clock())
-
-    async def hydrate_async(self) -> None:
-        """Like :meth:`hydrate`, without blocking the event loop."""
-        await self._ensure_async(self._clock())
-
-    def refresh(self) -> None:
-        """Fetch the key set now, whatever its age (backoff and cooldown don't apply).
-
-        Raises:
-            KeySetUnavailableError: The fetch failed (the current keys stay in use).
-        """
-        self._refresh("manual")
-
-    async def refresh_async(self) -> None:
-        """Like :meth:`refresh`, without blocking the event loop."""
-        await self._refresh_async("manual")
-
-
-async def _wait_event(event: threading.Event, timeout: float) -> None:
-    """Wait for a threading *event* without blocking the event loop (short polls)."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not event.is_set() and loop.time() < deadline:
-        await asyncio.sleep(0.005)
-
-
-def _is_client_error(exc: KeySetUnavailableError) -> bool:
-    """A 4xx answer: discovery then tries the RFC 8414 metadata URL."""
-    return exc.status_code is not None and 400 <= exc.status_code < 500
-
-
-def _no_metadata(oidc: str, exc: KeySetUnavailableError) -> KeySetUnavailableError:
-    """Discovery's error when the RFC 8414 fallback failed too.
-
-    A 4xx at both URLs means the issuer publishes no metadata there (a
-    :class:`DiscoveryError`); anything else stays as it is.
-    """
-    if not _is_client_error(exc):
-        return exc
-    return DiscoveryError(
-        f"no issuer metadata at {oidc} nor at the RFC 8414 URL: {exc}",
-        status_code=exc.status_code,
-    )
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    """Mark a background task's exception as seen (it was logged when it happened)."""
-    if not task.cancelled():
-        task.exception()

@@ -26,7 +26,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ._b64 import b64url_encode
 from ._discovery import (
     check_url,
-    discovery_urls,
     endpoint_from_metadata,
     metadata_from_document,
 )
@@ -484,16 +483,12 @@ class TokenClient:
             return kept if kept is not None else self._discover_sync(self._issuer)
 
     def _discover_sync(self, issuer: str) -> Mapping[str, Any]:
-        oidc, oauth = discovery_urls(issuer)
+        from ._http import fetch_metadata
+
         fetcher = self._fetcher()
         try:
             with fetcher.session() as get:
-                try:
-                    fetched = get(oidc)
-                except KeySetUnavailableError as exc:
-                    if not 400 <= (exc.status_code or 0) < 500:
-                        raise
-                    fetched = get(oauth)
+                fetched = fetch_metadata(get, issuer)
         except DiscoveryError:
             raise
         except KeySetUnavailableError as exc:
@@ -525,16 +520,12 @@ class TokenClient:
             return lock
 
     async def _discover_async(self, issuer: str) -> Mapping[str, Any]:
-        oidc, oauth = discovery_urls(issuer)
+        from ._http import fetch_metadata_async
+
         fetcher = self._fetcher()
         try:
             async with fetcher.session_async() as get:
-                try:
-                    fetched = await get(oidc)
-                except KeySetUnavailableError as exc:
-                    if not 400 <= (exc.status_code or 0) < 500:
-                        raise
-                    fetched = await get(oauth)
+                fetched = await fetch_metadata_async(get, issuer)
         except DiscoveryError:
             raise
         except KeySetUnavailableError as exc:

@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError, bounded_repr
+from ._record import dataclass, field, fields
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field, fields
-
     import httpx
-else:
-    from ._record import dataclass, field, fields
+
 
 __all__ = ["DEFAULT_MAX_KEYS", "FetchOptions", "RefreshPolicy"]
 

@@ -9,21 +9,16 @@ default_factory=..., repr=..., compare=...)``; ``__post_init__``; field inherita
 compared fields; ``__hash__`` for frozen records (none for mutable ones); ``replace`` and
 ``fields``.
 
-Modules import it as ``dataclasses`` for the type checker and from here at run time::
-
-    if TYPE_CHECKING:
-        from dataclasses import dataclass, field
-    else:
-        from ._record import dataclass, field
-
-so mypy checks every record exactly as a dataclass, and the tests in
+Modules import it in one line, ``from ._record import dataclass, field``: the type checker
+sees :mod:`dataclasses` itself under these names (see the end of this module), so mypy checks
+every record exactly as a dataclass, while the run time gets the light versions; the tests in
 ``tests/unit/test_record.py`` hold the two implementations to the same behaviour.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 __all__ = ["MISSING", "Field", "FrozenInstanceError", "dataclass", "field", "fields", "replace"]
 
@@ -69,7 +64,7 @@ class Field:
         return f"Field(name={self.name!r})"
 
 
-def field(
+def _field(
     *,
     default: Any = MISSING,
     default_factory: Callable[[], Any] | Any = MISSING,
@@ -80,7 +75,7 @@ def field(
     return Field(default=default, default_factory=default_factory, repr=repr, compare=compare)
 
 
-def fields(obj: object) -> tuple[Field, ...]:
+def _fields(obj: object) -> tuple[Field, ...]:
     """The fields of a record class or instance, in order."""
     found: tuple[Field, ...] | None = getattr(obj, "__record_fields__", None)
     if found is None:
@@ -88,9 +83,9 @@ def fields(obj: object) -> tuple[Field, ...]:
     return found
 
 
-def replace(obj: T, /, **changes: Any) -> T:
+def _replace(obj: T, /, **changes: Any) -> T:
     """A copy of *obj* with some fields changed (``__post_init__`` runs again)."""
-    for record_field in fields(obj):
+    for record_field in _fields(obj):
         if record_field.name not in changes:
             changes[record_field.name] = getattr(obj, record_field.name)
     return type(obj)(**changes)
@@ -190,7 +185,7 @@ def _methods(cls: type, cls_fields: tuple[Field, ...], *, frozen: bool, eq: bool
     return methods
 
 
-def dataclass(
+def _dataclass(
     cls: type[T] | None = None, /, *, frozen: bool = False, slots: bool = False, eq: bool = True
 ) -> Any:
     """Make *cls* a record, like :func:`dataclasses.dataclass` with the same arguments."""
@@ -224,3 +219,11 @@ def dataclass(
         return new_cls
 
     return wrap if cls is None else wrap(cls)
+
+
+# The type checker sees the real dataclasses (its dataclass support keys on them); the run time
+# gets the light versions above.
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, fields, replace
+else:
+    dataclass, field, fields, replace = _dataclass, _field, _fields, _replace

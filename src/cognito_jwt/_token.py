@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._b64 import ALPHABET_BYTES, decode_checked_alphabet
 from ._errors import (
@@ -19,11 +19,7 @@ from ._errors import (
     bounded_repr,
 )
 from ._json import loads_object
-
-if TYPE_CHECKING:
-    from dataclasses import dataclass
-else:
-    from ._record import dataclass
+from ._record import dataclass
 
 __all__ = [
     "ParsedToken",

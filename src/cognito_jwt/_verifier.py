@@ -33,6 +33,7 @@ from ._issuer_keys import IssuerKeySources, is_unused_issuer
 from ._keysource import (
     EventHook,
     JwksInput,
+    KeySetState,
     KeySetStats,
     KeySource,
     RemoteKeySource,
@@ -691,6 +692,23 @@ class BaseVerifier:
         """
         return self._keys.stats if self._by_issuer is None else self._by_issuer.stats()
 
+    @property
+    def key_state(self) -> dict[str, KeySetState]:
+        """What the verifier holds of its keys now, for health checks (no I/O, read-only).
+
+        Keyed like :meth:`hydrate`: by issuer (by key-set URL where the verifier has no single
+        issuer). With one key set per issuer (a Cognito pool's issuer formats), each issuer
+        has its own entry, empty until a token names it or :meth:`hydrate` runs.
+        """
+        by_issuer = self._by_issuer
+        if by_issuer is None:
+            return dict.fromkeys(self._report_names(), self._keys.state())
+        built = by_issuer.built()
+        return {
+            issuer: built[issuer].state() if issuer in built else KeySetState(uri, frozenset())
+            for issuer, uri in by_issuer.uris.items()
+        }
+
     def _report_names(self) -> list[str]:
         """What :meth:`hydrate` names the one key set: each issuer, else its URL."""
         if self._issuers is not None:
@@ -749,7 +767,7 @@ class BaseVerifier:
         if self._by_issuer is not None and is_unused_issuer(exc):
             exc = KeyNotFoundError(
                 "the token's issuer publishes no key set "
-                f"(HTTP {getattr(exc, 'status_code', None)}): this pool does not issue tokens "
+                f"(HTTP {exc.status_code}): this pool does not issue tokens "
                 "under that issuer format"
             )
         exc.unverified_header = parsed.header
@@ -1057,6 +1075,14 @@ class MultiIssuerVerifier:
         for verifier in self._verifiers:
             report.update(await verifier.hydrate_async())
         return report
+
+    @property
+    def key_state(self) -> dict[str, KeySetState]:
+        """Every verifier's :attr:`BaseVerifier.key_state`, merged (by issuer)."""
+        state: dict[str, KeySetState] = {}
+        for verifier in self._verifiers:
+            state.update(verifier.key_state)
+        return state
 
     def refresh(self) -> None:
         """Fetch every verifier's key set now."""

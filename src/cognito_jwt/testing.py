@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from typing_extensions import Self
@@ -43,13 +43,9 @@ from ._algorithms import ALGORITHMS, PrivateKey
 from ._cognito import CognitoVerifier, TokenUse, cognito_issuer
 from ._errors import ConfigurationError
 from ._jwk import jwk_from_public_key, jwk_thumbprint
+from ._record import dataclass
 from ._sign import encode_compact
 from ._verifier import JwtVerifier
-
-if TYPE_CHECKING:
-    from dataclasses import dataclass
-else:
-    from ._record import dataclass
 
 __all__ = ["LocalIssuer", "LocalLoadBalancer"]
 

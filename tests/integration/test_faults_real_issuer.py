@@ -32,6 +32,7 @@ from cognito_jwt import (
     RefreshPolicy,
 )
 from cognito_jwt.testing import LocalIssuer
+from tests.helpers import key_state
 
 AUDIENCE = "api://faults"
 TIMEOUT = 0.5
@@ -196,7 +197,7 @@ def test_restart_after_stale_if_error_recovers(issuer: LocalIssuer) -> None:
     issuer.start()
     clock.offset += POLICY.backoff_max  # past any backoff
     accepted(verifier, old)
-    assert verifier._keys.snapshot.fetched_at >= time.time() + POLICY.stale_if_error
+    assert key_state(verifier).fetched_at >= time.time() + POLICY.stale_if_error
 
 
 # === Slow, failing and broken answers ===========================================================

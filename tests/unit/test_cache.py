@@ -7,7 +7,7 @@ import math
 import pytest
 
 from cognito_jwt import RefreshPolicy
-from cognito_jwt._cache import FailureWindow, FetchGate, Freshness, Snapshot, freshness
+from cognito_jwt._cache import Admission, FailureWindow, FetchGate, Freshness, Snapshot, freshness
 from cognito_jwt._jwk import parse_jwks
 from tests.helpers import all_keys, jwks_of
 
@@ -116,6 +116,23 @@ def test_gate_trigger_also_respects_backoff() -> None:
     gate.record_failure(T0, RefreshPolicy(backoff_initial=100, backoff_max=100))
     assert not gate.may_trigger(T0 + 50, cooldown=1)  # cooldown over, backoff not
     assert gate.may_trigger(T0 + 100, cooldown=1)
+
+
+def test_penalty_box_one_lead_per_cooldown_and_negative_cache() -> None:
+    clock = [T0]
+    gate = FetchGate.for_policy(RefreshPolicy(cooldown=30, negative_kid_ttl=60), lambda: clock[0])
+    assert gate.admit("a", T0, cooldown=30) is Admission.LEAD
+    assert gate.admit("b", T0 + 1, cooldown=30) is Admission.COOLDOWN  # charged by "a"
+    gate.release()  # "a" was a real key: the way is free at once
+    assert gate.admit("b", T0 + 1, cooldown=30) is Admission.LEAD
+    gate.forget_kid("b")
+    assert gate.admit("b", T0 + 100, cooldown=30) is Admission.UNKNOWN
+    clock[0] = T0 + 61  # the negative cache ages on the given clock
+    assert gate.admit("b", T0 + 100, cooldown=30) is Admission.LEAD
+    gate.record_failure(T0 + 100, POLICY)
+    assert gate.admit("c", T0 + 200, cooldown=30) is Admission.LEAD  # backoff over
+    gate.record_failure(T0 + 200, POLICY)
+    assert gate.admit("d", T0 + 201, cooldown=0) is Admission.BACKOFF
 
 
 # === FailureWindow ================================================================================

@@ -173,11 +173,11 @@ def test_without_jwks_keys_come_from_the_pool_well_known_uri(jwks):
     verifier = CognitoVerifier(
         user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", store=None
     )
-    assert verifier._by_issuer is not None
-    assert verifier._by_issuer.uris == {
+    assert {issuer: state.url for issuer, state in verifier.key_state.items()} == {
         issuer: f"{issuer}/.well-known/jwks.json" for issuer in verifier.issuers
     }
-    assert verifier._by_issuer.built() == {}  # each issuer's key source is made on first use
+    # each issuer's key source is made on first use: nothing is held yet
+    assert all(not state.kids and state.source is None for state in verifier.key_state.values())
     assert verifier.stats.fetches == 0
 
 

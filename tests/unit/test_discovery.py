@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cognito_jwt import ConfigurationError, DiscoveryError
+from cognito_jwt import ConfigurationError, DiscoveryError, KeySetUnavailableError
 from cognito_jwt._discovery import (
     check_url,
     cognito_jwks_uri,
@@ -278,3 +278,58 @@ def test_metadata_messages_are_bounded() -> None:
     with pytest.raises(DiscoveryError) as info:
         _jwks_uri(b"{" + b'"a":' * 50_000)
     assert len(str(info.value)) < 800
+
+
+# === metadata_plan: discovery with its RFC 8414 fallback, written once ===========================
+def _drive(issuer: str, answers: dict[str, object]) -> tuple[list[str], object]:
+    """Run the plan against canned answers (an exception instance is raised at that URL)."""
+    from cognito_jwt._discovery import metadata_plan
+
+    asked: list[str] = []
+    plan = metadata_plan(issuer)
+    url = next(plan)
+    while True:
+        asked.append(url)
+        answer = answers[url]
+        try:
+            url = plan.throw(answer) if isinstance(answer, Exception) else plan.send(answer)
+        except StopIteration as done:
+            return asked, done.value
+        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+            return asked, exc
+
+
+OIDC = "https://id.example.com/t1/.well-known/openid-configuration"
+OAUTH = "https://id.example.com/.well-known/oauth-authorization-server/t1"
+
+
+def test_plan_takes_the_oidc_document_first() -> None:
+    assert _drive("https://id.example.com/t1", {OIDC: "doc"}) == ([OIDC], "doc")
+
+
+def test_plan_falls_back_to_rfc8414_on_a_4xx() -> None:
+    missing = KeySetUnavailableError("404", status_code=404)
+    assert _drive("https://id.example.com/t1", {OIDC: missing, OAUTH: "doc"}) == (
+        [OIDC, OAUTH],
+        "doc",
+    )
+
+
+def test_plan_keeps_a_5xx_or_network_failure_as_it_is() -> None:
+    down = KeySetUnavailableError("503", status_code=503)
+    asked, outcome = _drive("https://id.example.com/t1", {OIDC: down})
+    assert asked == [OIDC]
+    assert outcome is down
+
+
+def test_plan_says_discovery_error_when_neither_url_exists() -> None:
+    asked, outcome = _drive(
+        "https://id.example.com/t1",
+        {
+            OIDC: KeySetUnavailableError("404", status_code=404),
+            OAUTH: KeySetUnavailableError("410", status_code=410),
+        },
+    )
+    assert asked == [OIDC, OAUTH]
+    assert isinstance(outcome, DiscoveryError)
+    assert outcome.status_code == 410

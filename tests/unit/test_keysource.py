@@ -46,6 +46,7 @@ from tests.helpers import (
     SigningKey,
     _signing_key,
     jwks_of,
+    key_state,
     raw_token,
     rsa_private,
 )
@@ -298,7 +299,7 @@ def test_scheduled_refresh_serves_stale_and_fetches_once_in_background(world: Wo
     world.runner.settle(verifier)
     assert world.jwks_hits == 2
     assert verifier.stats.refreshes == {"initial": 1, "scheduled": 1}
-    assert verifier._keys.snapshot.fetched_at == world.clock()
+    assert key_state(verifier).fetched_at == world.clock()
     world.ok(verifier)
     world.ok(verifier)
     world.runner.settle(verifier)
@@ -328,7 +329,7 @@ def test_past_max_stale_verification_fetches_first(world: World) -> None:
     world.ok(verifier, world.token(key_b()))  # verified with keys fetched by this very call
     assert world.jwks_hits == 2
     assert verifier.stats.refreshes == {"initial": 1, "expired": 1}
-    assert verifier._keys.snapshot.keyset.kids == frozenset({"rsa-b"})
+    assert key_state(verifier).kids == frozenset({"rsa-b"})
 
 
 def test_issuer_down_past_max_stale_serves_stale_if_error(world: World) -> None:
@@ -403,7 +404,7 @@ def test_backoff_after_failures(world: World) -> None:
     assert attempts_after(0.1) == 2  # 10 s after the second failure
     world.issuer.recover()
     assert attempts_after(20) >= 3  # 20 s after the third: fetched and installed
-    assert verifier._keys.snapshot.fetched_at == world.clock()
+    assert key_state(verifier).fetched_at == world.clock()
     before = world.issuer.total
     world.ok(verifier)
     assert world.issuer.total == before
@@ -442,7 +443,7 @@ def test_skipped_keys_in_a_good_answer_are_logged(
     verifier = oidc.make()
     with caplog.at_level(logging.WARNING, logger="cognito_jwt"):
         oidc.ok(verifier)
-    assert verifier._keys.snapshot.keyset.kids == frozenset({"rsa-a"})
+    assert key_state(verifier).kids == frozenset({"rsa-a"})
     assert any("skipped key #1" in r.getMessage() for r in caplog.records)
 
 
@@ -465,7 +466,8 @@ def test_cache_control_max_age_is_honoured_within_bounds(
     oidc.issuer.cache_control = header
     verifier = oidc.make()
     oidc.ok(verifier)
-    assert verifier._keys.snapshot.max_age == max_age
+    state = key_state(verifier)
+    assert state.next_refresh == state.fetched_at + max_age
     oidc.clock.advance(max_age - 1)
     oidc.ok(verifier)
     oidc.runner.settle(verifier)
@@ -660,7 +662,7 @@ def test_manual_refresh_ignores_backoff_and_cooldown(world: World) -> None:
     world.issuer.recover()
     world.issuer.rotate(key_a(), key_b())
     world.runner.refresh(verifier)  # same instant: backoff does not apply
-    assert verifier._keys.snapshot.keyset.kids == frozenset({"rsa-a", "rsa-b"})
+    assert key_state(verifier).kids == frozenset({"rsa-a", "rsa-b"})
     world.fails(verifier, world.token(impostor_b()), KeyNotFoundError)  # cooldown starts
     world.runner.refresh(verifier)  # same instant: cooldown does not apply either
     assert verifier.stats.refreshes["manual"] == 3
@@ -985,9 +987,9 @@ def test_background_refresh_thread_is_a_named_daemon(oidc: World) -> None:
     oidc.clock.advance(HOUR)
     oidc.ok(verifier)
     if oidc.runner.is_async:
-        assert len(verifier._keys._tasks) == 1
+        assert len(verifier._keys._flights.tasks) == 1
     else:
-        thread = verifier._keys._background
+        thread = verifier._keys._flights.background
         assert thread is not None
         assert thread.daemon
         assert thread.name == "cognito-jwt-refresh"
@@ -1012,3 +1014,74 @@ def test_alb_key_endpoint_status_decides_missing_or_unavailable(
         with pytest.raises(error) as info:
             verifier.verify(token)
         assert type(info.value) is error
+
+
+# === The public view of the key state ============================================================
+def test_key_state_before_and_after_the_first_fetch(world: World) -> None:
+    verifier = world.make()
+    before = key_state(verifier)
+    assert (before.kids, before.fetched_at, before.source) == (frozenset(), None, None)
+    assert before.last_error is None
+    world.ok(verifier)
+    state = key_state(verifier)
+    assert state.kids == frozenset({"rsa-a"})
+    assert state.source == "network"
+    assert state.fetched_at == world.clock()
+    assert state.next_refresh == world.clock() + HOUR
+    assert state.url == world.issuer.jwks_uri
+    assert (state.last_error, state.consecutive_failures) == (None, 0)
+    expected = set(verifier.issuers) if world.kind == "cognito" else {OIDC_ISSUER}
+    assert set(verifier.key_state) == expected  # keyed like hydrate()
+
+
+def test_key_state_reports_failures_and_the_backoff(oidc: World) -> None:
+    verifier = oidc.make()
+    oidc.ok(verifier)
+    oidc.issuer.fail("500")
+    with pytest.raises(KeySetUnavailableError):
+        oidc.runner.refresh(verifier)
+    state = key_state(verifier)
+    assert state.kids == frozenset({"rsa-a"})  # the good keys stay
+    assert state.consecutive_failures == 1
+    assert isinstance(state.last_error, KeySetUnavailableError)
+    assert state.last_error.status_code == 500
+    oidc.issuer.recover()
+    oidc.runner.refresh(verifier)
+    assert (key_state(verifier).last_error, key_state(verifier).consecutive_failures) == (None, 0)
+
+
+def test_key_state_says_keys_came_from_the_store(oidc: World) -> None:
+    store = MemoryStore()
+    oidc.ok(oidc.make(store=store))
+    second = oidc.make(store=store)
+    oidc.ok(second)
+    state = key_state(second)
+    assert state.source == "store"
+    assert state.kids == frozenset({"rsa-a"})
+    assert oidc.jwks_hits == 1
+
+
+def test_key_state_of_keys_given_in_memory() -> None:
+    verifier = JwtVerifier(issuer=OIDC_ISSUER, audience=AUDIENCE, jwks=jwks_of(key_a()))
+    state = key_state(verifier)
+    assert (state.source, state.kids, state.url, state.next_refresh) == (
+        "memory",
+        frozenset({"rsa-a"}),
+        None,
+        None,
+    )
+
+
+def test_key_state_of_a_cognito_pool_has_one_entry_per_issuer() -> None:
+    issuer = FakeIssuer(ISSUER, base="http://127.0.0.1:9", keys=(key_a(),))
+    clock = FakeClock()
+    verifier = CognitoVerifier(
+        user_pool_id=POOL_ID, client_id=CLIENT_ID, token_use="access", store=None, clock=clock,
+        fetch=issuer.fetch_options(),
+    )  # fmt: skip
+    states = verifier.key_state
+    assert set(states) == set(verifier.issuers)
+    assert all(state.kids == frozenset() and state.source is None for state in states.values())
+    assert {state.url for state in states.values()} == {
+        f"{name}/.well-known/jwks.json" for name in verifier.issuers
+    }

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from cognito_jwt import JwtVerifier, KeyNotFoundError, MemoryStore, StoredKeySet
-from cognito_jwt import _keysource as keysource
+from cognito_jwt import _flight as flight
 from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, drain, oidc_token
-from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, rsa_private
+from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, key_state, rsa_private
 
 THREADS = 100
 TASKS = 1000
@@ -80,12 +80,12 @@ def tally(monkeypatch: pytest.MonkeyPatch) -> Tally:
             counts.bump("waiting")
             return super().wait(timeout)
 
-    class CountingFlight(keysource._Flight):
+    class CountingFlight(flight.Flight[Any]):
         def __init__(self) -> None:
             super().__init__()
             self.done = CountingEvent()
 
-    monkeypatch.setattr(keysource, "_Flight", CountingFlight)
+    monkeypatch.setattr(flight, "Flight", CountingFlight)
     return counts
 
 
@@ -291,7 +291,7 @@ def test_older_async_fetch_finishing_last_does_not_overwrite_newer_keys() -> Non
         await asyncio.wait_for(issuer.async_entered.wait(), WAIT)
         issuer.rotate(key_b())
         await asyncio.wait_for(asyncio.to_thread(verifier.refresh), WAIT)  # seq 3: key B
-        assert verifier._keys.snapshot.keyset.kids == frozenset({"rsa-b"})
+        assert key_state(verifier).kids == frozenset({"rsa-b"})
         issuer.async_gate.set()
         await asyncio.wait_for(older, WAIT)
 

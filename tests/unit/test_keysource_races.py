@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cognito_jwt import JwtVerifier, KeyNotFoundError, KeySetUnavailableError, RefreshPolicy
-from cognito_jwt import _keysource as keysource
+from cognito_jwt import _flight as flight
 from cognito_jwt._cache import FetchGate
 from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, oidc_token
 from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, rsa_private
@@ -75,12 +75,12 @@ class Joined:
                     joined.cond.notify_all()
                 return super().wait(timeout)
 
-        class CountingFlight(keysource._Flight):
+        class CountingFlight(flight.Flight[Any]):
             def __init__(self) -> None:
                 super().__init__()
                 self.done = CountingEvent()
 
-        monkeypatch.setattr(keysource, "_Flight", CountingFlight)
+        monkeypatch.setattr(flight, "Flight", CountingFlight)
 
     def wait_for(self, count: int) -> None:
         with self.cond:
@@ -302,7 +302,7 @@ def test_a_failed_refresh_with_nothing_new_still_fails() -> None:
 def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The key source's monotonic clock (ages of fetches in flight), moved by the test."""
     clock = FakeClock(0.0)
-    monkeypatch.setattr(keysource, "_monotonic", clock)
+    monkeypatch.setattr(flight, "_monotonic", clock)
     return clock
 
 
@@ -318,13 +318,15 @@ def test_threads_a_fetch_stuck_past_the_wait_limit_does_not_hold_the_next_one(
     try:
         assert issuer.entered.wait(WAIT)  # the leader hangs (a store, a coordinator, a bug)
         issuer.block_path = None  # the issuer itself is well again
-        monotonic.advance(verifier._keys._wait_limit + 1)
+        monotonic.advance(verifier._keys._flights.wait_limit + 1)
         assert verifier.verify(token)["sub"] == "user-42"  # a new fetch, not the stuck one
         assert issuer.count() == 2
     finally:
         issuer.release()
     assert stuck.outcome() == "user-42"
-    assert verifier._keys._flight is None  # the late leader did not clear anyone else's flight
+    assert (
+        verifier._keys._flights.flight is None
+    )  # the late leader did not clear anyone else's flight
 
 
 def test_tasks_a_fetch_stuck_past_the_wait_limit_does_not_hold_the_next_one(
@@ -341,7 +343,7 @@ def test_tasks_a_fetch_stuck_past_the_wait_limit_does_not_hold_the_next_one(
         stuck = asyncio.create_task(verifier.verify_async(token))
         await asyncio.wait_for(issuer.async_entered.wait(), WAIT)
         issuer.async_block_path = None
-        monotonic.advance(verifier._keys._wait_limit + 1)
+        monotonic.advance(verifier._keys._flights.wait_limit + 1)
         fresh = await asyncio.wait_for(verifier.verify_async(token), WAIT)
         assert issuer.count() == 2
         issuer.async_gate.set()

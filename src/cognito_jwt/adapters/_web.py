@@ -22,7 +22,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .. import (
     AlgorithmNotAllowedError,
@@ -49,11 +49,7 @@ from .. import (
     UnsupportedCriticalHeaderError,
 )
 from .._normalise import string_set, string_tuple
-
-if TYPE_CHECKING:
-    from dataclasses import dataclass
-else:
-    from .._record import dataclass
+from .._record import dataclass
 
 logger = logging.getLogger("cognito_jwt")
 

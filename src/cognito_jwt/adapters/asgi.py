@@ -42,9 +42,9 @@ any other ASGI application.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, Protocol
+from typing import Any
 
-from .. import Claims, JwtError
+from .. import AsyncVerifier, JwtError
 from ._web import (
     ALB_KEY,
     DATA_HEADER,
@@ -103,14 +103,6 @@ _UNSIGNED = frozenset({IDENTITY_HEADER.encode(), TOKEN_HEADER.encode()})
 # WebSocket close codes (RFC 6455 §7.4.1).
 _POLICY_VIOLATION = 1008
 _INTERNAL_ERROR = 1011
-
-
-class AsyncVerifier(Protocol):
-    """What the middleware needs of a verifier (every verifier of this package has it)."""
-
-    async def verify_async(self, token: str | bytes) -> Claims:
-        """Verify a token without blocking the event loop and return its claims."""
-        ...
 
 
 def _header_values(scope: Scope, name: bytes) -> list[str]:

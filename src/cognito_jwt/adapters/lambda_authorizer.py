@@ -34,10 +34,9 @@ policy never opens a route the caller may not call.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 from .. import (
     Claims,
@@ -47,13 +46,11 @@ from .. import (
     KeySetUnavailableError,
     MissingGroupError,
 )
+from .. import Verifier as PublicVerifier
+from .._log import logger
 from .._normalise import string_set, string_tuple
+from .._record import dataclass, field
 from .._verifier import check_sync_use
-
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from .._record import dataclass, field
 
 __all__ = [
     "ApiArn",
@@ -78,7 +75,6 @@ __all__ = [
     "parse_request",
 ]
 
-logger = logging.getLogger("cognito_jwt")
 
 # API Gateway accepts only string, number and boolean context values; we serialise the rest.
 ContextValue = str | int | float | bool
@@ -89,12 +85,8 @@ _SCALARS = frozenset({str, int, float, bool})
 _WHITESPACE = frozenset(" \t\r\n\v\f")
 
 
-class Verifier(Protocol):
-    """What the adapter needs of a verifier (every verifier of this package has it)."""
-
-    def verify(self, token: str | bytes) -> Claims:
-        """Verify a token and return its claims."""
-        ...
+class Verifier(PublicVerifier, Protocol):
+    """What the adapter needs of a verifier: :class:`cognito_jwt.Verifier` and ``hydrate``."""
 
     def hydrate(self) -> object:
         """Load keys ahead of the first verification."""

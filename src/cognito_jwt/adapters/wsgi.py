@@ -38,9 +38,9 @@ The token itself is never logged, and never written into a response.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from .. import Claims, JwtError, MalformedTokenError
+from .. import Claims, JwtError, MalformedTokenError, Verifier
 from .._verifier import check_sync_use
 from ._web import (
     ALB_KEY,
@@ -72,14 +72,6 @@ MIDDLEWARE_KEY = "cognito_jwt.middleware"
 
 # The unsigned ALB headers (identity, then access token), as WSGI names them.
 _UNSIGNED = ("HTTP_X_AMZN_OIDC_IDENTITY", "HTTP_X_AMZN_OIDC_ACCESSTOKEN")
-
-
-class Verifier(Protocol):
-    """What the middleware needs of a verifier (every verifier of this package has it)."""
-
-    def verify(self, token: str | bytes) -> Claims:
-        """Verify a token and return its claims."""
-        ...
 
 
 def respond(rejection: Rejection, start_response: StartResponse) -> list[bytes]:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from dataclasses import dataclass
-else:
-    from .._record import dataclass
+from .._record import dataclass
 
 __all__ = [
     "MAX_WAIT_TIMEOUTS",

@@ -20,19 +20,15 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
 from .._errors import ConfigurationError
+from .._record import dataclass, field
 from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of, key_digest, parse_document
-
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from .._record import dataclass, field
 
 try:
     import redis
