@@ -106,7 +106,7 @@ class Audit:
 
     A plain callable passed as ``on_decision=`` is ``Audit(hook)``: no subject, real time.
 
-    Args:
+    Attributes:
         hook: Called with each :class:`VerificationRecord`, in the verifying thread or task:
             keep it quick. If it raises, the error is logged (logger ``cognito_jwt``; never the
             token) and the verification result stands. An ``async def`` hook is refused.
