@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TextIO
@@ -620,24 +621,36 @@ class OpenTelemetrySink:
     - ``cognito_jwt.verifications`` (counter) by ``outcome``, ``error`` (``"none"`` on allow)
       and ``issuer`` (an accepted issuer or ``"other"``);
     - ``cognito_jwt.verification.duration`` (histogram, seconds) by ``outcome`` and ``issuer``;
-    - ``cognito_jwt.keyset.events`` (counter) by ``event`` (``fetch``, ``fetch_failed``,
-      ``unknown_kid``, ``l2_load``, ``failure_rate``), ``reason`` (a fetch's refresh reason,
-      else ``"none"``) and ``key_set``: pass :meth:`on_event` as a verifier's ``on_event=``.
+    - ``cognito_jwt.keyset.events`` (counter) by ``event`` (``fetch_start``, ``fetch``,
+      ``fetch_failed``, ``unknown_kid``, ``l2_load``, ``failure_rate``), ``reason`` (a fetch's
+      refresh reason, else ``"none"``) and ``key_set``: pass :meth:`on_event` as a verifier's
+      ``on_event=``.
+
+    With :meth:`on_event` as the hook, each key-set fetch is also a span,
+    ``cognito_jwt.keyset.fetch``, on the tracer ``cognito_jwt``: from the request to the key
+    set installed (or the failure, status ``ERROR`` with ``cognito_jwt.error``), with
+    ``cognito_jwt.key_set`` and ``cognito_jwt.reason``. It opens in the thread or task that
+    fetches, so a fetch made for a request is a child of that request's span; a background
+    refresh has no parent.
 
     Args:
-        meter_provider: The provider (default: the global one).
+        meter_provider: The meter provider (default: the global one).
+        tracer_provider: The tracer provider (default: the global one).
 
     Raises:
         ImportError: ``opentelemetry-api`` is not installed (``pip install cognito-jwt[otel]``).
     """
 
-    __slots__ = ("_duration", "_events", "_verifications")
+    __slots__ = ("_duration", "_events", "_fetches", "_lock", "_tracer", "_verifications")
 
-    def __init__(self, meter_provider: Any = None) -> None:
-        from opentelemetry import metrics
+    def __init__(self, meter_provider: Any = None, tracer_provider: Any = None) -> None:
+        from opentelemetry import metrics, trace
 
         from ._version import __version__
 
+        self._tracer = trace.get_tracer("cognito_jwt", __version__, tracer_provider)
+        self._fetches: dict[str, Any] = {}  # key set -> the span of its fetch in flight
+        self._lock = threading.Lock()
         meter = metrics.get_meter("cognito_jwt", __version__, meter_provider)
         self._verifications = meter.create_counter(
             "cognito_jwt.verifications", unit="{verification}", description="Token verifications"
@@ -658,13 +671,31 @@ class OpenTelemetrySink:
         self._duration.record(record.duration, {"outcome": record.outcome, "issuer": issuer})
 
     def on_event(self, name: str, details: Mapping[str, Any]) -> None:
-        """An ``on_event=`` hook: count a key-set event."""
+        """An ``on_event=`` hook: count a key-set event; a fetch's events make its span."""
         reason = details.get("reason")
-        self._events.add(
-            1,
-            {
-                "event": str(name)[:64],
-                "reason": reason[:64] if isinstance(reason, str) else "none",
-                "key_set": str(details.get("key_set", ""))[:MAX_FIELD],
-            },
-        )
+        key_set = str(details.get("key_set", ""))[:MAX_FIELD]
+        reason_text = reason[:64] if isinstance(reason, str) else "none"
+        self._events.add(1, {"event": str(name)[:64], "reason": reason_text, "key_set": key_set})
+        if name == "fetch_start":
+            span = self._tracer.start_span(
+                "cognito_jwt.keyset.fetch",
+                attributes={"cognito_jwt.key_set": key_set, "cognito_jwt.reason": reason_text},
+            )
+            with self._lock:
+                abandoned = self._fetches.pop(key_set, None)
+                self._fetches[key_set] = span
+            if abandoned is not None:  # a fetch that never reported back (cancelled)
+                abandoned.set_attribute("cognito_jwt.error", "abandoned")
+                abandoned.end()
+        elif name in ("fetch", "fetch_failed"):
+            with self._lock:
+                span = self._fetches.pop(key_set, None)
+            if span is None:
+                return
+            if name == "fetch_failed":
+                from opentelemetry.trace import Status, StatusCode
+
+                code = str(details.get("code", "ERR_JWT"))[:64]
+                span.set_attribute("cognito_jwt.error", code)
+                span.set_status(Status(StatusCode.ERROR, code))
+            span.end()

@@ -480,6 +480,7 @@ class RemoteKeySource(Installs, UnknownKids):
                 return adopted
         self.stats.fetches += 1
         self.stats.refreshes[reason] = self.stats.refreshes.get(reason, 0) + 1
+        self._emit("fetch_start", reason=reason)  # then "fetch" or "fetch_failed", same thread
         try:
             snapshot = self._install(seq, (yield Step("get")), reason)
         except JwtError as exc:

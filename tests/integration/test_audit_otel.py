@@ -76,3 +76,44 @@ def test_decisions_and_key_set_events_become_metrics() -> None:
     assert events[("fetch", "unknown_kid")] == 1  # the rotation, found by the new kid
     assert events[("fetch_failed", "manual")] == 1
     assert {a["key_set"] for a, _ in found["cognito_jwt.keyset.events"]} == {issuer.jwks_uri}
+
+
+def test_key_fetches_become_spans_with_their_reason_and_outcome() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    sink = OpenTelemetrySink(
+        MeterProvider(metric_readers=[InMemoryMetricReader()]), tracer_provider=tracer_provider
+    )
+    with LocalIssuer() as issuer:
+        verifier = JwtVerifier(
+            issuer=issuer.issuer,
+            audience="api",
+            jwks_uri=issuer.jwks_uri,
+            store=None,
+            on_event=sink.on_event,
+        )
+        verifier.verify(issuer.mint({"aud": "api"}))  # the initial fetch
+        asyncio.run(verifier.refresh_async())  # a manual one, on the async face
+        issuer.fail(500)
+        with pytest.raises(KeySetUnavailableError):
+            verifier.refresh()
+    spans = exporter.get_finished_spans()
+    assert [(s.name, s.attributes["cognito_jwt.reason"]) for s in spans] == [
+        ("cognito_jwt.keyset.fetch", "initial"),
+        ("cognito_jwt.keyset.fetch", "manual"),
+        ("cognito_jwt.keyset.fetch", "manual"),
+    ]
+    assert [s.status.status_code for s in spans] == [
+        StatusCode.UNSET,
+        StatusCode.UNSET,
+        StatusCode.ERROR,
+    ]
+    assert spans[2].attributes["cognito_jwt.error"] == "ERR_JWKS_UNAVAILABLE"
+    assert all(s.attributes["cognito_jwt.key_set"] == issuer.jwks_uri for s in spans)
+    assert all(s.end_time is not None and s.end_time >= s.start_time for s in spans)

@@ -691,7 +691,8 @@ def test_on_event_receives_fetch_l2_unknown_kid_and_failure_events(world: World)
     world.ok(first)
     cache_key = first._keys.cache_key
     assert first_events == [
-        ("fetch", {"key_set": cache_key, "reason": "initial", "kids": ["rsa-a"], "skipped": 0})
+        ("fetch_start", {"key_set": cache_key, "reason": "initial"}),
+        ("fetch", {"key_set": cache_key, "reason": "initial", "kids": ["rsa-a"], "skipped": 0}),
     ]
 
     events: list[tuple[str, dict[str, Any]]] = []
@@ -702,9 +703,9 @@ def test_on_event_receives_fetch_l2_unknown_kid_and_failure_events(world: World)
     assert events[0][1]["key_set"] == cache_key
 
     world.fails(second, world.token(impostor_b()), KeyNotFoundError)
-    assert [n for n, _ in events[1:]] == ["fetch", "unknown_kid"]
-    assert events[1][1]["reason"] == "unknown_kid"
-    assert events[2][1]["refreshed"] is True
+    assert [n for n, _ in events[1:]] == ["fetch_start", "fetch", "unknown_kid"]
+    assert events[2][1]["reason"] == "unknown_kid"
+    assert events[3][1]["refreshed"] is True
 
     world.issuer.fail("500")
     with pytest.raises(KeySetUnavailableError):
@@ -731,8 +732,8 @@ def test_raising_event_hook_does_not_break_verification(
     with caplog.at_level(logging.ERROR, logger="cognito_jwt"):
         world.ok(verifier)
         world.fails(verifier, world.token(impostor_b()), KeyNotFoundError)
-    assert calls == ["fetch", "fetch", "unknown_kid"]
-    assert sum("on_event hook raised" in r.getMessage() for r in caplog.records) == 3
+    assert calls == ["fetch_start", "fetch", "fetch_start", "fetch", "unknown_kid"]
+    assert sum("on_event hook raised" in r.getMessage() for r in caplog.records) == 5
 
 
 # === Sequence numbers =============================================================================
