@@ -228,15 +228,7 @@ def run(
     except Exception as exc:
         _deny(exc, token, audit, scope, known, timer() - start, reset)
         raise
-    duration = timer() - start
-    if scope is None and not audit.include_subject:  # the common case, kept short
-        record = _allowed(claims, duration, cache_hit=False)
-        try:
-            audit.hook(record)
-        except Exception:  # noqa: BLE001 - a broken hook never changes the verdict (logged)
-            _hook_failed(record)
-        return claims
-    _allow(claims, audit, scope, duration, reset)
+    _allowed_to(audit, claims, scope, timer() - start, reset)
     return claims
 
 
@@ -259,19 +251,25 @@ async def run_async(
     except Exception as exc:
         _deny(exc, token, audit, scope, known, timer() - start, reset)
         raise
-    duration = timer() - start
+    _allowed_to(audit, claims, scope, timer() - start, reset)
+    return claims
+
+
+Reset = contextvars.Token[Scope | None] | None
+
+
+def _allowed_to(
+    audit: Audit, claims: Claims, scope: Scope | None, duration: float, reset: Reset
+) -> None:
+    """Tell *audit* (and, through *scope*, every audit watching) that *claims* passed."""
     if scope is None and not audit.include_subject:  # the common case, kept short
         record = _allowed(claims, duration, cache_hit=False)
         try:
             audit.hook(record)
         except Exception:  # noqa: BLE001 - a broken hook never changes the verdict (logged)
             _hook_failed(record)
-        return claims
+        return
     _allow(claims, audit, scope, duration, reset)
-    return claims
-
-
-Reset = contextvars.Token[Scope | None] | None
 
 
 def _allow(
