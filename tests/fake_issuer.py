@@ -11,6 +11,7 @@ import collections
 import gzip
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,10 +22,25 @@ from tests.helpers import (
     FIXED_NOW,
     OIDC_ISSUER,
     SigningKey,
+    _signing_key,
     access_claims,
     jwks_of,
     oidc_claims,
+    rsa_private,
 )
+
+
+@cache
+def key_a() -> SigningKey:
+    """The issuer's first RSA key (kid ``rsa-a``)."""
+    return _signing_key("RS256", rsa_private(2048, 0), "rsa-a")
+
+
+@cache
+def key_b() -> SigningKey:
+    """The key it rotates to (kid ``rsa-b``)."""
+    return _signing_key("RS256", rsa_private(2048, 1), "rsa-b")
+
 
 WAIT = 10.0  # upper bound for every wait on an event, join or task: never reached when all is well
 

@@ -36,7 +36,7 @@ from cognito_jwt import (
 from cognito_jwt._http import Fetched
 from cognito_jwt._jwk import jwk_from_public_key
 from cognito_jwt._keysource import RemoteKeySource
-from tests.fake_issuer import FakeClock, FakeIssuer, Runner, cognito_token, oidc_token
+from tests.fake_issuer import FakeClock, FakeIssuer, Runner, cognito_token, key_a, key_b, oidc_token
 from tests.helpers import (
     AUDIENCE,
     CLIENT_ID,
@@ -54,16 +54,6 @@ from tests.unit._loop_guard import blocking_fetches_on_a_loop
 
 HOUR = 3600.0
 KINDS = ["discovery", "jwks_uri", "cognito"]
-
-
-@cache
-def key_a() -> SigningKey:
-    return _signing_key("RS256", rsa_private(2048, 0), "rsa-a")
-
-
-@cache
-def key_b() -> SigningKey:
-    return _signing_key("RS256", rsa_private(2048, 1), "rsa-b")
 
 
 @cache

@@ -10,28 +10,17 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any
 
 import pytest
 
 from cognito_jwt import JwtVerifier, KeyNotFoundError, MemoryStore, StoredKeySet
 from cognito_jwt import _flight as flight
-from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, drain, oidc_token
-from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, key_state, rsa_private
+from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, drain, key_a, key_b, oidc_token
+from tests.helpers import AUDIENCE, OIDC_ISSUER, key_state
 
 THREADS = 100
 TASKS = 1000
-
-
-@cache
-def key_a() -> SigningKey:
-    return _signing_key("RS256", rsa_private(2048, 0), "rsa-a")
-
-
-@cache
-def key_b() -> SigningKey:
-    return _signing_key("RS256", rsa_private(2048, 1), "rsa-b")
 
 
 @pytest.fixture(autouse=True)

@@ -17,21 +17,11 @@ import pytest
 from cognito_jwt import JwtVerifier, KeyNotFoundError, KeySetUnavailableError, RefreshPolicy
 from cognito_jwt import _flight as flight
 from cognito_jwt._cache import FetchGate
-from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, oidc_token
+from tests.fake_issuer import WAIT, FakeClock, FakeIssuer, key_a, key_b, oidc_token
 from tests.helpers import AUDIENCE, OIDC_ISSUER, SigningKey, _signing_key, rsa_private
 from tests.unit._loop_guard import blocking_fetches_on_a_loop
 
 HOUR = 3600.0
-
-
-@cache
-def key_a() -> SigningKey:
-    return _signing_key("RS256", rsa_private(2048, 0), "rsa-a")
-
-
-@cache
-def key_b() -> SigningKey:
-    return _signing_key("RS256", rsa_private(2048, 1), "rsa-b")
 
 
 @cache
