@@ -64,12 +64,17 @@ def latest(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def lock(session: nox.Session) -> None:
-    """Refresh ``requirements/lock.txt``: every group and extra, for every supported Python."""
+    """Update ``requirements/lock.txt``: every group and extra, for every supported Python.
+
+    Pins already in the lock are kept, so adding a dependency moves nothing else;
+    ``nox -s lock -- --upgrade`` refreshes every pin to the newest release.
+    """
     session.run("python", "-m", "pip", "install", "--quiet", "uv")
     groups = [arg for name in LOCKED_GROUPS for arg in ("--group", f"pyproject.toml:{name}")]
+    upgrade = [arg for arg in session.posargs if arg == "--upgrade"]
     session.run(
         "python", "-m", "uv", "pip", "compile", "pyproject.toml", "--all-extras", *groups,
-        "--universal", "--python-version", "3.10", "--upgrade", "--quiet",
+        "--universal", "--python-version", "3.10", *upgrade, "--quiet",
         "--custom-compile-command", "python -m nox -s lock", "--output-file", LOCK,
     )  # fmt: skip
 
