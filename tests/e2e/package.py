@@ -13,10 +13,16 @@ every function with its own interpreter (see tests/servers/ministack.py).
 
 pip comes from the interpreter running the tests; an environment without pip (uv-made venvs)
 gets a throwaway virtual environment in the build folder, whose bundled pip does the work.
+
+A Lambda layer (`build_layer`) is the same install without the handler, under ``python/`` as
+AWS documents for Python layers ("Packaging your layer content"): the runtime puts ``/opt/python``
+on ``sys.path``. ``python -m tests.e2e.package --layer-dir DIR`` (the ``layer`` nox session)
+builds one per Python version and architecture and prints their sizes.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import subprocess
@@ -29,7 +35,9 @@ from pathlib import Path
 
 __all__ = [
     "DeploymentPackage",
+    "Layer",
     "build_deployment_package",
+    "build_layer",
     "lambda_platform_flags",
     "zip_folder",
 ]
@@ -105,34 +113,112 @@ def zip_folder(folder: Path, zip_path: Path) -> None:
             archive.writestr(info, path.read_bytes())
 
 
+def _wheel(pip: list[str], project_root: Path, workdir: Path) -> Path:
+    wheels = workdir / "wheel"
+    if not wheels.is_dir():
+        _run([*pip, "wheel", str(project_root), "--no-deps", "--no-cache-dir", "-w", str(wheels)],
+             cwd=workdir)  # fmt: skip
+    (wheel,) = wheels.glob("cognito_jwt-*.whl")
+    return wheel
+
+
+def _install_for_lambda(
+    pip: list[str], project_root: Path, wheel: Path, target: Path, python: str, machine: str
+) -> None:
+    lock = project_root / "requirements" / "lock.txt"
+    # Bytecode made by this interpreter would be dead weight for another Python version.
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    compile_flag = [] if python == here else ["--no-compile"]
+    _run(
+        [*pip, "install", "--no-cache-dir", "--target", str(target), *compile_flag,
+         *lambda_platform_flags(python, machine), "-c", str(lock), str(wheel)],
+        cwd=wheel.parent,
+    )  # fmt: skip
+
+
+def _weigh(folder: Path, zip_path: Path) -> tuple[int, int, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return zip_path.stat().st_size, sum(p.stat().st_size for p in files), len(files)
+
+
 def build_deployment_package(
     project_root: Path, workdir: Path, handler_modules: list[Path]
 ) -> DeploymentPackage:
     """Build ``workdir/function.zip``: the project's wheel, its dependencies and the handlers."""
     began = time.perf_counter()
     pip = _pip(workdir)
-    wheels = workdir / "wheel"
-    _run([*pip, "wheel", str(project_root), "--no-deps", "--no-cache-dir", "-w", str(wheels)],
-         cwd=workdir)  # fmt: skip
-    (wheel,) = wheels.glob("cognito_jwt-*.whl")
+    wheel = _wheel(pip, project_root, workdir)
     target = workdir / "package"
-    lock = project_root / "requirements" / "lock.txt"
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    _run(
-        [*pip, "install", "--no-cache-dir", "--target", str(target),
-         *lambda_platform_flags(here, platform.machine()), "-c", str(lock), str(wheel)],
-        cwd=workdir,
-    )  # fmt: skip
+    _install_for_lambda(pip, project_root, wheel, target, here, platform.machine())
     for module in handler_modules:
         (target / module.name).write_bytes(module.read_bytes())
     zip_path = workdir / "function.zip"
     zip_folder(target, zip_path)
-    files = [p for p in target.rglob("*") if p.is_file()]
+    zip_bytes, unzipped_bytes, files = _weigh(target, zip_path)
     return DeploymentPackage(
         zip_path=zip_path,
         wheel=wheel,
-        zip_bytes=zip_path.stat().st_size,
-        unzipped_bytes=sum(p.stat().st_size for p in files),
-        files=len(files),
+        zip_bytes=zip_bytes,
+        unzipped_bytes=unzipped_bytes,
+        files=files,
         build_seconds=time.perf_counter() - began,
     )
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A built layer zip for one Lambda runtime (``python3.X``) and architecture."""
+
+    zip_path: Path
+    python: str
+    architecture: str  # Lambda's name: x86_64 or arm64
+    zip_bytes: int
+    unzipped_bytes: int
+    files: int
+
+    def summary(self) -> str:
+        """One line: runtime, architecture and size, for a report."""
+        return (
+            f"python{self.python} {self.architecture}: {self.zip_path.name} "
+            f"{self.zip_bytes / 1e6:.2f} MB zipped, {self.unzipped_bytes / 1e6:.2f} MB unzipped, "
+            f"{self.files} files"
+        )
+
+
+def build_layer(project_root: Path, workdir: Path, python: str, architecture: str) -> Layer:
+    """Build ``workdir/cognito-jwt-layer-python{python}-{architecture}.zip``.
+
+    The library and its dependencies (pinned by the lock, binary wheels for Lambda's Linux and
+    CPython *python*) under ``python/``, the path every Python runtime puts on ``sys.path``.
+    Publish it with ``aws lambda publish-layer-version --compatible-runtimes python{python}
+    --compatible-architectures {architecture}``.
+    """
+    pip = _pip(workdir)
+    wheel = _wheel(pip, project_root, workdir)
+    folder = workdir / f"layer-{python}-{architecture}"
+    _install_for_lambda(pip, project_root, wheel, folder / "python", python, architecture)
+    zip_path = workdir / f"cognito-jwt-layer-python{python}-{architecture}.zip"
+    zip_folder(folder, zip_path)
+    zip_bytes, unzipped_bytes, files = _weigh(folder, zip_path)
+    return Layer(zip_path, python, architecture, zip_bytes, unzipped_bytes, files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.e2e.package --layer-dir DIR [--python 3.12 ...] [--arch arm64 ...]``."""
+    parser = argparse.ArgumentParser(description="Build Lambda layer zips of cognito-jwt.")
+    parser.add_argument("--layer-dir", type=Path, required=True, help="where the zips go")
+    parser.add_argument("--python", action="append", required=True, help="e.g. 3.12")
+    parser.add_argument("--arch", action="append", choices=("x86_64", "arm64"), required=True)
+    args = parser.parse_args(argv)
+    project_root = Path(__file__).resolve().parents[2]
+    args.layer_dir.mkdir(parents=True, exist_ok=True)
+    for python in args.python:
+        for architecture in args.arch:
+            layer = build_layer(project_root, args.layer_dir, python, architecture)
+            print(layer.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
