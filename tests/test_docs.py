@@ -128,11 +128,19 @@ def _events(token: str) -> dict[str, Any]:
     http_event["identitySource"] = [f"Bearer {token}"]
     websocket_event = load("websocket_connect")
     websocket_event["queryStringParameters"] = {"token": token}
+    # Proxy integrations (what a backend behind API Gateway gets): docs/guides/powertools.md.
+    rest_proxy_event = load("rest_proxy")
+    rest_proxy_event["headers"]["Authorization"] = f"Bearer {token}"
+    rest_proxy_event["multiValueHeaders"]["Authorization"] = [f"Bearer {token}"]
+    http_proxy_event = load("http_v2_proxy")
+    http_proxy_event["headers"]["authorization"] = f"Bearer {token}"
     return {
         "token_event": token_event,
         "request_event": request_event,
         "http_event": http_event,
         "websocket_event": websocket_event,
+        "rest_proxy_event": rest_proxy_event,
+        "http_proxy_event": http_proxy_event,
     }
 
 
