@@ -216,9 +216,12 @@ def layer(session: nox.Session) -> None:
 
     One zip per Python version and architecture (default: every supported version, both
     architectures) in ``dist/layers/``: the library and its dependencies, pinned by the lock,
-    from manylinux2014 wheels, under ``python/``. Prints each zip's size. Not in the default
-    run; the end-to-end tests deploy a layer built the same way (tests/e2e/test_layer.py).
+    from manylinux2014 wheels, under ``python/``. Prints each zip's size. The layer for the
+    session's own Python also carries bytecode (``/opt`` is read-only on Lambda: nothing can
+    cache it there at run time); the others don't. Not in the default run; the end-to-end tests
+    deploy a layer built the same way (tests/e2e/test_layer.py).
     """
+    _install(session, "uv")  # installs for a Python other than the session's (see package.py)
     archs = [arg for arg in session.posargs if arg in ("x86_64", "arm64")] or ["x86_64", "arm64"]
     versions = [arg for arg in session.posargs if arg not in archs] or PYTHONS
     flags = [f"--python={v}" for v in versions] + [f"--arch={a}" for a in archs]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ class DeploymentPackage:
     unzipped_bytes: int
     files: int
     build_seconds: float
+    folder: Path  # what was zipped: the installed libraries and the handler modules
+    handlers: tuple[str, ...]  # the handler modules' file names
 
     @property
     def code(self) -> bytes:
@@ -126,12 +129,34 @@ def _install_for_lambda(
     pip: list[str], project_root: Path, wheel: Path, target: Path, python: str, machine: str
 ) -> None:
     lock = project_root / "requirements" / "lock.txt"
-    # Bytecode made by this interpreter would be dead weight for another Python version.
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    compile_flag = [] if python == here else ["--no-compile"]
+    if python != here:
+        _uv_install_for_lambda(project_root, wheel, target, python, machine)
+        return
     _run(
-        [*pip, "install", "--no-cache-dir", "--target", str(target), *compile_flag,
+        [*pip, "install", "--no-cache-dir", "--target", str(target),
          *lambda_platform_flags(python, machine), "-c", str(lock), str(wheel)],
+        cwd=wheel.parent,
+    )  # fmt: skip
+
+
+def _uv_install_for_lambda(
+    project_root: Path, wheel: Path, target: Path, python: str, machine: str
+) -> None:
+    """The same install for another Python than this one, with uv.
+
+    pip takes ``--python-version`` for wheel tags only: it evaluates dependency markers (and
+    the lock's) for the interpreter running it, so a 3.10 layer built by 3.11 would lack
+    ``exceptiongroup`` (``anyio`` needs it below 3.11). uv evaluates them for the target. No
+    bytecode: it would be this interpreter's.
+    """
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+    lock = project_root / "requirements" / "lock.txt"
+    _run(
+        [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--no-cache",
+         "--python", sys.executable, "--target", str(target),
+         "--python-platform", f"{arch[machine.lower()]}-manylinux2014",
+         "--python-version", python, "--only-binary", ":all:", "-c", str(lock), str(wheel)],
         cwd=wheel.parent,
     )  # fmt: skip
 
@@ -163,6 +188,8 @@ def build_deployment_package(
         unzipped_bytes=unzipped_bytes,
         files=files,
         build_seconds=time.perf_counter() - began,
+        folder=target,
+        handlers=tuple(module.name for module in handler_modules),
     )
 
 
@@ -186,18 +213,34 @@ class Layer:
         )
 
 
-def build_layer(project_root: Path, workdir: Path, python: str, architecture: str) -> Layer:
+def build_layer(
+    project_root: Path,
+    workdir: Path,
+    python: str,
+    architecture: str,
+    *,
+    reuse: DeploymentPackage | None = None,
+) -> Layer:
     """Build ``workdir/cognito-jwt-layer-python{python}-{architecture}.zip``.
 
     The library and its dependencies (pinned by the lock, binary wheels for Lambda's Linux and
     CPython *python*) under ``python/``, the path every Python runtime puts on ``sys.path``.
     Publish it with ``aws lambda publish-layer-version --compatible-runtimes python{python}
     --compatible-architectures {architecture}``.
+
+    *reuse*: a deployment package built for the same Python and machine; its installed
+    libraries (the same ``pip install --target``, handlers left out) become the layer instead of
+    a second install, which is what the end-to-end tests do to stay quick.
     """
-    pip = _pip(workdir)
-    wheel = _wheel(pip, project_root, workdir)
     folder = workdir / f"layer-{python}-{architecture}"
-    _install_for_lambda(pip, project_root, wheel, folder / "python", python, architecture)
+    if reuse is None:
+        pip = _pip(workdir)
+        wheel = _wheel(pip, project_root, workdir)
+        _install_for_lambda(pip, project_root, wheel, folder / "python", python, architecture)
+    else:
+        shutil.copytree(
+            reuse.folder, folder / "python", ignore=shutil.ignore_patterns(*reuse.handlers)
+        )
     zip_path = workdir / f"cognito-jwt-layer-python{python}-{architecture}.zip"
     zip_folder(folder, zip_path)
     zip_bytes, unzipped_bytes, files = _weigh(folder, zip_path)
@@ -212,10 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", action="append", choices=("x86_64", "arm64"), required=True)
     args = parser.parse_args(argv)
     project_root = Path(__file__).resolve().parents[2]
-    args.layer_dir.mkdir(parents=True, exist_ok=True)
+    layer_dir = args.layer_dir.resolve()  # pip runs in it: relative paths would move
+    layer_dir.mkdir(parents=True, exist_ok=True)
     for python in args.python:
         for architecture in args.arch:
-            layer = build_layer(project_root, args.layer_dir, python, architecture)
+            layer = build_layer(project_root, layer_dir, python, architecture)
             print(layer.summary())
     return 0
 
