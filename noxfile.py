@@ -221,7 +221,7 @@ def layer(session: nox.Session) -> None:
     cache it there at run time); the others don't. Not in the default run; the end-to-end tests
     deploy a layer built the same way (tests/e2e/test_layer.py).
     """
-    _install(session, "uv")  # installs for a Python other than the session's (see package.py)
+    _install(session, *_group("release"))  # uv: installs for other Pythons (see package.py)
     archs = [arg for arg in session.posargs if arg in ("x86_64", "arm64")] or ["x86_64", "arm64"]
     versions = [arg for arg in session.posargs if arg not in archs] or PYTHONS
     flags = [f"--python={v}" for v in versions] + [f"--arch={a}" for a in archs]
