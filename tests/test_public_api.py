@@ -82,6 +82,9 @@ PUBLIC = {
     "JsonLogSink",
     "OpenTelemetrySink",
     "VerificationRecord",
+    # header and claims without verification (debugging, routing)
+    "UnverifiedToken",
+    "decode_unverified",
 }
 
 

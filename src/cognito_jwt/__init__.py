@@ -69,14 +69,15 @@ if TYPE_CHECKING:
     )
     from ._online_revocation import CognitoRevocationCheck, IntrospectionCheck
     from ._tenants import MultiTenantVerifier
+    from ._unverified import UnverifiedToken, decode_unverified
     from .stores import FileStore
 
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
 # which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
-# never needs; the online revocation checks, which few routes use; key processing (KeySet,
-# which needs cryptography), loaded anyway with the first key set; the file store, built by a
-# verifier that uses it.
+# never needs; the online revocation checks, which few routes use; decode_unverified, for
+# debugging and routing; key processing (KeySet, which needs cryptography), loaded anyway with
+# the first key set; the file store, built by a verifier that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "Audit": "._audit",
@@ -98,6 +99,8 @@ _LAZY = {
     "TokenResponse": "._oauth",
     "build_authorization_url": "._oauth",
     "generate_client_key": "._keygen",
+    "UnverifiedToken": "._unverified",
+    "decode_unverified": "._unverified",
 }
 
 
@@ -189,10 +192,12 @@ __all__ = [
     "TokenRevokedError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
+    "UnverifiedToken",
     "VerificationRecord",
     "Verifier",
     "__version__",
     "build_authorization_url",
+    "decode_unverified",
     "generate_client_key",
 ]
 

@@ -217,3 +217,12 @@ otel_verifier = JwtVerifier(
 document: dict[str, object] = emf.document(
     VerificationRecord("allow", None, "https://i", True, "k", "RS256", None, (), None, False, 0.001)
 )
+
+
+def route_by_issuer(token: str) -> str | None:
+    from cognito_jwt import UnverifiedToken, decode_unverified
+
+    unverified: UnverifiedToken = decode_unverified(token, limits=TokenLimits())
+    kid: str | None = unverified.kid
+    issuer = unverified.claims.get("iss")
+    return issuer if isinstance(issuer, str) else kid
