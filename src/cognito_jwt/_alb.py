@@ -42,7 +42,6 @@ from urllib.parse import urlsplit
 
 from ._audit import Audit, DecisionHook
 from ._cache import Admission, FetchGate
-from ._discovery import check_url
 from ._errors import (
     AudienceMismatchError,
     ConfigurationError,
@@ -69,6 +68,7 @@ from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
 from ._record import dataclass, replace
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, parse_token
+from ._url_policy import check_url
 from ._validate import check_issuer, check_required, check_times
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg, store_of
 from .stores._base import KeyStore, StoredKeySet
@@ -195,7 +195,7 @@ def pem_document(kid: str, body: bytes, url: str) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from ._private_keys import quiet_key_loading
+    from ._jwk import quiet_key_loading
 
     try:
         with quiet_key_loading():  # a DSA key is refused below, without cryptography's warning

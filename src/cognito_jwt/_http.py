@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 import certifi
 import httpx
 
-from ._discovery import check_url, metadata_plan
+from ._discovery import metadata_plan
 from ._errors import (
     ConfigurationError,
     JwtError,
@@ -30,6 +30,7 @@ from ._errors import (
     TokenEndpointUnavailableError,
 )
 from ._options import FetchOptions
+from ._url_policy import check_url
 from ._version import __version__
 
 if TYPE_CHECKING:

@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from ._claims import Claims
-from ._discovery import check_url
 from ._errors import ConfigurationError, JwtError, RevocationUnavailableError
 from ._json import loads_object
 from ._options import FetchOptions
+from ._url_policy import check_url
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
 
-    from ._assertion import ClientAssertionSigner
+    from ._client._assertion import ClientAssertionSigner
     from ._http import FormFields, HttpFetcher, Posted
 else:
     from ._record import dataclass
@@ -555,7 +555,7 @@ class IntrospectionCheck(_OnlineCheck):
         if (assertion_signer is None) == (client_secret is None):
             raise ConfigurationError("give exactly one of assertion_signer= and client_secret=")
         if assertion_signer is not None:
-            from ._assertion import ClientAssertionSigner, _audience
+            from ._client._assertion import ClientAssertionSigner, _audience
 
             if not isinstance(assertion_signer, ClientAssertionSigner):
                 raise ConfigurationError("assertion_signer must be a ClientAssertionSigner")

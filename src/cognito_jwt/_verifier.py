@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
 from ._audit import Audit, DecisionHook, as_audit, audit_scope, current_scope, run, run_async
 from ._claims import Claims
-from ._discovery import check_url
 from ._errors import (
     AlgorithmNotAllowedError,
     ConfigurationError,
@@ -44,6 +43,7 @@ from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
 from ._revocation import check_revocation, check_revocation_async, revocation_checks
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
+from ._url_policy import check_url
 from ._validate import (
     FUTURE_SKEW,
     check_any_scope,

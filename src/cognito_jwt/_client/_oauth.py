@@ -23,13 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ._b64 import b64url_encode
-from ._discovery import (
-    check_url,
-    endpoint_from_metadata,
-    metadata_from_document,
-)
-from ._errors import (
+from .._b64 import b64url_encode
+from .._discovery import endpoint_from_metadata, metadata_from_document
+from .._errors import (
     ConfigurationError,
     DiscoveryError,
     InvalidClientError,
@@ -38,17 +34,18 @@ from ._errors import (
     OAuthError,
     TokenEndpointUnavailableError,
 )
-from ._json import loads_object
-from ._options import FetchOptions
+from .._json import loads_object
+from .._options import FetchOptions
+from .._url_policy import check_url
 
 if TYPE_CHECKING:
     import asyncio
     from dataclasses import dataclass, field
 
+    from .._http import FormFields, HttpFetcher, Posted
     from ._assertion import ClientAssertionSigner
-    from ._http import FormFields, HttpFetcher, Posted
 else:
-    from ._record import dataclass, field
+    from .._record import dataclass, field
 
 __all__ = ["AuthorizationRequest", "PkcePair", "TokenClient", "TokenResponse"]
 
@@ -444,7 +441,7 @@ class TokenClient:
     # -- discovery ----------------------------------------------------------------------------
     def _fetcher(self) -> HttpFetcher:
         if self._http is None:
-            from ._http import HttpFetcher  # httpx is imported on the first request
+            from .._http import HttpFetcher  # httpx is imported on the first request
 
             self._http = HttpFetcher(self._fetch)
         return self._http
@@ -483,7 +480,7 @@ class TokenClient:
             return kept if kept is not None else self._discover_sync(self._issuer)
 
     def _discover_sync(self, issuer: str) -> Mapping[str, Any]:
-        from ._http import fetch_metadata
+        from .._http import fetch_metadata
 
         fetcher = self._fetcher()
         try:
@@ -520,7 +517,7 @@ class TokenClient:
             return lock
 
     async def _discover_async(self, issuer: str) -> Mapping[str, Any]:
-        from ._http import fetch_metadata_async
+        from .._http import fetch_metadata_async
 
         fetcher = self._fetcher()
         try:

@@ -16,10 +16,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._algorithms import ALGORITHMS, PrivateKey, PublicKey
-from ._b64 import b64url_encode
-from ._errors import ConfigurationError, SigningError
-from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
+from .._algorithms import ALGORITHMS, PrivateKey, PublicKey
+from .._b64 import b64url_encode
+from .._errors import ConfigurationError, SigningError
+from .._jwk import (
+    MAX_RSA_BITS,
+    MIN_RSA_BITS,
+    jwk_from_public_key,
+    jwk_thumbprint,
+    quiet_key_loading,
+)
 from ._private_keys import (
     check_key_alg,
     check_private_key,
@@ -27,7 +33,6 @@ from ._private_keys import (
     default_alg,
     load_pem_private_key,
     private_key_from_jwk,
-    quiet_key_loading,
 )
 from ._sign import encode_compact, signing_input
 
@@ -266,7 +271,7 @@ class ClientAssertionSigner:
             ConfigurationError: Not a usable private RSA/EC/Ed25519 JWK.
         """
         if isinstance(jwk, str | bytes):
-            from ._json import loads_object
+            from .._json import loads_object
 
             try:
                 jwk = loads_object(jwk.encode() if isinstance(jwk, str) else jwk)
