@@ -50,7 +50,7 @@ from ._install import Installs
 from ._json import loads_object
 from ._log import logger
 from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
-from ._plan import LOAD, Done, Plan, Step, advance
+from ._plan import LOAD, Plan, Step, run_plan, run_plan_async
 from ._record import dataclass, field
 from ._unknown_kids import UnknownKids
 from .stores._base import KeyStore, coordinator_of
@@ -497,15 +497,7 @@ class RemoteKeySource(Installs, UnknownKids):
     # The two drivers: each step done with the face's own I/O -----------------------------------
     def _run(self, plan: Plan[T]) -> T:
         with contextlib.ExitStack() as held:
-            step = advance(plan, None)
-            while not isinstance(step, Done):
-                try:
-                    reply = self._do(step, held)
-                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
-                    step = advance(plan, exc, throw=True)
-                else:
-                    step = advance(plan, reply)
-            return step.value
+            return run_plan(plan, lambda step: self._do(step, held))
 
     def _do(self, step: Step, held: contextlib.ExitStack) -> Any:  # noqa: PLR0911 - a dispatch
         kind, arg = step.kind, step.arg
@@ -533,15 +525,7 @@ class RemoteKeySource(Installs, UnknownKids):
 
     async def _run_async(self, plan: Plan[T]) -> T:
         async with contextlib.AsyncExitStack() as held:
-            step = advance(plan, None)
-            while not isinstance(step, Done):
-                try:
-                    reply = await self._do_async(step, held)
-                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
-                    step = advance(plan, exc, throw=True)
-                else:
-                    step = advance(plan, reply)
-            return step.value
+            return await run_plan_async(plan, lambda step: self._do_async(step, held))
 
     async def _do_async(  # noqa: PLR0911 - a dispatch
         self, step: Step, held: contextlib.AsyncExitStack
