@@ -30,6 +30,7 @@ from ._errors import (
     TokenEndpointUnavailableError,
 )
 from ._options import FetchOptions
+from ._plan import run_plan, run_plan_async
 from ._url_policy import check_url
 from ._version import __version__
 
@@ -104,39 +105,13 @@ def fetch_metadata(get: Callable[[str], Fetched], issuer: str) -> Fetched:
             metadata URL exists (4xx at both).
     """
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    step: str | Fetched = next(plan)
-    while isinstance(step, str):
-        try:
-            answer: Fetched | KeySetUnavailableError = get(step)
-        except KeySetUnavailableError as exc:
-            answer = exc
-        step = _resume(plan, answer)
-    return step
+    return run_plan(plan, get)
 
 
 async def fetch_metadata_async(get: Callable[[str], Awaitable[Fetched]], issuer: str) -> Fetched:
-    """Like :func:`fetch_metadata`, with an async ``get``."""
+    """Like :func:`fetch_metadata`, with an async ``get`` (the same plan)."""
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    step: str | Fetched = next(plan)
-    while isinstance(step, str):
-        try:
-            answer: Fetched | KeySetUnavailableError = await get(step)
-        except KeySetUnavailableError as exc:
-            answer = exc
-        step = _resume(plan, answer)
-    return step
-
-
-def _resume(
-    plan: Generator[str, Fetched, Fetched], answer: Fetched | KeySetUnavailableError
-) -> str | Fetched:
-    """Hand *answer* (or its failure) to the discovery plan: the next URL, or the document."""
-    try:
-        if isinstance(answer, KeySetUnavailableError):
-            return plan.throw(answer)
-        return plan.send(answer)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+    return await run_plan_async(plan, get)
 
 
 def cache_max_age(header: str | None) -> float | None:
