@@ -56,17 +56,17 @@ from .stores import KeyStore, MemoryStore, StoredKeySet
 
 if TYPE_CHECKING:
     from ._alb import AlbVerifier
-    from ._assertion import ClientAssertionSigner
     from ._audit import Audit, EmfSink, JsonLogSink, OpenTelemetrySink, VerificationRecord
-    from ._jwk import KeySet, SkippedKey
-    from ._keygen import ClientKey, generate_client_key
-    from ._oauth import (
+    from ._client._assertion import ClientAssertionSigner
+    from ._client._keygen import ClientKey, generate_client_key
+    from ._client._oauth import (
         AuthorizationRequest,
         PkcePair,
         TokenClient,
         TokenResponse,
         build_authorization_url,
     )
+    from ._jwk import KeySet, SkippedKey
     from ._online_revocation import CognitoRevocationCheck, IntrospectionCheck
     from ._tenants import MultiTenantVerifier
     from ._unverified import UnverifiedToken, decode_unverified
@@ -89,16 +89,16 @@ _LAZY = {
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
     "SkippedKey": "._jwk",
-    "AuthorizationRequest": "._oauth",
-    "ClientAssertionSigner": "._assertion",
-    "ClientKey": "._keygen",
+    "AuthorizationRequest": "._client._oauth",
+    "ClientAssertionSigner": "._client._assertion",
+    "ClientKey": "._client._keygen",
     "CognitoRevocationCheck": "._online_revocation",
     "IntrospectionCheck": "._online_revocation",
-    "PkcePair": "._oauth",
-    "TokenClient": "._oauth",
-    "TokenResponse": "._oauth",
-    "build_authorization_url": "._oauth",
-    "generate_client_key": "._keygen",
+    "PkcePair": "._client._oauth",
+    "TokenClient": "._client._oauth",
+    "TokenResponse": "._client._oauth",
+    "build_authorization_url": "._client._oauth",
+    "generate_client_key": "._client._keygen",
     "UnverifiedToken": "._unverified",
     "decode_unverified": "._unverified",
 }

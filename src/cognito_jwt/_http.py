@@ -16,13 +16,13 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
 import certifi
 import httpx
 
-from ._discovery import check_url, metadata_plan
+from ._discovery import metadata_plan
 from ._errors import (
     ConfigurationError,
     JwtError,
@@ -30,6 +30,8 @@ from ._errors import (
     TokenEndpointUnavailableError,
 )
 from ._options import FetchOptions
+from ._plan import run_plan, run_plan_async
+from ._url_policy import check_url
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ else:
     from ._record import dataclass, field
 
 __all__ = ["Fetched", "HttpFetcher", "Posted", "fetch_metadata", "fetch_metadata_async"]
+
+T = TypeVar("T")
 
 _MAX_REDIRECTS = 3
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -103,39 +107,13 @@ def fetch_metadata(get: Callable[[str], Fetched], issuer: str) -> Fetched:
             metadata URL exists (4xx at both).
     """
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    step: str | Fetched = next(plan)
-    while isinstance(step, str):
-        try:
-            answer: Fetched | KeySetUnavailableError = get(step)
-        except KeySetUnavailableError as exc:
-            answer = exc
-        step = _resume(plan, answer)
-    return step
+    return run_plan(plan, get)
 
 
 async def fetch_metadata_async(get: Callable[[str], Awaitable[Fetched]], issuer: str) -> Fetched:
-    """Like :func:`fetch_metadata`, with an async ``get``."""
+    """Like :func:`fetch_metadata`, with an async ``get`` (the same plan)."""
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    step: str | Fetched = next(plan)
-    while isinstance(step, str):
-        try:
-            answer: Fetched | KeySetUnavailableError = await get(step)
-        except KeySetUnavailableError as exc:
-            answer = exc
-        step = _resume(plan, answer)
-    return step
-
-
-def _resume(
-    plan: Generator[str, Fetched, Fetched], answer: Fetched | KeySetUnavailableError
-) -> str | Fetched:
-    """Hand *answer* (or its failure) to the discovery plan: the next URL, or the document."""
-    try:
-        if isinstance(answer, KeySetUnavailableError):
-            return plan.throw(answer)
-        return plan.send(answer)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+    return await run_plan_async(plan, get)
 
 
 def cache_max_age(header: str | None) -> float | None:
@@ -313,6 +291,26 @@ class HttpFetcher:
     def _client_options(self) -> dict[str, object]:
         return {"timeout": self._timeout, "follow_redirects": False, "verify": _ssl_context()}
 
+    def _attempts(self, what: str, error: type[JwtError]) -> Generator[None, T, T]:
+        """The retry policy of a request, written once for both faces (a plan).
+
+        Each ``yield`` asks the driver for one attempt (:func:`run_plan` or
+        :func:`run_plan_async` with the face's ``_once``), which sends back the answer or throws
+        in the httpx error. A connection that could not be made is retried up to
+        ``retries`` times (the request never left); any other transport failure is *error*
+        at once. A timeout is already typed by the attempt and passes through.
+        """
+        attempt = 0
+        while True:
+            try:
+                return (yield None)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retries
+                if attempt >= self.options.retries:
+                    raise error(f"{what}: {_describe(exc)}") from None
+                attempt += 1
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                raise error(f"{what}: {_describe(exc)}") from None
+
     # Sync face ----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def session(self) -> Iterator[Callable[[str], Fetched]]:
@@ -337,16 +335,10 @@ class HttpFetcher:
 
     def _get(self, client: httpx.Client, url: str) -> Fetched:
         self._check(url)
-        attempt = 0
-        while True:
-            try:
-                return self._get_once(client, url)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retry loop
-                if attempt >= self.options.retries:
-                    raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
-                attempt += 1
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
+        plan: Generator[None, Fetched, Fetched] = self._attempts(
+            f"GET {url}", KeySetUnavailableError
+        )
+        return run_plan(plan, lambda _: self._get_once(client, url))
 
     def _get_once(self, client: httpx.Client, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
@@ -392,16 +384,10 @@ class HttpFetcher:
 
     async def _get_async(self, client: httpx.AsyncClient, url: str) -> Fetched:
         self._check(url)
-        attempt = 0
-        while True:
-            try:
-                return await self._get_once_async(client, url)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # noqa: PERF203 - retry loop
-                if attempt >= self.options.retries:
-                    raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
-                attempt += 1
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                raise KeySetUnavailableError(f"GET {url}: {_describe(exc)}") from None
+        plan: Generator[None, Fetched, Fetched] = self._attempts(
+            f"GET {url}", KeySetUnavailableError
+        )
+        return await run_plan_async(plan, lambda _: self._get_once_async(client, url))
 
     async def _get_once_async(self, client: httpx.AsyncClient, url: str) -> Fetched:
         # The whole exchange, headers included, under one deadline (see _Watchdog).
@@ -499,31 +485,31 @@ class HttpFetcher:
             return self._post(own, url, payload)
 
     def _post(self, client: httpx.Client, url: str, payload: dict[str, Any]) -> Posted:
-        attempt = 0
-        while True:
-            limits = _Limits(
-                url, self.options, self._monotonic, method="POST",
-                error=TokenEndpointUnavailableError,
-            )  # fmt: skip
-            watchdog = _Watchdog(self.options.timeout)
-            try:
-                with watchdog, client.stream(
-                    "POST", url, **payload, timeout=self._timeout,
-                    follow_redirects=False, extensions={"trace": watchdog.trace},
-                ) as response:  # fmt: skip
-                    limits.check_headers(response)
-                    for chunk in response.iter_bytes():
-                        limits.add(chunk)
-                    return self._posted(url, response, limits)
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                if watchdog.fired:
-                    raise _timed_out(
-                        f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
-                    ) from None
-                connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if not connect or attempt >= self.options.retries:
-                    raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
-                attempt += 1
+        plan: Generator[None, Posted, Posted] = self._attempts(
+            f"POST {url}", TokenEndpointUnavailableError
+        )
+        return run_plan(plan, lambda _: self._post_once(client, url, payload))
+
+    def _post_once(self, client: httpx.Client, url: str, payload: dict[str, Any]) -> Posted:
+        limits = _Limits(
+            url, self.options, self._monotonic, method="POST", error=TokenEndpointUnavailableError
+        )
+        watchdog = _Watchdog(self.options.timeout)
+        try:
+            with watchdog, client.stream(
+                "POST", url, **payload, timeout=self._timeout,
+                follow_redirects=False, extensions={"trace": watchdog.trace},
+            ) as response:  # fmt: skip
+                limits.check_headers(response)
+                for chunk in response.iter_bytes():
+                    limits.add(chunk)
+                return self._posted(url, response, limits)
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
+            if watchdog.fired:
+                raise _timed_out(
+                    f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
+                ) from None
+            raise
 
     async def post_form_async(
         self, url: str, fields: FormFields, *, headers: Mapping[str, str] | None = None
@@ -548,22 +534,23 @@ class HttpFetcher:
     async def _post_async(
         self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]
     ) -> Posted:
-        attempt = 0
-        while True:
-            try:
-                return await asyncio.wait_for(
-                    self._post_once_async(client, url, payload), self.options.timeout
-                )
-            except asyncio.TimeoutError:  # noqa: PERF203 - retry loop
-                raise _timed_out(
-                    f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
-                ) from None
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt >= self.options.retries:
-                    raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
-                attempt += 1
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                raise TokenEndpointUnavailableError(f"POST {url}: {_describe(exc)}") from None
+        plan: Generator[None, Posted, Posted] = self._attempts(
+            f"POST {url}", TokenEndpointUnavailableError
+        )
+        return await run_plan_async(plan, lambda _: self._post_timed_async(client, url, payload))
+
+    async def _post_timed_async(
+        self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]
+    ) -> Posted:
+        # The whole exchange, headers included, under one deadline (see _Watchdog).
+        try:
+            return await asyncio.wait_for(
+                self._post_once_async(client, url, payload), self.options.timeout
+            )
+        except asyncio.TimeoutError:
+            raise _timed_out(
+                f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
+            ) from None
 
     async def _post_once_async(
         self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]
