@@ -10,8 +10,8 @@ median).
 
 The requests are realistic: a browser-like set of eleven headers, one of them
 ``Authorization: Bearer <an 800-character token>``; the Lambda event is a REST ``TOKEN``
-event and a REST ``REQUEST`` event, the handler with its default options (every claim in
-``context``).
+event and a REST ``REQUEST`` event, the handler with its default options (every claim of a
+Cognito access token, 13, flattened into ``context``), and once without a context.
 
     python -m nox -s bench -- middleware            # or: python benchmarks/bench_middleware.py
 """
@@ -132,6 +132,7 @@ def candidates() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]
         stub.verify(TOKEN)
 
     handler = authorizer(stub)
+    bare_handler = authorizer(stub, context_claims=None)
     token_event = {"type": "TOKEN", "authorizationToken": f"Bearer {TOKEN}", "methodArn": ARN}
     request_event = {
         "type": "REQUEST",
@@ -154,6 +155,7 @@ def candidates() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]
         "ASGI middleware": (asgi_call, asgi_bare),
         "WSGI middleware": (wsgi_call, wsgi_bare),
         "Lambda, TOKEN event": (lambda: handler(token_event, None), bare),
+        "Lambda, TOKEN event, context_claims=None": (lambda: bare_handler(token_event, None), bare),
         "Lambda, REQUEST event": (lambda: handler(request_event, None), bare),
     }
 

@@ -46,7 +46,7 @@ from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
 from .._verifier import check_sync_use
-from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide
+from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide, one_word
 from ._web import Decision as WebDecision
 
 __all__ = [
@@ -460,8 +460,9 @@ Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
 _NO_FACTS = RequestFacts()  # the authorizer reads its events itself: decide() sees outcomes only
 
 
-def _bound(text: str) -> int:
-    return 6 * len(text) if text.isascii() else 12 * len(text)
+# Lists and objects in a context value: compact JSON, one encoder built once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def flatten_context(
@@ -474,30 +475,39 @@ def flatten_context(
     rest are dropped (and logged), since API Gateway refuses an oversized authorizer response.
     """
     context: dict[str, ContextValue] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        if type(value) in _SCALARS:
+    texts: list[str] = []  # every string value, for the size bound below
+    plain = 0  # the bound of the numbers and booleans, which are never escaped
+    for key in values:
+        value = values[key]
+        kind = type(value)
+        if kind is str:
             context[key] = value
-        else:
-            context[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    # An upper bound first, in escaped JSON (what older Python runtimes send): an ASCII
-    # character takes at most 6 bytes (\u0000), any other at most 12 (a surrogate pair).
-    # Usually that settles it without serialising at all.
-    bound = 2 + sum(
-        _bound(key) + (_bound(flat) if type(flat) is str else len(repr(flat))) + 4
-        for key, flat in context.items()
-    )
+            texts.append(value)
+        elif kind is int or kind is bool or kind is float:
+            context[key] = value
+            plain += len(repr(value)) + 5  # as long as its repr (inf is Infinity in JSON)
+        elif value is not None:
+            if kind is list and all(type(item) is str for item in value):
+                flat = "[" + ",".join(map(_json_string, value)) + "]"  # groups: no encoder
+            else:
+                flat = _COMPACT.encode(value)
+            context[key] = flat
+            texts.append(flat)
+    # The bound, in escaped JSON (what older Python runtimes send): an ASCII character takes
+    # at most 6 bytes (\u0000), any other at most 12 (a surrogate pair), and each entry 4 more
+    # (quotes, colon, comma). Usually that settles it without serialising the map.
+    text = "".join(context) + "".join(texts)
+    bound = 2 + 4 * len(context) + plain + (6 if text.isascii() else 12) * len(text)
     if bound <= limit or len(json.dumps(context).encode()) <= limit:
         return context
     kept: dict[str, ContextValue] = {}
     size = 2
-    for key, flat in context.items():
-        entry = len(json.dumps({key: flat}).encode())
+    for key, kept_value in context.items():
+        entry = len(json.dumps({key: kept_value}).encode())
         if size + entry > limit:
             logger.warning("authorizer context over %d bytes: left out %r and after", limit, key)
             break
-        kept[key] = flat
+        kept[key] = kept_value
         size += entry
     return kept
 
@@ -505,13 +515,16 @@ def flatten_context(
 # Lambda hands events over as parsed JSON: plain dicts. Checking for dict (not the Mapping ABC,
 # ten times slower) keeps the adapter's own cost small next to the signature check.
 def _lower(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, dict) or not mapping:
         return {}
-    return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
+    try:  # names are strings in a JSON event
+        return {k.lower(): v for k, v in mapping.items() if type(v) is str}
+    except AttributeError:
+        return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
 
 
 def _strings(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, dict) or not mapping:
         return {}
     return {str(k): v for k, v in mapping.items() if isinstance(v, str)}
 
@@ -556,6 +569,9 @@ def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT
     """``Bearer <token>`` (scheme in any case, RFC 6750 §2.1), or a bare token if allowed."""
     if not value:
         return None
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() == "bearer" and one_word(rest):
+        return rest  # the usual case, without splitting (and copying) the token
     parts = value.split()
     if len(parts) == 2 and parts[0].lower() == "bearer":
         return parts[1]
@@ -573,13 +589,12 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
     if source.header is not None:
         multi = event.get("multiValueHeaders")
         if isinstance(multi, dict):
-            values = [
-                v
-                for k, vs in multi.items()
-                if str(k).lower() == source.header.lower()
-                for v in (vs if isinstance(vs, list) else [])
-            ]
-            if len(values) > 1:
+            name = source.header.lower()
+            sent = 0
+            for key, values in multi.items():
+                if len(str(key)) == len(name) and str(key).lower() == name:
+                    sent += len(values) if isinstance(values, list) else 0
+            if sent > 1:
                 return None  # two Authorization headers: refuse to guess which one counts
         header = request.headers.get(source.header.lower())
         if header is not None:
@@ -795,10 +810,12 @@ class LambdaAuthorizer:
         if self.context_claims is None:
             chosen: dict[str, Any] = {}
         elif self.context_claims == "all":
-            chosen = claims.to_dict()
+            if not extra:
+                return flatten_context(claims)  # it only reads them: no copy
+            chosen = dict(claims)
         else:
             chosen = {name: claims.get(name) for name in self.context_claims}
-        return flatten_context({**chosen, **extra})
+        return flatten_context({**chosen, **extra} if extra else chosen)
 
     def _answer(
         self,
