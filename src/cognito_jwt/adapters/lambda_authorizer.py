@@ -554,14 +554,16 @@ def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerReque
         raise ValueError("the event is not a JSON object")
     kind = _kind(event)
     arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    if kind == "token":  # a TOKEN event has nothing else
+        return AuthorizerRequest(kind, arn, {}, {}, {}, {}, event)
     return AuthorizerRequest(
-        kind=kind,
-        arn=arn,
-        headers=_lower(event.get("headers")),
-        query=_strings(event.get("queryStringParameters")),
-        path_parameters=_strings(event.get("pathParameters")),
-        stage_variables=_strings(event.get("stageVariables")),
-        event=event,
+        kind,
+        arn,
+        _lower(event.get("headers")),
+        _strings(event.get("queryStringParameters")),
+        _strings(event.get("pathParameters")),
+        _strings(event.get("stageVariables")),
+        event,
     )
 
 
@@ -591,8 +593,9 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
         if isinstance(multi, dict):
             name = source.header.lower()
             sent = 0
-            for key, values in multi.items():
-                if len(str(key)) == len(name) and str(key).lower() == name:
+            size = len(name)
+            for key, values in multi.items():  # lower() only the names of the right length
+                if type(key) is str and len(key) == size and key.lower() == name:
                     sent += len(values) if isinstance(values, list) else 0
             if sent > 1:
                 return None  # two Authorization headers: refuse to guess which one counts
