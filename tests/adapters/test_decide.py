@@ -394,3 +394,14 @@ def test_asgi_unsigned_alb_headers_come_back_only_with_verified_claims(identity:
     admitted = run(_Stub())  # CLAIMS: sub alice
     assert (identity, b"alice") in admitted["headers"]
     assert seen["cognito_jwt.alb"].identity == "alice"
+
+
+def test_the_adapters_take_the_public_verifier_protocols() -> None:
+    import cognito_jwt
+    from cognito_jwt.adapters import asgi, lambda_authorizer, wsgi
+
+    assert asgi.AsyncVerifier is cognito_jwt.AsyncVerifier
+    assert wsgi.Verifier is cognito_jwt.Verifier
+    # The authorizer's own protocol only adds hydrate() to the public one.
+    assert cognito_jwt.Verifier in lambda_authorizer.Verifier.__mro__
+    assert "verify" not in vars(lambda_authorizer.Verifier)
