@@ -78,7 +78,6 @@ ContextValue = str | int | float | bool
 # WebSocket authorizer results are limited to 8 KB in all; keep the context well under that so
 # principal and policy fit too (REST and HTTP APIs document no limit; the same cap is safe).
 _CONTEXT_LIMIT = 6 * 1024
-_SCALARS = frozenset({str, int, float, bool})
 _WHITESPACE = frozenset(" \t\r\n\v\f")
 
 
@@ -518,7 +517,7 @@ def _lower(mapping: object) -> dict[str, str]:
     if not isinstance(mapping, dict) or not mapping:
         return {}
     try:  # names are strings in a JSON event
-        return {k.lower(): v for k, v in mapping.items() if type(v) is str}
+        return {k.lower(): v for k, v in mapping.items() if isinstance(v, str)}
     except AttributeError:
         return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
 
