@@ -1013,14 +1013,15 @@ def test_key_set_outage_is_a_500(
         event, options = POLICY_KINDS[kind][0](token), handler_options(kind)
     handler = authorizer(unreachable_verifier(), hydrate=False, on_invalid=on_invalid, **options)
     with (
-        caplog.at_level(logging.ERROR, logger="cognito_jwt"),
+        caplog.at_level(logging.WARNING, logger="cognito_jwt"),
         pytest.raises(KeySetUnavailableError) as info,
     ):
         handler(event, None)
     assert not isinstance(info.value, Unauthorized)
     assert str(info.value) != "Unauthorized"
     assert str(info.value) != ""
-    assert "key set unavailable" in caplog.text
+    # Logged like a 503 of every web adapter (one line, WARNING), then raised: a 500 to retry.
+    assert f"refused with 503 ({info.value.code}): " in caplog.text
 
 
 def test_key_set_outage_from_a_stub_verifier_is_reraised() -> None:
@@ -1580,3 +1581,31 @@ def test_hydrate_with_in_memory_keys(make_cognito: Callable[..., CognitoVerifier
     verifier = make_cognito()
     handler = authorizer(verifier)
     assert handler.verifier is verifier
+
+
+def test_a_group_deny_names_the_principal_as_before_the_web_decision() -> None:
+    # groups= is checked by the web decision now; the Deny's principal is what it was.
+    event = token_event("Bearer a.b.c")
+    stage = parse_api_arn(event["methodArn"]).stage_wildcard
+    named = authorizer(StubVerifier(), groups="auditors", hydrate=False)
+    response = named(event, None)
+    assert_policy(response, effect="Deny", principal=access_claims()["sub"], resources=[stage])
+    nameless = authorizer(StubVerifier(access_claims(sub=None)), groups="auditors", hydrate=False)
+    response = nameless(event, None)
+    assert_policy(response, effect="Deny", principal="unknown", resources=[stage])
+
+
+def test_authorize_gets_the_full_request_of_a_token_event() -> None:
+    # The handler reads a TOKEN event lightly; an authorize callback still gets the record.
+    seen: list[AuthorizerRequest] = []
+
+    def authorize(claims: Claims, request: AuthorizerRequest) -> bool:
+        seen.append(request)
+        return True
+
+    event = token_event("Bearer a.b.c")
+    handler = authorizer(StubVerifier(), authorize=authorize, hydrate=False)
+    handler(event, None)
+    assert seen == [parse_request(event)]
+    assert isinstance(seen[0], AuthorizerRequest)
+    assert (seen[0].kind, seen[0].headers, seen[0].event) == ("token", {}, event)

@@ -22,7 +22,9 @@ Outcomes follow API Gateway's conventions: a missing or invalid token is 401 (th
 raises ``Exception("Unauthorized")``; HTTP simple responses answer ``isAuthorized: false``),
 or an explicit Deny when ``on_invalid="deny"``; a valid token that the ``authorize`` callback,
 ``groups`` or ``scopes`` refuse gets an explicit Deny (403); a key set outage raises an
-ordinary exception (500), so clients retry rather than drop their token.
+ordinary exception (500), so clients retry rather than drop their token. The split is the one
+web decision every adapter makes (``adapters/_web.py``), and each refusal is logged as they log
+it: ``refused with <status> (<code>): <reason>``, never the token.
 
 The default policy resource is a wildcard over the API's stage, so that API Gateway's cached
 authorizer result (keyed by the token) is right for every route, not only the first one.
@@ -38,19 +40,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypedDict
 
-from .. import (
-    Claims,
-    ConfigurationError,
-    InsufficientScopeError,
-    JwtError,
-    KeySetUnavailableError,
-    MissingGroupError,
-)
+from .. import Claims, ConfigurationError, JwtError, KeySetUnavailableError
 from .. import Verifier as PublicVerifier
 from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
 from .._verifier import check_sync_use
+from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide, one_word
+from ._web import Decision as WebDecision
 
 __all__ = [
     "ApiArn",
@@ -81,7 +78,6 @@ ContextValue = str | int | float | bool
 # WebSocket authorizer results are limited to 8 KB in all; keep the context well under that so
 # principal and policy fit too (REST and HTTP APIs document no limit; the same cap is safe).
 _CONTEXT_LIMIT = 6 * 1024
-_SCALARS = frozenset({str, int, float, bool})
 _WHITESPACE = frozenset(" \t\r\n\v\f")
 
 
@@ -460,9 +456,12 @@ def _rules(routes: object) -> dict[str, _Rule]:
 
 Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
 
+_NO_FACTS = RequestFacts()  # the authorizer reads its events itself: decide() sees outcomes only
 
-def _bound(text: str) -> int:
-    return 6 * len(text) if text.isascii() else 12 * len(text)
+
+# Lists and objects in a context value: compact JSON, one encoder built once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def flatten_context(
@@ -475,30 +474,39 @@ def flatten_context(
     rest are dropped (and logged), since API Gateway refuses an oversized authorizer response.
     """
     context: dict[str, ContextValue] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        if type(value) in _SCALARS:
+    texts: list[str] = []  # every string value, for the size bound below
+    plain = 0  # the bound of the numbers and booleans, which are never escaped
+    for key in values:
+        value = values[key]
+        kind = type(value)
+        if kind is str:
             context[key] = value
-        else:
-            context[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    # An upper bound first, in escaped JSON (what older Python runtimes send): an ASCII
-    # character takes at most 6 bytes (\u0000), any other at most 12 (a surrogate pair).
-    # Usually that settles it without serialising at all.
-    bound = 2 + sum(
-        _bound(key) + (_bound(flat) if type(flat) is str else len(repr(flat))) + 4
-        for key, flat in context.items()
-    )
+            texts.append(value)
+        elif kind is int or kind is bool or kind is float:
+            context[key] = value
+            plain += len(repr(value)) + 5  # as long as its repr (inf is Infinity in JSON)
+        elif value is not None:
+            if kind is list and all(type(item) is str for item in value):
+                flat = "[" + ",".join(map(_json_string, value)) + "]"  # groups: no encoder
+            else:
+                flat = _COMPACT.encode(value)
+            context[key] = flat
+            texts.append(flat)
+    # The bound, in escaped JSON (what older Python runtimes send): an ASCII character takes
+    # at most 6 bytes (\u0000), any other at most 12 (a surrogate pair), and each entry 4 more
+    # (quotes, colon, comma). Usually that settles it without serialising the map.
+    text = "".join(context) + "".join(texts)
+    bound = 2 + 4 * len(context) + plain + (6 if text.isascii() else 12) * len(text)
     if bound <= limit or len(json.dumps(context).encode()) <= limit:
         return context
     kept: dict[str, ContextValue] = {}
     size = 2
-    for key, flat in context.items():
-        entry = len(json.dumps({key: flat}).encode())
+    for key, kept_value in context.items():
+        entry = len(json.dumps({key: kept_value}).encode())
         if size + entry > limit:
             logger.warning("authorizer context over %d bytes: left out %r and after", limit, key)
             break
-        kept[key] = flat
+        kept[key] = kept_value
         size += entry
     return kept
 
@@ -506,13 +514,16 @@ def flatten_context(
 # Lambda hands events over as parsed JSON: plain dicts. Checking for dict (not the Mapping ABC,
 # ten times slower) keeps the adapter's own cost small next to the signature check.
 def _lower(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, dict) or not mapping:
         return {}
-    return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
+    try:  # names are strings in a JSON event
+        return {k.lower(): v for k, v in mapping.items() if isinstance(v, str)}
+    except AttributeError:
+        return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
 
 
 def _strings(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, dict) or not mapping:
         return {}
     return {str(k): v for k, v in mapping.items() if isinstance(v, str)}
 
@@ -542,21 +553,62 @@ def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerReque
         raise ValueError("the event is not a JSON object")
     kind = _kind(event)
     arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    if kind == "token":  # a TOKEN event has nothing else
+        return AuthorizerRequest(kind, arn, {}, {}, {}, {}, event)
     return AuthorizerRequest(
-        kind=kind,
-        arn=arn,
-        headers=_lower(event.get("headers")),
-        query=_strings(event.get("queryStringParameters")),
-        path_parameters=_strings(event.get("pathParameters")),
-        stage_variables=_strings(event.get("stageVariables")),
-        event=event,
+        kind,
+        arn,
+        _lower(event.get("headers")),
+        _strings(event.get("queryStringParameters")),
+        _strings(event.get("pathParameters")),
+        _strings(event.get("stageVariables")),
+        event,
     )
+
+
+class _TokenRequest:
+    """A ``TOKEN`` event, parsed as far as an answer needs (an ``AuthorizerRequest`` on demand).
+
+    A ``TOKEN`` event carries nothing but the token and the ARN: the full record is built only
+    for an ``authorize`` callback, which is handed one.
+    """
+
+    __slots__ = ("arn", "event")
+    kind: Literal["token"] = "token"
+
+    def __init__(self, arn: ApiArn, event: Mapping[str, Any]) -> None:
+        self.arn = arn
+        self.event = event
+
+    def full(self) -> AuthorizerRequest:
+        """The request as :func:`parse_request` makes it."""
+        return AuthorizerRequest("token", self.arn, {}, {}, {}, {}, self.event)
+
+
+def _read(event: object) -> AuthorizerRequest | _TokenRequest:
+    """:func:`parse_request`, lighter for a ``TOKEN`` event.
+
+    Raises:
+        ValueError: Not an authorizer event, or without a usable ARN.
+    """
+    if isinstance(event, dict) and event.get("type") == "TOKEN":
+        return _TokenRequest(parse_api_arn(str(event.get("methodArn") or "")), event)
+    return parse_request(event)  # type: ignore[arg-type]  # it refuses what is not a dict
+
+
+def _token_value(event: Mapping[str, Any], source: TokenSource) -> str | None:
+    """The token of a ``TOKEN`` event: its ``authorizationToken``."""
+    value = event.get("authorizationToken")
+    return _from_value(value if isinstance(value, str) else None, source.allow_bare)
 
 
 def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT001
     """``Bearer <token>`` (scheme in any case, RFC 6750 §2.1), or a bare token if allowed."""
     if not value:
         return None
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() == "bearer" and one_word(rest):
+        return rest  # the usual case, without splitting (and copying) the token
     parts = value.split()
     if len(parts) == 2 and parts[0].lower() == "bearer":
         return parts[1]
@@ -569,18 +621,17 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
     """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
     event = request.event
     if request.kind == "token":
-        value = event.get("authorizationToken")
-        return _from_value(value if isinstance(value, str) else None, source.allow_bare)
+        return _token_value(event, source)
     if source.header is not None:
         multi = event.get("multiValueHeaders")
         if isinstance(multi, dict):
-            values = [
-                v
-                for k, vs in multi.items()
-                if str(k).lower() == source.header.lower()
-                for v in (vs if isinstance(vs, list) else [])
-            ]
-            if len(values) > 1:
+            name = source.header.lower()
+            sent = 0
+            size = len(name)
+            for key, values in multi.items():  # lower() only the names of the right length
+                if type(key) is str and len(key) == size and key.lower() == name:
+                    sent += len(values) if isinstance(values, list) else 0
+            if sent > 1:
                 return None  # two Authorization headers: refuse to guess which one counts
         header = request.headers.get(source.header.lower())
         if header is not None:
@@ -667,6 +718,7 @@ class LambdaAuthorizer:
         self.authorize = authorize
         self.groups = string_set(groups, "groups")
         self.scopes = string_set(scopes, "scopes")
+        self._policy = WebPolicy.of(scopes=self.scopes, groups=self.groups)
         self.token_source = token_source
         self.principal_claim = principal_claim
         self.context_claims: tuple[str, ...] | Literal["all"] | None = (
@@ -686,44 +738,55 @@ class LambdaAuthorizer:
         """Answer one authorizer event (the Lambda entry point)."""
         del context
         try:
-            request = parse_request(event)
+            request = _read(event)
         except ValueError as exc:
             logger.warning("authorizer: unusable event (%s)", exc)
             raise Unauthorized from None
-        token = extract_token(request, self.token_source)
+        if isinstance(request, _TokenRequest):
+            token = _token_value(request.event, self.token_source)
+        else:
+            token = extract_token(request, self.token_source)
+        # The web decision: the same refusals, log lines and 401/403/5xx split as every adapter.
+        outcome: Claims | JwtError | None = None
         if token is None:
-            return self._refuse(request, "no bearer token")
-        try:
-            claims = self.verifier.verify(token)
-        except KeySetUnavailableError as exc:
-            # Our outage (no keys, or revocation could not be checked), not the caller's
-            # fault: 500 (a plain error), so the client retries.
-            logger.exception("authorizer: key set unavailable or revocation unknown (%s)", exc.code)
-            raise
-        except ConfigurationError:
-            # A verifier that can't serve this call (e.g. an async custom_check): our bug.
-            logger.exception("authorizer: the verifier is misconfigured")
-            raise
-        except (InsufficientScopeError, MissingGroupError) as exc:
-            # The verifier's own groups=/scopes= refused a valid token: 403, not 401.
-            claim = (exc.unverified_claims or {}).get(self.principal_claim)
-            logger.info("authorizer: 403 (%s): %s", exc.code, exc)
-            return self._answer(request, allow=False, principal_id=str(claim or "anonymous"))
-        except JwtError as exc:
-            return self._refuse(request, f"{exc.code}: {exc}")
-        return self._decide(claims, request)
+            answer: WebDecision = decide(self._policy, _NO_FACTS)
+        else:
+            try:
+                outcome = self.verifier.verify(token)
+            except JwtError as exc:
+                outcome = exc
+            answer = decide(self._policy, _NO_FACTS, outcome)
+        if isinstance(answer, Admit) and isinstance(outcome, Claims):
+            return self._decide(outcome, request)
+        status = answer.status if isinstance(answer, Rejection) else 401
+        if status >= 500 and isinstance(outcome, JwtError):
+            # Our outage (no keys, revocation unknown) or our bug (a verifier that can't serve
+            # the call): a plain error (500), so the client retries rather than drop its token.
+            raise outcome
+        if status == 403:
+            # A valid token refused by groups=/scopes= (the verifier's or ours): an explicit Deny.
+            if isinstance(outcome, Claims):
+                principal = outcome.get(self.principal_claim)
+                principal_id = "unknown" if principal is None else str(principal)
+            else:  # the verifier's own check: its claims ride on the error, unverified
+                unverified = outcome.unverified_claims if outcome is not None else None
+                principal = (unverified or {}).get(self.principal_claim)
+                principal_id = str(principal or "anonymous")
+            return self._answer(request, allow=False, principal_id=principal_id)
+        if self.on_invalid == "deny" or (request.kind == "http" and self.http_response == "simple"):
+            return self._answer(request, allow=False, principal_id="anonymous")
+        raise Unauthorized
 
     def _decide(
-        self, claims: Claims, request: AuthorizerRequest
+        self, claims: Claims, request: AuthorizerRequest | _TokenRequest
     ) -> PolicyResponse | SimpleResponse:
-        principal = claims.get(self.principal_claim)
+        principal = claims._data.get(self.principal_claim)  # noqa: SLF001 - a dict reads faster
         principal_id = str(principal) if principal is not None else "unknown"
         decision: Decision | None = None
-        allow = (self.groups is None or not self.groups.isdisjoint(claims.groups)) and (
-            self.scopes is None or not self.scopes.isdisjoint(claims.scopes)
-        )
-        if allow and self.authorize is not None:
-            result = self.authorize(claims, request)
+        allow = True  # groups= and scopes= were checked by the web decision
+        if self.authorize is not None:
+            full = request.full() if isinstance(request, _TokenRequest) else request
+            result = self.authorize(claims, full)
             if isinstance(result, Decision):
                 decision, allow = result, result.allow
                 principal_id = result.principal_id or principal_id
@@ -743,7 +806,7 @@ class LambdaAuthorizer:
         self,
         rules: Mapping[str, _Rule],
         claims: Claims,
-        request: AuthorizerRequest,
+        request: AuthorizerRequest | _TokenRequest,
         principal_id: str,
         decision: Decision | None,
         context: dict[str, ContextValue],
@@ -791,14 +854,17 @@ class LambdaAuthorizer:
         if self.context_claims is None:
             chosen: dict[str, Any] = {}
         elif self.context_claims == "all":
-            chosen = claims.to_dict()
+            data = claims._data  # noqa: SLF001 - a plain dict reads faster than the Mapping
+            if not extra:
+                return flatten_context(data)  # it only reads them: no copy
+            chosen = dict(data)
         else:
             chosen = {name: claims.get(name) for name in self.context_claims}
-        return flatten_context({**chosen, **extra})
+        return flatten_context({**chosen, **extra} if extra else chosen)
 
     def _answer(
         self,
-        request: AuthorizerRequest,
+        request: AuthorizerRequest | _TokenRequest,
         *,
         allow: bool,
         principal_id: str,
@@ -822,12 +888,6 @@ class LambdaAuthorizer:
             context if allow else None,
             decision.usage_identifier_key if decision else None,
         )
-
-    def _refuse(self, request: AuthorizerRequest, reason: str) -> PolicyResponse | SimpleResponse:
-        logger.info("authorizer: 401 (%s)", reason)
-        if self.on_invalid == "deny" or (request.kind == "http" and self.http_response == "simple"):
-            return self._answer(request, allow=False, principal_id="anonymous")
-        raise Unauthorized
 
 
 def authorizer(
