@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from cognito_jwt import (
     AlgorithmNotAllowedError,
@@ -51,14 +50,11 @@ from tests.integration.shared_store import (
     _token,
     _wait_for,
 )
+from tests.servers.dynamodb_requests import THROTTLED, Requests
 from tests.servers.ministack import MiniStack
 
 BUSY_WAIT = 240.0  # seconds a fleet member may take on a machine made busy (never reached idle)
 BUSY_FETCH_TIMEOUT = 10.0
-THROTTLED = {
-    "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-    "message": "The level of configured provisioned throughput for the table was exceeded.",
-}
 
 
 # === Helpers ======================================================================================
@@ -66,34 +62,6 @@ THROTTLED = {
 def issuer() -> Iterator[GatedIssuer]:
     with GatedIssuer() as local:
         yield local
-
-
-class Requests:
-    """What a client sends (operation names), and DynamoDB's throttling while ``throttle``."""
-
-    def __init__(self, client: Any) -> None:
-        self.sent: list[str] = []
-        self.throttle = False
-        client.meta.events.register("before-call.dynamodb", self._called)
-        client.meta.events.register("before-send.dynamodb", self._send)
-
-    def _called(self, model: Any, **_: Any) -> None:
-        self.sent.append(model.name)
-
-    def _send(self, request: Any, **_: Any) -> AWSResponse | None:
-        if not self.throttle:
-            return None
-        body = json.dumps(THROTTLED).encode()
-        headers = {"content-type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 400, headers, _Raw(body))
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
 
 
 def _store(server: MiniStack, table: str, tmp_path: Path, **options: Any) -> DynamoDBStore:
@@ -503,7 +471,7 @@ def test_a_throttled_table_degrades_with_one_warning_and_recovers(
     assert running.verify(token).sub == "alice"
     caplog.set_level(logging.INFO, logger="cognito_jwt")
 
-    requests.throttle = True
+    requests.answer = THROTTLED
     for _ in range(20):  # verification continues from memory ...
         assert running.verify(token).sub == "alice"
     started = _verifier(issuer, store)  # ... a new verifier starts from the local file ...
@@ -518,7 +486,7 @@ def test_a_throttled_table_degrades_with_one_warning_and_recovers(
     assert "ProvisionedThroughputExceededException" in warnings[0]
     assert "trying DynamoDB again" in warnings[0]
 
-    requests.throttle = False
+    requests.answer = None
     _wait_for(lambda: store.load(key) is not None and store.available, "the table to answer")
     running.refresh()
     stored = _stored(dynamodb_server, dynamodb_table, store, key)
