@@ -98,9 +98,9 @@ def test_a_revocation_in_one_process_is_seen_by_every_verifier(
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
+    expiry = str(FIXED_NOW + 3600)  # the tokens' expiry, on this test's clock
     subprocess.run(
-        [sys.executable, "-c", code, dynamodb_table, dynamodb_server.endpoint_url, ORIGIN]
-        + [str(FIXED_NOW + 3600)],  # the tokens' expiry, on this test's clock
+        [sys.executable, "-c", code, dynamodb_table, dynamodb_server.endpoint_url, ORIGIN, expiry],
         check=True,
         timeout=60,
         env=env,
