@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ import pytest
 
 from cognito_jwt import (
     AlgorithmNotAllowedError,
+    Claims,
     ConfigurationError,
     FetchOptions,
     FileStore,
@@ -32,7 +34,7 @@ from cognito_jwt import (
     KeyNotFoundError,
     StoredKeySet,
 )
-from cognito_jwt.stores import DynamoDBStore, KeyStore, RefreshCoordinator
+from cognito_jwt.stores import DynamoDBDenyList, DynamoDBStore, KeyStore, RefreshCoordinator
 from cognito_jwt.stores._dynamodb import DEFAULT_TTL, MAX_ITEM_BYTES, create_table
 from cognito_jwt.testing import LocalIssuer
 from tests.integration.redis_worker import Worker
@@ -578,3 +580,64 @@ def test_items_that_do_not_parse_are_ignored_with_a_warning(
     assert store.available  # a bad item is not an outage
     stored = _stored(dynamodb_server, dynamodb_table, store, key)
     assert stored["current"]["jwks"] == issuer.jwks()  # the good key set replaced it
+
+
+# === The guide's template =========================================================================
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "dynamodb.md"
+
+
+def test_the_guides_template_makes_the_table_the_store_and_deny_list_use(
+    issuer: LocalIssuer, tmp_path: Path
+) -> None:
+    """The CloudFormation template of docs/guides/dynamodb.md, deployed as it is written.
+
+    MiniStack 1.5.33's CloudFormation makes the table but ignores its
+    ``TimeToLiveSpecification`` (AWS applies it): the template is checked to declare TTL on
+    ``expires_at``, and TTL is then switched on through the API, as AWS would have.
+    """
+    (template,) = re.findall(r"^```yaml\n(.*?)^```", GUIDE.read_text(), re.DOTALL | re.MULTILINE)
+    with MiniStack() as server:
+        cloudformation = server.client("cloudformation")
+        cloudformation.create_stack(StackName="cognito-jwt", TemplateBody=template)
+        cloudformation.get_waiter("stack_create_complete").wait(
+            StackName="cognito-jwt", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        outputs = {
+            o["OutputKey"]: o["OutputValue"]
+            for o in cloudformation.describe_stacks(StackName="cognito-jwt")["Stacks"][0]["Outputs"]
+        }
+        table = outputs["KeysTable"]
+        client = server.client("dynamodb")
+        described = client.describe_table(TableName=table)["Table"]
+        assert described["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+        assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert re.search(
+            r"\n( +)TimeToLiveSpecification:\n\1  AttributeName: expires_at\n\1  Enabled: true\n",
+            template,
+        )
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+        policy = server.client("iam").get_policy(PolicyArn=outputs["VerifierPolicy"])["Policy"]
+        document = server.client("iam").get_policy_version(
+            PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
+        )["PolicyVersion"]["Document"]
+        statement = (json.loads(document) if isinstance(document, str) else document)["Statement"][
+            0
+        ]
+        # Every operation the store and the deny-list send, and nothing else.
+        store = _store(server, table, tmp_path, client=client)
+        deny = DynamoDBDenyList(table, client=client)
+        sent = Requests(client)
+        verifier = _verifier(issuer, store)
+        verifier.verify(_token(issuer))
+        with store.coordinate("renewed", newer_than=None, timeout=0.3):
+            _wait_for(lambda: "UpdateItem" in sent.sent, "a lease renewal")
+        deny.revoke_subject("alice")
+        deny.revoke_subject("alice")  # a live entry: updated
+        assert deny.is_revoked(Claims({"sub": "alice", "iat": 0}))
+        assert sorted(statement["Action"]) == sorted(f"dynamodb:{op}" for op in set(sent.sent))
+        assert statement["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["cognito-jwt:*"]}
+        }

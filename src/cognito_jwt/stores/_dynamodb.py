@@ -263,7 +263,8 @@ class DynamoDBStore:
             URI>`` and ``<namespace>:refresh-lock:<hash>``.
         ttl: Seconds a stored key set lives in the table (``expires_at``); keep it well above
             ``RefreshPolicy.stale_if_error`` (default 7 days).
-        history: How many earlier, different versions of each key set to keep.
+        history: How many earlier, different versions of each key set to keep (2 keeps a
+            Cognito key set's item under 4 KB: one read unit per strongly consistent read).
         fallback: Where to read while the table is unavailable (and a copy of every save):
             ``"default"`` (the default :class:`FileStore`), another store, or ``None``.
         retry_interval: Seconds between attempts to reach the table during an outage.
@@ -284,7 +285,7 @@ class DynamoDBStore:
         timeout: float = 1.0,
         namespace: str = "cognito-jwt",
         ttl: float = DEFAULT_TTL,
-        history: int = 3,
+        history: int = 2,
         fallback: KeyStore | Literal["default"] | None = "default",
         retry_interval: float = 5.0,
         poll_interval: float = 0.1,
