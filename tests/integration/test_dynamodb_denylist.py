@@ -359,6 +359,7 @@ def test_the_async_face(make: Callable[..., DynamoDBDenyList]) -> None:
         {"default_lifetime": -5},
         {"table_name": "x"},
         {"client": object()},
+        {"endpoint_url": "http://127.0.0.1:1"},  # with a client: it would be ignored
     ],
 )
 def test_bad_options_are_configuration_errors(

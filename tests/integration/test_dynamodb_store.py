@@ -226,6 +226,8 @@ def test_an_item_past_its_expiry_is_absent(
         {"poll_interval": -1},
         {"timeout": 0},
         {"client": "http://127.0.0.1:4566"},
+        {"region_name": "eu-west-1"},  # with a client: it would be ignored
+        {"endpoint_url": "http://127.0.0.1:1"},
         {"fallback": "elsewhere"},
     ],
 )

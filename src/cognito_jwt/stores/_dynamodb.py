@@ -197,6 +197,31 @@ async def drive_async(
     return step.value
 
 
+def client_of(
+    client: Any,
+    *,
+    region_name: str | None,
+    endpoint_url: str | None,
+    timeout: float,
+    what: str,
+) -> Any:
+    """*client*, or a new one (:func:`dynamodb_client`) when it is ``None``.
+
+    Raises:
+        ConfigurationError: *client* given together with *region_name* or *endpoint_url*
+            (which it would silently ignore), or settings boto3 refuses.
+    """
+    if client is None:
+        return dynamodb_client(
+            region_name=region_name, endpoint_url=endpoint_url, timeout=timeout, what=what
+        )
+    if region_name is not None or endpoint_url is not None:
+        raise ConfigurationError(
+            f"{what}: pass either client or region_name/endpoint_url, not both"
+        )
+    return client
+
+
 def describe(client: Any, table_name: str) -> str:
     """The table and where it is, without credentials: safe for logs and ``repr``."""
     region = getattr(getattr(client, "meta", None), "region_name", None) or "?"
@@ -256,8 +281,9 @@ class DynamoDBStore:
         table_name: The table (see :func:`create_table` and the DynamoDB guide).
         region_name: Its Region (default: boto3's, ``AWS_REGION`` on Lambda).
         endpoint_url: Another endpoint (DynamoDB Local, an emulator, a VPC endpoint).
-        client: A boto3 DynamoDB client to use instead (then *region_name*, *endpoint_url*
-            and *timeout* are not used). Give it short timeouts and no retries.
+        client: A boto3 DynamoDB client to use instead (then without *region_name* and
+            *endpoint_url*; *timeout* is not used). Give it short timeouts and no retries.
+            A :class:`DynamoDBDenyList` can share the store's: ``client=store.client``.
         timeout: Seconds to connect, and to wait for an answer, per request.
         namespace: Prefix of every partition key: ``<namespace>:jwks:<hash of the key-set
             URI>`` and ``<namespace>:refresh-lock:<hash>``.
@@ -290,10 +316,13 @@ class DynamoDBStore:
         retry_interval: float = 5.0,
         poll_interval: float = 0.1,
     ) -> None:
-        if client is None:
-            client = dynamodb_client(
-                region_name=region_name, endpoint_url=endpoint_url, timeout=timeout
-            )
+        client = client_of(
+            client,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            timeout=timeout,
+            what="DynamoDBStore",
+        )
         self.table_name = check_table_and_client(table_name, client, "DynamoDBStore")
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError("DynamoDBStore namespace must be a non-empty string")
@@ -336,8 +365,13 @@ class DynamoDBStore:
         A string partition key ``pk``, TTL on ``expires_at``, on-demand capacity. For
         development and tests; in production, create it with the DynamoDB guide's template.
         """
-        if client is None:
-            client = dynamodb_client(region_name=region_name, endpoint_url=endpoint_url)
+        client = client_of(
+            client,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            timeout=10.0,
+            what="DynamoDBStore.create_table",
+        )
         create_table(client, table_name)
 
     @staticmethod

@@ -19,10 +19,10 @@ from ._dynamodb import (
     PARTITION_KEY,
     TTL_ATTRIBUTE,
     check_table_and_client,
+    client_of,
     describe,
     drive,
     drive_async,
-    dynamodb_client,
 )
 from ._shared import Plan, _Call
 from ._shared_denylist import KINDS, Query, SharedDenyList
@@ -73,7 +73,9 @@ class DynamoDBDenyList(SharedDenyList):
         table_name: The table (see :meth:`DynamoDBStore.create_table`, the DynamoDB guide).
         region_name: Its Region (default: boto3's, ``AWS_REGION`` on Lambda).
         endpoint_url: Another endpoint (DynamoDB Local, an emulator, a VPC endpoint).
-        client: A boto3 DynamoDB client to use instead (short timeouts, no retries).
+        client: A boto3 DynamoDB client to use instead (then without *region_name* and
+            *endpoint_url*): short timeouts, no retries; ``client=store.client`` shares a
+            :class:`DynamoDBStore`'s.
         timeout: Seconds to connect, and to wait for an answer, per request.
         namespace: Prefix of every partition key.
         default_lifetime: Seconds the covered tokens live when ``expires_at`` is not given
@@ -108,13 +110,13 @@ class DynamoDBDenyList(SharedDenyList):
         retry_interval: float = 5.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if client is None:
-            client = dynamodb_client(
-                region_name=region_name,
-                endpoint_url=endpoint_url,
-                timeout=timeout,
-                what="DynamoDBDenyList",
-            )
+        client = client_of(
+            client,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            timeout=timeout,
+            what="DynamoDBDenyList",
+        )
         self.table_name = check_table_and_client(table_name, client, "DynamoDBDenyList")
         super().__init__(
             describe(client, table_name),
