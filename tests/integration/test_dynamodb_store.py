@@ -286,7 +286,7 @@ def test_a_waiter_takes_the_result_of_a_slow_leader(
 
     thread = threading.Thread(target=wait_for_it)
     thread.start()
-    with leader.coordinate(key, newer_than=None, timeout=0.3) as shared:  # renewed meanwhile
+    with leader.coordinate(key, newer_than=None, timeout=FETCH_TIMEOUT) as shared:
         assert shared is None
         holding.set()
         # The waiter polls: it tries the lease (refused) and reads, more than once.
@@ -362,6 +362,35 @@ def test_async_coordination(
     shared = asyncio.run(scenario())
     assert shared is not None
     assert shared.jwks["v"] == 3
+
+
+def test_the_async_faces_never_send_a_request_from_the_event_loop(
+    dynamodb_server: MiniStack, dynamodb_table: str, tmp_path: Path
+) -> None:
+    client = dynamodb_server.client("dynamodb")
+    on_loop: list[str] = []
+
+    def sent(model: Any, **_: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread: fine
+        on_loop.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb", sent)
+    store = _store(dynamodb_server, dynamodb_table, tmp_path, client=client)
+    deny = DynamoDBDenyList(dynamodb_table, client=client)
+    key = "https://issuer.example/jwks"
+
+    async def scenario() -> None:
+        async with store.coordinate_async(key, newer_than=None, timeout=FETCH_TIMEOUT):
+            await store.save_async(key, _record({"keys": []}))
+        assert await store.load_async(key) is not None
+        await deny.revoke_subject_async("alice")
+        assert await deny.is_revoked_async(Claims({"sub": "alice", "iat": 0}))
+
+    asyncio.run(scenario())
+    assert on_loop == []
 
 
 # === Fleets =======================================================================================
