@@ -319,6 +319,21 @@ def test_a_dead_holders_lease_is_taken_over_once_it_runs_out(
     assert dead._run(dead._renew_plan(key, "dead-token", FETCH_TIMEOUT), True) is False
 
 
+def test_a_lease_item_without_a_lease_time_does_not_hold_the_refresh(
+    dynamodb_server: MiniStack, dynamodb_table: str, tmp_path: Path
+) -> None:
+    """An item another party wrote where the lease goes, with no ``lease_until``, is no lease."""
+    store = _store(dynamodb_server, dynamodb_table, tmp_path)
+    key = "https://issuer.example/jwks"
+    planted = {"pk": {"S": store.lock_key(key)}, "owner": {"S": "someone"}}
+    dynamodb_server.client("dynamodb").put_item(TableName=dynamodb_table, Item=planted)
+    with store.coordinate(key, newer_than=None, timeout=0.2) as shared:
+        assert shared is None
+        item = _item(dynamodb_server, dynamodb_table, store.lock_key(key))
+        assert item is not None
+        assert item["owner"]["S"] != "someone"
+
+
 def test_a_holder_keeps_its_lease_as_long_as_it_fetches(
     dynamodb_server: MiniStack, dynamodb_table: str, tmp_path: Path
 ) -> None:

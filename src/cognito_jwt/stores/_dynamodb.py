@@ -498,7 +498,10 @@ class DynamoDBStore:
             kwargs={
                 "TableName": self.table_name,
                 "Item": item,
-                "ConditionExpression": "attribute_not_exists(pk) OR lease_until < :now",
+                "ConditionExpression": (
+                    "attribute_not_exists(pk) OR attribute_not_exists(lease_until)"
+                    " OR lease_until < :now"
+                ),
                 "ExpressionAttributeValues": {":now": {"N": str(now_ms)}},
             },
         )
