@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import os
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ from cognito_jwt._alb import pem_document
 from cognito_jwt.testing import LocalLoadBalancer
 
 from .helpers import SigningKey, all_keys
+from .servers.ministack import MiniStack
 from .servers.moto_cognito import MotoCognito
 from .servers.oidc import OidcProvider
 from .servers.redis_server import RedisServer
@@ -40,6 +42,14 @@ INCLUDED_SAMPLES = {
     "tests/e2e/samples/authorizer.py": "tests/e2e/test_walkthrough.py",
     "tests/e2e/samples/walkthrough.py": "tests/e2e/test_walkthrough.py",
     "tests/e2e/samples/cdk_stack.py": "tests/e2e/test_deploy_guide.py",
+}
+# What boto3 reads from the environment for the DynamoDB guide's emulator (no real account).
+_MINISTACK_ACCOUNT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
 POOL = "eu-west-1_AbCdEf123"
 CLIENT = "1example23456789abcdefghij"
@@ -197,6 +207,12 @@ def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
     if page.name == "revocation.md":  # a real Redis, and a stand-in for Cognito's GetUser
         with _local_cognito() as names, RedisServer() as redis_server:
             yield {**names, "redis_url": redis_server.url}
+        return
+    if page.name == "dynamodb.md":  # DynamoDB as MiniStack serves it, and its dummy account
+        with MiniStack() as server, pytest.MonkeyPatch.context() as env:
+            for name, value in _MINISTACK_ACCOUNT.items():
+                env.setenv(name, value)
+            yield {"endpoint_url": server.endpoint_url}
         return
     if page.name == "fleet.md":  # a real Redis for RedisStore.from_url(redis_url)
         with RedisServer() as redis_server:

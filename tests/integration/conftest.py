@@ -1,7 +1,7 @@
 """Fixtures that start a real OpenID provider (oidc-provider on Node.js) on 127.0.0.1.
 
 Missing Node.js or a provider that does not start is a test error, never a skip. The same goes
-for the Redis fixtures at the end.
+for the Redis and DynamoDB (MiniStack) fixtures at the end.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers.ministack import MiniStack
 from tests.servers.oidc import OidcProvider
 from tests.servers.redis_server import RedisServer
 
@@ -83,3 +84,25 @@ def redis_server_factory() -> Iterator[Callable[[], RedisServer]]:
 def redis_namespace() -> str:
     """A key prefix of this test's own in the shared Redis."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+# --- DynamoDB ------------------------------------------------------------------------------------
+# DynamoDB as MiniStack serves it, on 127.0.0.1 (tests/servers/ministack.py).
+@pytest.fixture(scope="session")
+def dynamodb_server() -> Iterator[MiniStack]:
+    """One emulator for the session; tests keep apart by their own ``dynamodb_table``.
+
+    Shared: tests must not stop it (start a ``MiniStack`` of their own for that).
+    """
+    with MiniStack() as server:
+        yield server
+
+
+@pytest.fixture
+def dynamodb_table(dynamodb_server: MiniStack) -> str:
+    """A table of this test's own, made as the DynamoDB guide says (``pk``, TTL on expires_at)."""
+    from cognito_jwt.stores._dynamodb import create_table
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    create_table(dynamodb_server.client("dynamodb"), name)
+    return name

@@ -1,9 +1,11 @@
-"""One process of a fleet, for the Redis tests and benchmarks/bench_fleet.py.
+"""One process of a fleet, for the Redis and DynamoDB tests and benchmarks/bench_fleet.py.
 
 The child side runs as ``python -m tests.integration.redis_worker SPEC``; :class:`Worker` starts
 one from the parent. *SPEC* is a JSON object: ``issuer``, ``token``, ``cache_dir`` (the process's
 own file store), ``store`` (``"redis"``: a :class:`RedisStore` on ``redis_url`` in ``namespace``
-with that file store as its fallback; ``"file"``: the file store alone), ``mode`` (``"sync"`` or
+with that file store as its fallback; ``"dynamodb"``: a :class:`DynamoDBStore` on the table
+``table`` of the emulator at ``endpoint_url``, same fallback; ``"file"``: the file store
+alone), ``mode`` (``"sync"`` or
 ``"async"``), ``fetch_timeout``, and ``barrier``: when true, the worker builds its verifier,
 prints ``ready`` and waits for a line on stdin before verifying, so a whole fleet can be
 released at once.
@@ -34,6 +36,16 @@ class Worker:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         env = {**os.environ, "COGNITO_JWT_CACHE_DIR": spec["cache_dir"]}
+        if spec.get("store") == "dynamodb":  # the emulator's dummy account, nothing of ours
+            env.update(
+                AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing",
+                AWS_SESSION_TOKEN="testing",
+                AWS_CONFIG_FILE=os.devnull,
+                AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            )
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+                env.pop(name, None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.redis_worker", json.dumps(spec)],
             cwd=ROOT,
@@ -58,9 +70,9 @@ class Worker:
         self.process.stdin.write("go\n")
         self.process.stdin.flush()
 
-    def result(self) -> dict[str, Any]:
-        """The worker's answer, once it has exited."""
-        out, err = self.process.communicate(timeout=WAIT)
+    def result(self, timeout: float = WAIT) -> dict[str, Any]:
+        """The worker's answer, once it has exited (waiting at most *timeout* seconds)."""
+        out, err = self.process.communicate(timeout=timeout)
         if self.process.returncode != 0:
             raise RuntimeError(f"worker failed (exit {self.process.returncode}):\n{err}")
         result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
@@ -86,15 +98,25 @@ class _Logs(logging.Handler):
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     """The child: build a verifier like a fresh process of the fleet, verify one token."""
     from cognito_jwt import FetchOptions, FileStore, JwtError, JwtVerifier
-    from cognito_jwt.stores import KeyStore, RedisStore
+    from cognito_jwt.stores import DynamoDBStore, KeyStore, RedisStore
 
     logs = _Logs()
     library = logging.getLogger("cognito_jwt")
     library.addHandler(logs)
     library.setLevel(logging.INFO)
     store: KeyStore = FileStore(spec["cache_dir"])
-    if spec.get("store", "redis") == "redis":
+    kind = spec.get("store", "redis")
+    if kind == "redis":
         store = RedisStore.from_url(spec["redis_url"], namespace=spec["namespace"], fallback=store)
+    elif kind == "dynamodb":
+        store = DynamoDBStore(
+            spec["table"],
+            region_name="eu-west-1",
+            endpoint_url=spec["endpoint_url"],
+            timeout=spec["fetch_timeout"],
+            namespace=spec["namespace"],
+            fallback=store,
+        )
     verifier = JwtVerifier(
         issuer=spec["issuer"],
         audience="api",

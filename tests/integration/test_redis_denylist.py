@@ -231,6 +231,18 @@ def test_the_async_face_uses_one_client_per_event_loop(
     deny.close()
 
 
+@pytest.mark.parametrize("planted", [b"nan", b"yesterday", b"inf"])
+def test_a_subject_entry_that_does_not_parse_covers_every_token(
+    redis_server: RedisServer, redis_namespace: str, clock: Clock, planted: bytes
+) -> None:
+    """Strict: an unreadable cut-off (NaN once compared as "not revoked") covers all."""
+    deny = deny_list(redis_server.url, redis_namespace, clock)
+    with redis.Redis.from_url(redis_server.url) as raw:
+        raw.set(deny.entry_key("sub", SUB), planted)
+    assert deny.is_revoked(Claims(access_claims(jti="a", origin_jti="b")))
+    deny.close()
+
+
 @pytest.mark.parametrize(
     "options",
     [

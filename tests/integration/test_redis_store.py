@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,56 +26,36 @@ from cognito_jwt import (
     JwtVerifier,
     KeyNotFoundError,
 )
-from cognito_jwt._b64 import b64url_encode
 from cognito_jwt._jwk import jwk_from_public_key
 from cognito_jwt.stores import RedisStore
 from cognito_jwt.testing import LocalIssuer
-from tests.helpers import _signing_key, key_state, rsa_private
-from tests.integration.redis_worker import WAIT, Worker
+from tests.helpers import key_state
+from tests.integration.redis_worker import Worker
+from tests.integration.shared_store import (
+    FETCH_TIMEOUT,
+    JWKS,
+    SLOW_JWKS,
+    TAMPERED,
+    GatedIssuer,
+    _attacker_rsa,
+    _cache_key,
+    _cold_fleet,
+    _document,
+    _tampered,
+    _token,
+    _wait_for,
+)
 from tests.servers.redis_server import RedisServer
 
-JWKS = "/.well-known/jwks.json"
-DISCOVERY = "/.well-known/openid-configuration"
-FLEET = 8
-# Also the refresh lease: a dead holder blocks others about this long. On a saturated 2-core
-# machine a fleet member's verification takes 2-6 s, so the lease is renewed several times; a
-# shorter timeout would fail the holder's own requests (a 1 s discovery GET timed out there).
-FETCH_TIMEOUT = 2.0
-SLOW_JWKS = 0.3  # seconds an issuer across the internet may take to answer, on a busy machine
 # The commands the fleet guide's ACL example grants (docs/guides/fleet.md, "Security").
 ACL_COMMANDS = ["+get", "+set", "+eval", "+del"]
 
 
 # === Helpers ======================================================================================
-class GatedIssuer(LocalIssuer):
-    """A LocalIssuer whose JWKS answers wait while ``gate`` is closed (a fetch in mid-flight).
-
-    ``jwks_delay`` makes every JWKS answer take that long (a slow issuer), as seen from the
-    fleet: the issuer's answer is late, not the test.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.gate.set()
-        self.jwks_delay = 0.0
-
-    def _answer(self, path: str) -> Any:
-        if path == JWKS:
-            self.gate.wait(WAIT)
-            if self.jwks_delay:
-                time.sleep(self.jwks_delay)
-        return super()._answer(path)
-
-
 @pytest.fixture
 def issuer() -> Iterator[GatedIssuer]:
     with GatedIssuer() as local:
         yield local
-
-
-def _token(issuer: LocalIssuer, sub: str = "alice") -> str:
-    return issuer.mint({"aud": "api", "sub": sub})
 
 
 @pytest.fixture
@@ -107,17 +86,6 @@ def fleet(
             worker.kill()
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
-def _cache_key(issuer: LocalIssuer) -> str:
-    return f"discovery:{issuer.issuer}"
-
-
 def _store(url: str, namespace: str, tmp_path: Path, **options: Any) -> RedisStore:
     options.setdefault("fallback", FileStore(tmp_path / "local"))
     return RedisStore.from_url(url, namespace=namespace, **options)
@@ -143,22 +111,6 @@ def _shared_store_messages(caplog: pytest.LogCaptureFixture, level: int) -> list
 
 
 # === A fleet shares one fetch =====================================================================
-def _cold_fleet(issuer: LocalIssuer, fleet: Callable[..., Worker], mode: str) -> None:
-    """FLEET new processes verify at once, sharing one Redis: one fetch for all of them."""
-    workers = [fleet(issuer, mode=mode, barrier=True) for _ in range(FLEET)]
-    for worker in workers:
-        worker.ready()
-    for worker in workers:  # all at once: their refreshes race
-        worker.go()
-    results = [worker.result() for worker in workers]
-    assert all(r["ok"] for r in results), results
-    assert [r["sub"] for r in results] == [f"user-{n}" for n in range(FLEET)]
-    assert issuer.requests[JWKS] == 1, results
-    assert issuer.requests[DISCOVERY] == 1, results
-    assert sum(r["fetches"] for r in results) == 1
-    assert sum(r["l2_loads"] for r in results) == FLEET - 1
-
-
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_cold_fleet_fetches_once_and_a_new_process_survives_the_issuer(
     issuer: LocalIssuer, fleet: Callable[..., Worker], mode: str
@@ -341,36 +293,10 @@ def test_async_face_with_an_outage(
 
 
 # === Tampered key sets ============================================================================
-def _attacker_rsa(bits: int) -> Any:
-    return rsa_private(bits, seed=99)
 
 
 def _plant(raw: redis.Redis, store: RedisStore, key: str, value: bytes) -> None:
     raw.set(store.data_key(key), value)
-
-
-def _document(key: str, jwks: Any, *, fetched_at: float | None = None) -> bytes:
-    current = {
-        "jwks": jwks,
-        "fetched_at": time.time() if fetched_at is None else fetched_at,
-        "max_age": 3600.0,
-        "jwks_uri": "http://127.0.0.1:1/.well-known/jwks.json",
-    }
-    return json.dumps({"schema": 1, "key": key, "current": current, "history": []}).encode()
-
-
-def _hs256_token(secret: bytes, claims: dict[str, Any]) -> str:
-    import hashlib
-    import hmac
-
-    header = b64url_encode(json.dumps({"alg": "HS256", "kid": "planted"}).encode())
-    payload = b64url_encode(json.dumps(claims).encode())
-    signing_input = f"{header}.{payload}".encode()
-    signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url_encode(signature)}"
-
-
-TAMPERED = ["weak-rsa", "hmac", "garbage", "wrong-types", "future", "other-key"]
 
 
 @pytest.mark.parametrize("kind", TAMPERED)
@@ -383,24 +309,7 @@ def test_tampered_key_sets_in_redis_are_ignored(
     kind: str,
 ) -> None:
     key = _cache_key(issuer)
-    claims = {"iss": issuer.issuer, "aud": "api", "sub": "mallory", "exp": int(time.time()) + 60}
-    weak = _signing_key("RS256", _attacker_rsa(1024), "planted")
-    strong = _signing_key("RS256", _attacker_rsa(2048), "planted")
-    secret = b"attacker-chosen-secret"
-    planted = {
-        "weak-rsa": _document(key, {"keys": [weak.jwk]}),
-        "hmac": _document(key, {"keys": [{"kty": "oct", "kid": "planted", "k": "c2VjcmV0"}]}),
-        "garbage": b"\x00\x01 not json at all \xff",
-        "wrong-types": _document(key, [strong.jwk], fetched_at="now"),  # type: ignore[arg-type]
-        # a valid key, but claiming a fetch time a year ahead: it would never be refreshed
-        "future": _document(key, {"keys": [strong.jwk]}, fetched_at=time.time() + 365 * 86400),
-        "other-key": _document("discovery:https://elsewhere.example", {"keys": [strong.jwk]}),
-    }[kind]
-    forged = (
-        _hs256_token(secret, claims)
-        if kind == "hmac"
-        else (weak if kind == "weak-rsa" else strong).sign(claims)
-    )
+    planted, forged = _tampered(kind, issuer, key)
     store = _store(redis_server.url, redis_namespace, tmp_path)
     with redis.Redis.from_url(redis_server.url) as raw:
         _plant(raw, store, key, planted)

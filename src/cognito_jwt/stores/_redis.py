@@ -15,20 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
 from .._errors import ConfigurationError
-from .._record import dataclass, field
 from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of, key_digest, parse_document
+from ._shared import (
+    RENEWALS_PER_LEASE,
+    Plan,
+    _advance,
+    _Call,
+    _Health,
+    _Lease,
+    _milliseconds,
+    _positive,
+)
 
 try:
     import redis
@@ -75,10 +83,6 @@ end
 return 0
 """
 
-# The refresh lock is renewed this many times per lease: a renewal may come as late as two
-# thirds of a lease (a starved thread, a slow Redis) before the lease runs out.
-_RENEWALS_PER_LEASE = 3
-
 T = TypeVar("T")
 
 
@@ -91,94 +95,6 @@ class RedisStoreOptions(TypedDict, total=False):
     fallback: KeyStore | Literal["default"] | None
     retry_interval: float
     poll_interval: float
-
-
-# Plans: Redis conversations without I/O ---------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """One step of a plan: a Redis client method and its arguments, or ``"sleep"``."""
-
-    command: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Done(Generic[T]):
-    value: T
-
-
-Plan = Generator[_Call, Any, T]
-"""A generator that yields the calls it needs, is sent their replies, and returns a result."""
-
-
-def _advance(plan: Plan[T], reply: object) -> _Call | _Done[T]:
-    """Send *reply* into *plan*: its next call, or its result."""
-    try:
-        return plan.send(reply)
-    except StopIteration as stop:
-        return _Done(stop.value)
-
-
-class _Health:
-    """Whether Redis is usable: one warning per outage, one info line when it is back.
-
-    After a failure, Redis is left alone for *retry_interval* seconds (operations go straight
-    to the fallback, paying no timeout); then the next operation tries it again. *what* names
-    the user of Redis and *fallback* says what happens meanwhile, in the log lines.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        retry_interval: float,
-        fallback: str,
-        *,
-        what: str = "shared key store",
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._name = name
-        self._what = what
-        self._fallback = fallback
-        self._retry_interval = retry_interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.down_since: float | None = None
-        self._retry_at = -math.inf
-
-    def usable(self) -> bool:
-        return self.down_since is None or self._clock() >= self._retry_at
-
-    def failed(self, exc: BaseException) -> None:
-        now = self._clock()
-        with self._lock:
-            first = self.down_since is None
-            if first:
-                self.down_since = now
-            self._retry_at = now + self._retry_interval
-        if first:
-            logger.warning(
-                "%s %s is unavailable (%s: %s); %s, trying Redis again every %g s",
-                self._what,
-                self._name,
-                type(exc).__name__,
-                exc,
-                self._fallback,
-                self._retry_interval,
-            )
-
-    def succeeded(self) -> None:
-        if self.down_since is None:  # the common case: no lock
-            return
-        with self._lock:
-            since, self.down_since = self.down_since, None
-        if since is not None:
-            logger.info(
-                "%s %s is available again (after %.1f s)",
-                self._what,
-                self._name,
-                self._clock() - since,
-            )
 
 
 def drive(client: redis.Redis, plan: Plan[T], sleep: Callable[[float], object] = time.sleep) -> T:
@@ -300,17 +216,6 @@ def _check_clients(client: object, async_client: object) -> None:
         )
 
 
-def _positive(name: str, value: object, what: str = "RedisStore") -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigurationError(f"{what} {name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 class RedisStore:
     """Key sets in Redis, shared by every process of a fleet, with one refresh for all.
 
@@ -376,10 +281,10 @@ class RedisStore:
         self.client = client
         self.async_client = async_client
         self.namespace = namespace
-        self.ttl = _positive("ttl", ttl)
+        self.ttl = _positive("ttl", ttl, "RedisStore")
         self.history_size = history
-        self.retry_interval = _positive("retry_interval", retry_interval)
-        self.poll_interval = _positive("poll_interval", poll_interval)
+        self.retry_interval = _positive("retry_interval", retry_interval, "RedisStore")
+        self.poll_interval = _positive("poll_interval", poll_interval, "RedisStore")
         self.fallback = self._fallback_of(fallback)
         self._name = _describe(client)
         local = repr(self.fallback) if self.fallback is not None else "no local store"
@@ -627,7 +532,7 @@ class RedisStore:
         def renew() -> bool:
             return self._run(self._renew_plan(key, token, lease_ms), default=True)
 
-        every = timeout / _RENEWALS_PER_LEASE
+        every = timeout / RENEWALS_PER_LEASE
         return _Lease(renew, every, self._lease_wait, self.lock_key(key))
 
     # RefreshCoordinator --------------------------------------------------------------------------
@@ -683,48 +588,3 @@ class RedisStore:
             lease.stop()
             await asyncio.to_thread(lease.join)
             await self._run_async(self._release_plan(key, token), None)
-
-
-def _milliseconds(seconds: float) -> int:
-    return max(1, round(seconds * 1000))
-
-
-class _Lease:
-    """Keeps this process's refresh lock alive while it fetches: a thread renews it.
-
-    The thread calls *renew* every *every* seconds (waiting with *wait*, the store's timer)
-    until :meth:`stop`, or until a renewal finds the lock taken by another token (it ran out
-    meanwhile: then another process may fetch too, which is harmless). A renewal that fails
-    because Redis does is an outage like any other (*renew* returns ``True``); the next ones
-    go on.
-    """
-
-    def __init__(
-        self,
-        renew: Callable[[], bool],
-        every: float,
-        wait: Callable[[threading.Event, float], bool],
-        name: str,
-    ) -> None:
-        self._renew, self._every, self._wait, self._name = renew, every, wait, name
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cognito-jwt-lease", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._wait(self._stopped, self._every):
-            if not self._renew():
-                logger.info(
-                    "key store: the refresh lease on %s ran out before it was renewed; "
-                    "another process may fetch too",
-                    self._name,
-                )
-                return
-
-    def stop(self) -> None:
-        """Stop renewing (the thread ends after at most one more Redis command)."""
-        self._stopped.set()
-
-    def join(self) -> None:
-        """Wait for the thread to end."""
-        self._thread.join()

@@ -9,34 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
-from .._errors import ConfigurationError, RevocationUnavailableError, bounded_repr
-from .._revocation import (
-    DEFAULT_LIFETIME,
-    check_lifetime,
-    check_time,
-    check_value,
-    entry_expiry,
-    subject_cutoff_covers,
-)
+from .._revocation import DEFAULT_LIFETIME
 from ._document import key_digest
-from ._redis import (
-    _REDIS_ERRORS,
-    Plan,
-    _Call,
-    _describe,
-    _Health,
-    _positive,
-    clients_from_url,
-    drive,
-    drive_async,
-)
+from ._redis import _REDIS_ERRORS, _describe, clients_from_url, drive, drive_async
+from ._shared import Plan, _Call
+from ._shared_denylist import KINDS, Query, SharedDenyList
 
 try:
     import redis
@@ -45,9 +28,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         'RedisDenyList needs the redis package: pip install "cognito-jwt[redis]"'
     ) from exc
-
-if TYPE_CHECKING:
-    from .._claims import Claims
 
 __all__ = ["RedisDenyList", "RedisDenyListOptions"]
 
@@ -67,12 +47,6 @@ redis.call("SET", KEYS[1], value, "PX", ttl)
 return 1
 """
 
-_KINDS = ("jti", "origin", "sub")
-_LOCAL_MAX = 10_000  # entries of the local cache; cleared when full (forgetting is safe)
-
-Query = tuple[str | None, str | None, str | None]
-"""A token's ``(jti, origin_jti, sub)``, each ``None`` when absent or not a string."""
-
 
 class RedisDenyListOptions(TypedDict, total=False):
     """The options of :class:`RedisDenyList` besides its clients (see the class)."""
@@ -85,27 +59,7 @@ class RedisDenyListOptions(TypedDict, total=False):
     clock: Callable[[], float]
 
 
-def _judge(claims: Mapping[str, Any], replies: list[Any]) -> bool:
-    """Whether the MGET replies (jti, origin_jti, sub entries) cover the token."""
-    jti, origin, cutoff = replies
-    if jti is not None or origin is not None:
-        return True
-    if cutoff is None:
-        return False
-    try:
-        value = float(cutoff)
-    except (TypeError, ValueError):
-        return True  # an entry we cannot read covers every token of the subject (strict)
-    return subject_cutoff_covers(claims, value)
-
-
-def _query(claims: Mapping[str, Any]) -> Query:
-    values = (claims.get("jti"), claims.get("origin_jti"), claims.get("sub"))
-    jti, origin, sub = (v if isinstance(v, str) and v else None for v in values)
-    return jti, origin, sub
-
-
-class RedisDenyList:
+class RedisDenyList(SharedDenyList):
     """Revoked tokens in Redis, shared by every process of a fleet.
 
     The same entries as :class:`DenyList` (by ``jti``, by Cognito's ``origin_jti``, by
@@ -147,6 +101,9 @@ class RedisDenyList:
             lifetimes, the local cache and the retry interval are measured with it.
     """
 
+    _service: ClassVar[str] = "Redis"
+    _errors: ClassVar[tuple[type[BaseException], ...]] = _REDIS_ERRORS
+
     def __init__(
         self,
         client: redis.Redis,
@@ -159,39 +116,17 @@ class RedisDenyList:
         retry_interval: float = 5.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if not isinstance(namespace, str) or not namespace:
-            raise ConfigurationError("RedisDenyList namespace must be a non-empty string")
-        if on_error not in ("closed", "open"):
-            raise ConfigurationError(
-                f"on_error must be 'closed' or 'open', got {bounded_repr(on_error)}"
-            )
-        if isinstance(local_ttl, bool) or not isinstance(local_ttl, int | float):
-            raise ConfigurationError("RedisDenyList local_ttl must be a number of seconds")
-        if local_ttl != 0:
-            _positive("local_ttl", local_ttl, "RedisDenyList")
-        if clock is not None and not callable(clock):
-            raise ConfigurationError("clock must be a callable returning epoch seconds")
+        super().__init__(
+            _describe(client),
+            namespace=namespace,
+            default_lifetime=default_lifetime,
+            local_ttl=local_ttl,
+            on_error=on_error,
+            retry_interval=retry_interval,
+            clock=clock,
+        )
         self.client = client
         self.async_client = async_client
-        self.namespace = namespace
-        self.on_error = on_error
-        self.local_ttl = float(local_ttl)
-        self._lifetime = check_lifetime(default_lifetime)
-        self._clock: Callable[[], float] = clock or time.time
-        self._name = _describe(client)
-        consequence = (
-            "refusing tokens (on_error='closed')"
-            if on_error == "closed"
-            else "accepting tokens as not revoked (on_error='open')"
-        )
-        self._health = _Health(
-            self._name,
-            _positive("retry_interval", retry_interval, "RedisDenyList"),
-            consequence,
-            what="shared deny-list",
-            clock=self._clock,
-        )
-        self._local: dict[Query, tuple[float, list[Any]]] = {}
         self._loop_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
         ] = weakref.WeakKeyDictionary()
@@ -223,11 +158,6 @@ class RedisDenyList:
     def __repr__(self) -> str:
         return f"RedisDenyList({self._name!r}, namespace={self.namespace!r})"
 
-    @property
-    def available(self) -> bool:
-        """``False`` from a failed Redis operation until one succeeds again."""
-        return self._health.down_since is None
-
     def entry_key(self, kind: Literal["jti", "origin", "sub"], value: str) -> str:
         """The Redis key of the entry for *value* (``kind``: ``jti``, ``origin`` or ``sub``)."""
         return f"{self.namespace}:deny:{kind}:{key_digest(value)}"
@@ -247,56 +177,27 @@ class RedisDenyList:
     def _lookup_plan(self, query: Query) -> Plan[list[Any]]:
         names = [
             self.entry_key(kind, value)  # type: ignore[arg-type]
-            for kind, value in zip(_KINDS, query, strict=True)
+            for kind, value in zip(KINDS, query, strict=True)
             if value is not None
         ]
         found = iter((yield _Call("mget", (names,))))
         return [None if value is None else next(found) for value in query]
 
-    def _write_plan(self, name: str, value: str, expiry: float) -> Plan[None]:
+    def _write_plan(self, name: str, value: float | None, expiry: float) -> Plan[None]:
         ttl_ms = round((expiry - self._clock()) * 1000)
         if ttl_ms > 0:  # else the covered tokens have expired: nothing to remember
-            yield _Call("eval", (_KEEP_MAX, 1, name, value, ttl_ms))
+            stored = "0" if value is None else repr(value)
+            yield _Call("eval", (_KEEP_MAX, 1, name, stored, ttl_ms))
 
     # Drivers -------------------------------------------------------------------------------------
-    def _failed(self, exc: BaseException | None, *, write: bool) -> None:
-        """After Redis failed (or is being left alone): raise, or ``None`` (fail open)."""
-        if exc is not None:
-            self._health.failed(exc)
-        if write or self.on_error == "closed":
-            reason = f"{type(exc).__name__}" if exc is not None else "down, not retried yet"
-            raise RevocationUnavailableError(
-                f"shared deny-list {self._name} is unavailable ({reason})"
-            ) from exc
+    def _drive(self, plan: Plan[T]) -> T:
+        return drive(self.client, plan)
 
-    def _run(self, plan: Plan[T], *, write: bool = False) -> T | None:
-        if not write and not self._health.usable():
-            plan.close()
-            self._failed(None, write=write)
-            return None
-        try:
-            value = drive(self.client, plan)
-        except _REDIS_ERRORS as exc:
-            self._failed(exc, write=write)
-            return None
-        self._health.succeeded()
-        return value
-
-    async def _run_async(self, plan: Plan[T], *, write: bool = False) -> T | None:
+    async def _drive_async(self, plan: Plan[T]) -> T:
         source = self.async_client
         if source is None:
-            return await asyncio.to_thread(self._run, plan, write=write)
-        if not write and not self._health.usable():
-            plan.close()
-            self._failed(None, write=write)
-            return None
-        try:
-            value = await drive_async(self._client_for_loop(source), plan)
-        except _REDIS_ERRORS as exc:
-            self._failed(exc, write=write)
-            return None
-        self._health.succeeded()
-        return value
+            return await asyncio.to_thread(drive, self.client, plan)
+        return await drive_async(self._client_for_loop(source), plan)
 
     def _client_for_loop(
         self, source: redis.asyncio.Redis | Callable[[], redis.asyncio.Redis]
@@ -308,122 +209,3 @@ class RedisDenyList:
         if client is None:
             client = self._loop_clients[loop] = source()
         return client
-
-    # The local cache -----------------------------------------------------------------------------
-    def _cached(self, query: Query) -> list[Any] | None:
-        if not self.local_ttl:
-            return None
-        entry = self._local.get(query)
-        if entry is None:
-            return None
-        age = self._clock() - entry[0]
-        return entry[1] if 0 <= age < self.local_ttl else None
-
-    def _keep(self, query: Query, replies: list[Any]) -> None:
-        if self.local_ttl:
-            if len(self._local) >= _LOCAL_MAX:
-                self._local.clear()
-            self._local[query] = (self._clock(), replies)
-
-    # RevocationCheck -----------------------------------------------------------------------------
-    def is_revoked(self, claims: Claims, token: str | None = None) -> bool:
-        """Whether an entry in Redis covers the token (one ``MGET``, or the local cache).
-
-        Raises:
-            RevocationUnavailableError: Redis is unavailable and *on_error* is ``"closed"``.
-        """
-        del token
-        query = _query(claims)
-        if query == (None, None, None):
-            return False
-        replies = self._cached(query)
-        if replies is None:
-            replies = self._run(self._lookup_plan(query))
-            if replies is None:
-                return False  # Redis unavailable, on_error="open"
-            self._keep(query, replies)
-        return _judge(claims, replies)
-
-    async def is_revoked_async(self, claims: Claims, token: str | None = None) -> bool:
-        """Like :meth:`is_revoked`, without blocking the event loop."""
-        del token
-        query = _query(claims)
-        if query == (None, None, None):
-            return False
-        replies = self._cached(query)
-        if replies is None:
-            replies = await self._run_async(self._lookup_plan(query))
-            if replies is None:
-                return False
-            self._keep(query, replies)
-        return _judge(claims, replies)
-
-    # Changes -------------------------------------------------------------------------------------
-    def _entry(
-        self,
-        kind: Literal["jti", "origin", "sub"],
-        value: object,
-        before: float | None,
-        expires_at: float | None,
-    ) -> tuple[str, str, float]:
-        what = {"jti": "jti", "origin": "origin_jti", "sub": "sub"}[kind]
-        name = self.entry_key(kind, check_value(value, what))
-        if kind != "sub":
-            return name, "0", entry_expiry(expires_at, self._clock(), self._lifetime)
-        cutoff = self._clock() if before is None else check_time(before, "before")
-        return name, repr(cutoff), entry_expiry(expires_at, cutoff, self._lifetime)
-
-    def revoke(self, jti: str, *, expires_at: float | None = None) -> None:
-        """Refuse the token whose ``jti`` is *jti*, fleet-wide, until *expires_at*.
-
-        Raises:
-            ConfigurationError: A value is unusable.
-            RevocationUnavailableError: Redis did not record it.
-        """
-        self._write(*self._entry("jti", jti, None, expires_at))
-
-    def revoke_origin(self, origin_jti: str, *, expires_at: float | None = None) -> None:
-        """Refuse every token carrying *origin_jti*, fleet-wide (see :class:`DenyList`).
-
-        Raises:
-            ConfigurationError: A value is unusable.
-            RevocationUnavailableError: Redis did not record it.
-        """
-        self._write(*self._entry("origin", origin_jti, None, expires_at))
-
-    def revoke_subject(
-        self, sub: str, *, before: float | None = None, expires_at: float | None = None
-    ) -> None:
-        """Refuse every token of *sub* issued at or before *before* (default now), fleet-wide.
-
-        The later cut-off and the longer life win when the entry exists already.
-
-        Raises:
-            ConfigurationError: A value is unusable.
-            RevocationUnavailableError: Redis did not record it.
-        """
-        self._write(*self._entry("sub", sub, before, expires_at))
-
-    async def revoke_async(self, jti: str, *, expires_at: float | None = None) -> None:
-        """Like :meth:`revoke`, without blocking the event loop."""
-        await self._write_async(*self._entry("jti", jti, None, expires_at))
-
-    async def revoke_origin_async(
-        self, origin_jti: str, *, expires_at: float | None = None
-    ) -> None:
-        """Like :meth:`revoke_origin`, without blocking the event loop."""
-        await self._write_async(*self._entry("origin", origin_jti, None, expires_at))
-
-    async def revoke_subject_async(
-        self, sub: str, *, before: float | None = None, expires_at: float | None = None
-    ) -> None:
-        """Like :meth:`revoke_subject`, without blocking the event loop."""
-        await self._write_async(*self._entry("sub", sub, before, expires_at))
-
-    def _write(self, name: str, value: str, expiry: float) -> None:
-        self._local.clear()
-        self._run(self._write_plan(name, value, expiry), write=True)
-
-    async def _write_async(self, name: str, value: str, expiry: float) -> None:
-        self._local.clear()
-        await self._run_async(self._write_plan(name, value, expiry), write=True)
