@@ -113,8 +113,15 @@ class TokenCache:
 
     def lookup(self, token: object) -> tuple[bytes | None, CachedToken | None]:
         """The digest of *token* (``None``: not cacheable) and its entry, if any."""
-        digest = token_digest(token)
-        return digest, None if digest is None else self.entries.get(digest)
+        if type(token) is str:  # token_digest, written out: this runs for every token
+            if len(token) > MAX_CACHED_TOKEN_LENGTH or not token.isascii():
+                return None, None
+            digest = sha256(token.encode("ascii")).digest()
+        else:
+            digest = token_digest(token)
+            if digest is None:
+                return None, None
+        return digest, self.entries.get(digest)
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
@@ -149,8 +156,10 @@ class TokenCache:
             return  # not reached for verified tokens (exp is required); kept for safety
         nbf = numeric_date(payload, "nbf") if "nbf" in payload else None
         if _CONTAINERS.isdisjoint(map(type, payload.values())):
+            # Flat: kept as is. The verifier hands this dict to one caller in a read-only
+            # Claims and never changes it; every hit hands out a copy.
             nested: tuple[str, ...] = ()
-            stored = payload.copy()
+            stored = payload
         else:
             containers = _CONTAINERS
             nested = tuple(name for name, value in payload.items() if type(value) in containers)

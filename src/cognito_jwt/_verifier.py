@@ -486,8 +486,10 @@ class BaseVerifier:
         claims = self._finish(parsed, key, payload, source)
         if self._custom_check is not None or self._revocation:
             self._accept(claims, token)
-        if cache is not None:
-            self._remember(cache, digest, parsed, key, claims)
+        if cache is not None:  # a miss that passed: count it, keep it
+            cache.misses += 1
+            if digest is not None:
+                cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
         return claims
 
     async def _verify_routed_async(self, token: object, routed: Routed | None) -> Claims:
@@ -520,8 +522,10 @@ class BaseVerifier:
         claims = self._finish(parsed, key, payload, source)
         if self._custom_check is not None or self._revocation:
             await self._accept_async(claims, token)
-        if cache is not None:
-            self._remember(cache, digest, parsed, key, claims)
+        if cache is not None:  # a miss that passed: count it, keep it
+            cache.misses += 1
+            if digest is not None:
+                cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
         return claims
 
     def _accept(self, claims: Claims, token: object) -> None:
@@ -549,19 +553,6 @@ class BaseVerifier:
             parsed = parse_token(token, self._limits)  # this verifier's own size caps
         self._check_alg(parsed)
         return parsed, payload
-
-    def _remember(
-        self,
-        cache: TokenCache,
-        digest: bytes | None,
-        parsed: ParsedToken,
-        key: PreparedKey,
-        claims: Claims,
-    ) -> None:
-        """Count a miss and keep a token that passed every check."""
-        cache.misses += 1
-        if digest is not None:
-            cache.remember(digest, parsed, key, claims._data)  # noqa: SLF001 - our own Claims
 
     def _cache_hit(
         self, cache: TokenCache, entry: CachedToken, key: PreparedKey | None
@@ -939,7 +930,7 @@ class JwtVerifier(BaseVerifier):
         self._scopes = string_set(scopes, "scopes")
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
-        super()._check_claims(payload, header)
+        BaseVerifier._check_claims(self, payload, header)  # not super(): this runs per token
         if self._audiences is not None:
             check_audience(payload, self._audiences)
         if self._scopes is not None:
