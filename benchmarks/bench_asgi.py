@@ -25,6 +25,8 @@ import argparse
 import asyncio
 import os
 import random
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -86,6 +88,33 @@ async def _load(
     return total / elapsed, latencies, errors
 
 
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    """A wrk duration (``950.00us``, ``4.90ms``, ``1.02s``) in milliseconds."""
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def _wrk(
+    url: str, token: str | None, seconds: float, clients: int
+) -> tuple[int, float, list[float], int]:
+    """Load *url* with wrk: (requests, requests/s, [p50, p99] in ms, non-2xx responses)."""
+    command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--latency", url]
+    if token:
+        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    requests = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1])  # type: ignore[index]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)$", out, re.MULTILINE)[1])  # type: ignore[index]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)$", out, re.MULTILINE)[1])  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return requests, rate, [p50, p99], int(bad[1]) if bad else 0
+
+
 @dataclass
 class Server:
     """One uvicorn process serving one app, and what its rounds measured."""
@@ -141,7 +170,7 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def run(self, token: str | None, total: int, clients: int) -> None:
-        """One round: *total* requests from *clients* clients; record what it measured."""
+        """One round: *total* requests from *clients* httpx clients; record what it measured."""
         before = self.cpu_seconds()
         rate, latencies, errors = asyncio.run(_load(self.url, token, total, clients))
         self.cpu_us.append((self.cpu_seconds() - before) / total * 1e6)
@@ -149,6 +178,16 @@ class Server:
         self.rates.append(rate)
         self.p50.append(statistics.median(ordered) * 1e3)
         self.p99.append(ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1e3)
+        self.errors += errors
+
+    def run_wrk(self, token: str | None, seconds: float, clients: int) -> None:
+        """One round: wrk for *seconds* with *clients* connections; record what it measured."""
+        before = self.cpu_seconds()
+        requests, rate, (p50, p99), errors = _wrk(self.url, token, seconds, clients)
+        self.cpu_us.append((self.cpu_seconds() - before) / max(requests, 1) * 1e6)
+        self.rates.append(rate)
+        self.p50.append(p50)
+        self.p99.append(p99)
         self.errors += errors
 
     def stop(self) -> None:
@@ -173,7 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5000, help="per app per round")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5, help="per app per round (wrk)")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="load generator: wrk (C, light) when on PATH, else httpx in this process",
+    )
     args = parser.parse_args(argv)
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     with LocalIssuer() as issuer:
         token = issuer.mint({"sub": "bench", "aud": "api"})
         servers = {name: Server.start(app, issuer.issuer) for name, app in APPS.items()}
@@ -184,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.rounds):
                 for name in random.sample(list(servers), len(servers)):
                     auth = None if name.startswith("open") else token
-                    servers[name].run(auth, args.requests, args.clients)
+                    if use_wrk:
+                        servers[name].run_wrk(auth, args.seconds, args.clients)
+                    else:
+                        servers[name].run(auth, args.requests, args.clients)
             fetched = issuer.requests["/.well-known/jwks.json"] - fetched
         finally:
             for server in servers.values():
@@ -192,9 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     import importlib.util
 
     stack = [m for m in ("uvloop", "httptools") if importlib.util.find_spec(m) is not None]
+    load = (
+        f"{args.seconds:g} s per app per round of wrk (2 threads, {args.clients} connections)"
+        if use_wrk
+        else f"{args.requests} requests per app per round from {args.clients} concurrent "
+        "clients (httpx, in the benchmark process)"
+    )
     print(
-        f"{args.rounds} rounds x {args.requests} requests per app, {args.clients} concurrent "
-        f"clients (httpx, in the benchmark process), uvicorn {_version('uvicorn')} with one "
+        f"{args.rounds} rounds, {load}; uvicorn {_version('uvicorn')} with one "
         f"worker ({' and '.join(stack) or 'asyncio and h11'}), Starlette "
         f"{_version('starlette')}, PyJWT {_version('pyjwt')}, {os.cpu_count()} CPUs; median "
         "(min-max) over the rounds\n"
