@@ -381,7 +381,7 @@ class CognitoVerifier(BaseVerifier):
         return self._primary
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
-        BaseVerifier._check_claims(self, payload, header)  # not super(): this runs per token
+        BaseVerifier._check_claims(self, payload, header)  # noqa: SLF001 - not super(): per token
         token_use = payload.get("token_use")
         # The hot path is two comparisons; what an error says is worked out only on failure.
         if token_use != self._token_use or self._token_use is None:

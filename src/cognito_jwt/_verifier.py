@@ -464,7 +464,7 @@ class BaseVerifier:
             digest, entry = cache.lookup(token)
             if entry is not None:
                 try:
-                    hit_key = self._cached_source(entry.payload).find(entry.kid, entry.alg)
+                    hit_key = self._cached_source(entry.iss).find(entry.kid, entry.alg)
                 except JwtError:
                     hit_key = None  # the full pipeline below raises the error that applies
                 hit = self._cache_hit(cache, entry, hit_key)
@@ -501,9 +501,7 @@ class BaseVerifier:
             if entry is not None:
                 hit_key: PreparedKey | None
                 try:
-                    hit_key = await self._cached_source(entry.payload).find_async(
-                        entry.kid, entry.alg
-                    )
+                    hit_key = await self._cached_source(entry.iss).find_async(entry.kid, entry.alg)
                 except JwtError:
                     hit_key = None
                 hit = self._cache_hit(cache, entry, hit_key)
@@ -574,10 +572,17 @@ class BaseVerifier:
             return None  # expired: the full pipeline names it
         if entry.nbf is not None and now + max(leeway, FUTURE_SKEW) < entry.nbf:
             return None  # a clock that went back: the full pipeline decides
+        stored = entry.payload
+        if stored is not None and not entry.nested:
+            payload = stored.copy()  # the usual hit: flat claims
+        else:
+            decoded = cache.claims_of(entry)  # the first hit decodes; nested values are copied
+            if decoded is None:
+                return None  # pragma: no cover - see TokenCache.claims_of
+            payload = decoded
         cache.hits += 1
         if self._tracked and (scope := audit_scope.get()) is not None:
             scope.cache_hit = True  # an audited verification records that the cache answered
-        payload = cache.claims_of(entry) if entry.nested else entry.payload.copy()
         return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
 
     @staticmethod
@@ -744,10 +749,10 @@ class BaseVerifier:
             raise IssuerMismatchError("token issuer is not accepted")  # pragma: no cover
         return by_issuer.source(iss), payload
 
-    def _cached_source(self, payload: Mapping[str, Any]) -> KeySource:
-        """The key source of a token that verified before (its ``iss`` is accepted)."""
+    def _cached_source(self, iss: Any) -> KeySource:
+        """The key source of a token that verified before (*iss*, its ``iss``, is accepted)."""
         by_issuer = self._by_issuer
-        return self._keys if by_issuer is None else by_issuer.source(payload["iss"])
+        return self._keys if by_issuer is None else by_issuer.source(iss)
 
     def _find(self, parsed: ParsedToken, source: KeySource) -> PreparedKey:
         try:
@@ -930,7 +935,7 @@ class JwtVerifier(BaseVerifier):
         self._scopes = string_set(scopes, "scopes")
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
-        BaseVerifier._check_claims(self, payload, header)  # not super(): this runs per token
+        BaseVerifier._check_claims(self, payload, header)  # noqa: SLF001 - not super(): per token
         if self._audiences is not None:
             check_audience(payload, self._audiences)
         if self._scopes is not None:
