@@ -381,8 +381,25 @@ class CognitoVerifier(BaseVerifier):
         return self._primary
 
     def _check_claims(self, payload: dict[str, Any], header: Mapping[str, Any]) -> None:
-        super()._check_claims(payload, header)
+        BaseVerifier._check_claims(self, payload, header)  # noqa: SLF001 - not super(): per token
         token_use = payload.get("token_use")
+        # The hot path is two comparisons; what an error says is worked out only on failure.
+        if token_use != self._token_use or self._token_use is None:
+            self._check_token_use(payload, token_use)
+        clients = self._client_ids
+        if clients is not None:
+            value = payload.get("aud" if token_use == "id" else "client_id")
+            if type(value) is not str or value not in clients:
+                self._check_client(payload, token_use)  # raises
+        if self._audiences is not None and token_use == "access":
+            check_audience(payload, self._audiences)
+        if self._groups is not None:
+            check_any_group(payload, self._groups)
+        if self._scopes is not None:
+            check_any_scope(payload, self._scopes)
+
+    def _check_token_use(self, payload: dict[str, Any], token_use: object) -> None:
+        """Refuse a ``token_use`` that is not ``id``/``access``, or not the pinned one."""
         expected = "'id' or 'access'" if self._token_use is None else repr(self._token_use)
         if token_use not in ("id", "access"):
             raise TokenUseMismatchError(
@@ -399,16 +416,9 @@ class CognitoVerifier(BaseVerifier):
                 expected=expected,
                 found=repr(token_use),
             )
-        if self._client_ids is not None:
-            self._check_client(payload, token_use)
-        if self._audiences is not None and token_use == "access":
-            check_audience(payload, self._audiences)
-        if self._groups is not None:
-            check_any_group(payload, self._groups)
-        if self._scopes is not None:
-            check_any_scope(payload, self._scopes)
 
-    def _check_client(self, payload: dict[str, Any], token_use: str) -> None:
+    def _check_client(self, payload: dict[str, Any], token_use: Any) -> None:
+        """Refuse a token not for one of the app clients (returns if it is for one)."""
         assert self._client_ids is not None  # noqa: S101 - checked by the caller
         # ID tokens name the app client in `aud`, access tokens in `client_id`.
         name = "aud" if token_use == "id" else "client_id"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = ["loads_object"]
@@ -38,6 +39,11 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
 )
+# The decoder's scanner, called directly for a document that starts with "{" and has nothing
+# after the object (what tokens and key sets are): JSONDecoder.decode adds two Python calls and
+# two regular expression matches for whitespace around the value (0.7 us of 3.5 for a token's
+# claims). Anything else goes through decode(), which gives the same value or the error.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def loads_object(raw: bytes | str) -> dict[str, Any]:
@@ -49,7 +55,12 @@ def loads_object(raw: bytes | str) -> dict[str, Any]:
     """
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        value = _DECODER.decode(text)
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:  # not a value at offset 0 (leading whitespace, or not JSON)
+            end = -1
+        if end != len(text):  # whitespace around the value, or trailing data: the full path
+            value = _DECODER.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     except ValueError as exc:

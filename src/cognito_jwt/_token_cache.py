@@ -24,7 +24,9 @@ from collections import OrderedDict
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._b64 import decode_checked_alphabet
 from ._errors import ConfigurationError
+from ._json import loads_object
 from ._validate import numeric_date
 
 if TYPE_CHECKING:
@@ -53,10 +55,16 @@ _new_entry = tuple.__new__
 
 
 class CachedToken(NamedTuple):
-    """One verified token: what a hit needs to re-check and to answer."""
+    """One verified token: what a hit needs to re-check and to answer.
+
+    A miss stores the claims as they came in the token (*encoded*, one bytes object); the first
+    hit decodes them into *payload* (and *nested*). A miss then costs no copy of the claims,
+    and evicting an entry that was never hit frees a few objects, not the dozens of strings
+    of decoded claims (cold in memory by then: that was most of what an eviction cost).
+    """
 
     digest: bytes
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None
     nested: tuple[str, ...]
     header: Mapping[str, Any]
     kid: str | None
@@ -64,6 +72,8 @@ class CachedToken(NamedTuple):
     key: PreparedKey
     exp: float
     nbf: float | None
+    iss: Any
+    encoded: bytes
 
 
 def _thaw(value: Any) -> Any:
@@ -109,12 +119,17 @@ class TokenCache:
     The hit and miss counters are kept by the verifier.
     """
 
-    __slots__ = ("_lock", "entries", "hits", "max_size", "misses")
+    __slots__ = ("_flat_header", "_lock", "entries", "hits", "max_size", "misses")
 
     def lookup(self, token: object) -> tuple[bytes | None, CachedToken | None]:
         """The digest of *token* (``None``: not cacheable) and its entry, if any."""
-        digest = token_digest(token)
-        return digest, None if digest is None else self.entries.get(digest)
+        if type(token) is str:  # token_digest, written out: this runs for every token
+            if len(token) > MAX_CACHED_TOKEN_LENGTH or not token.isascii():
+                return None, None
+            digest = sha256(token.encode("ascii")).digest()
+            return digest, self.entries.get(digest)
+        other = token_digest(token)
+        return other, None if other is None else self.entries.get(other)
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
@@ -122,13 +137,29 @@ class TokenCache:
         # over makes next(iter(d)) skip ever more deleted slots (measured: +5 us per miss).
         self.entries: OrderedDict[bytes, CachedToken] = OrderedDict()
         self._lock = threading.Lock()
+        # The last header found flat (no nested values): the same object is not looked at again.
+        self._flat_header: Mapping[str, Any] | None = None
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def claims_of(entry: CachedToken) -> dict[str, Any]:
-        """A payload dict for one caller: shares only immutable values with the entry."""
-        payload = entry.payload.copy()
+    def claims_of(self, entry: CachedToken) -> dict[str, Any] | None:
+        """A payload dict for one caller: shares only immutable values with the entry.
+
+        At an entry's first hit the stored claims are decoded (and kept decoded). ``None``
+        (the entry dropped) if they no longer decode, which a verified token's claims do.
+        """
+        stored = entry.payload
+        if stored is None:
+            try:
+                stored = loads_object(decode_checked_alphabet(entry.encoded))
+            except ValueError:  # pragma: no cover - they decoded when the token verified
+                self.discard(entry.digest)
+                return None
+            containers = _CONTAINERS
+            nested = tuple(name for name, value in stored.items() if type(value) in containers)
+            entry = entry._replace(payload=stored, nested=nested, encoded=b"")
+            self.replace(entry.digest, entry)
+        payload = stored.copy()
         for name in entry.nested:
             payload[name] = _thaw(payload[name])
         return payload
@@ -137,18 +168,31 @@ class TokenCache:
         self, digest: bytes, parsed: ParsedToken, key: PreparedKey, payload: dict[str, Any]
     ) -> None:
         """Store a token that has just passed every check (if it may be cached)."""
-        if any(type(value) not in _SCALARS for value in parsed.header.values()):
-            return
-        exp, nbf = numeric_date(payload, "exp"), numeric_date(payload, "nbf")
+        header = parsed.header
+        if header is not self._flat_header:  # tokens of one issuer share a few header objects
+            if not _SCALARS.issuperset(map(type, header.values())):
+                return
+            self._flat_header = header  # a race only costs another look
+        exp = numeric_date(payload, "exp")
         if exp is None:
             return  # not reached for verified tokens (exp is required); kept for safety
-        containers = _CONTAINERS
-        nested = tuple(name for name, value in payload.items() if type(value) in containers)
-        stored = {n: _thaw(v) for n, v in payload.items()} if nested else payload.copy()
+        nbf = numeric_date(payload, "nbf") if "nbf" in payload else None
         # tuple.__new__: a NamedTuple's keyword constructor is a Python function (0.5 us).
         entry = _new_entry(
             CachedToken,
-            (digest, stored, nested, parsed.header, parsed.kid, parsed.alg, key, exp, nbf),
+            (
+                digest,
+                None,  # decoded at the first hit, from the encoded claims
+                (),
+                header,
+                parsed.kid,
+                parsed.alg,
+                key,
+                exp,
+                nbf,
+                payload.get("iss"),
+                parsed.payload_b64,
+            ),
         )
         with self._lock:
             entries = self.entries

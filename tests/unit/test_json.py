@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cognito_jwt._json import loads_object
 
@@ -232,3 +234,97 @@ def test_decoder_state_not_shared_between_calls() -> None:
     with pytest.raises(ValueError, match="nested too deeply"):
         loads_object("[" * 100_000)
     assert loads_object('{"b":[1]}') == {"b": [1]}
+
+
+def _reference(raw: str) -> tuple[str, object]:
+    """What the strict decoder's own ``decode()`` makes of *raw*: ("ok", value) or ("error", msg).
+
+    loads_object calls the decoder's scanner directly for a document with nothing around the
+    object, and ``decode()`` otherwise; both roads must give the same answer.
+    """
+    import json
+
+    from cognito_jwt import _json
+
+    decoder = json.JSONDecoder(
+        object_pairs_hook=_json._no_duplicates,
+        parse_constant=_json._reject_constant,
+        parse_float=_json._finite_float,
+    )
+    try:
+        value = decoder.decode(raw)
+    except RecursionError:
+        return ("error", "invalid JSON (nested too deeply)")
+    except json.JSONDecodeError as exc:
+        return ("error", f"invalid JSON ({exc.msg})")
+    except ValueError as exc:
+        return ("error", f"invalid JSON ({str(exc).split(':')[0]})")
+    if not isinstance(value, dict):
+        return ("error", f"expected a JSON object, found {type(value).__name__}")
+    return ("ok", value)
+
+
+def _ours(raw: str) -> tuple[str, object]:
+    try:
+        return ("ok", loads_object(raw))
+    except ValueError as exc:
+        return ("error", str(exc))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"a":1}',
+        ' {"a":1}',
+        '{"a":1} ',
+        '{"a":1}\n',
+        '{"a":1}x',
+        '{"a":1}{"b":2}',
+        '{"a":1} {"b":2}',
+        '{"a":1,}',
+        '{"a":1,"a":2}',
+        '{"a":1,"a":2} ',
+        ' {"a":1,"a":2}',
+        '{"a":NaN}',
+        '{"a":1e400}',
+        '{"a":[1,2',
+        "{",
+        "}",
+        "",
+        " ",
+        "[1]",
+        "[1] ",
+        "1",
+        '"s"',
+        "null",
+        '{"a":"\\u00e9"}',
+        '{"a":{"b":{"b":1,"b":2}}}',
+    ],
+)
+def test_the_fast_road_and_decode_agree(raw: str) -> None:
+    assert _ours(raw) == _reference(raw)
+    assert _ours(raw) == _ours(raw.encode())  # bytes take the same roads
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    value=_JSON_VALUES,
+    before=st.sampled_from(["", " ", "\n\t", "x"]),
+    after=st.sampled_from(["", " ", "\r\n", "x", "}", ',"k":1}', " {}"]),
+    separators=st.sampled_from([(",", ":"), (", ", ": ")]),
+)
+def test_any_document_gets_the_answer_decode_gives(
+    value: object, before: str, after: str, separators: tuple[str, str]
+) -> None:
+    import json
+
+    document = before + json.dumps(value, separators=separators) + after
+    assert _ours(document) == _reference(document)

@@ -228,6 +228,21 @@ def test_not_cached_long_tokens_and_nested_headers(clock: FakeClock, parses: lis
     assert verifier.token_cache_stats["size"] == 0
 
 
+def test_a_nested_header_after_flat_ones_is_still_not_cached(
+    clock: FakeClock, parses: list[object]
+) -> None:
+    # The cache looks at a header object once it was found flat; another header, nested, is
+    # looked at on its own (and never cached), whatever came before it.
+    verifier = cognito(clock)
+    flat = [RS.sign(access_claims(username=f"user-{i}")) for i in range(2)]
+    nested = RS.sign(access_claims(), headers={"ext": {"a": 1}})
+    for token in (*flat, nested, nested, *flat):
+        verifier.verify(token)
+    assert parses == [*flat, nested, nested]
+    assert verifier.token_cache_stats is not None
+    assert verifier.token_cache_stats["size"] == 2
+
+
 def test_rejected_tokens_are_never_stored(clock: FakeClock) -> None:
     verifier = cognito(clock)
     wrong_client = RS.sign(access_claims(client_id="other"))
