@@ -10,11 +10,25 @@ from __future__ import annotations
 import django
 from django.conf import settings
 
+_migrated: list[bool] = []
 
-def setup() -> None:
-    """Configure Django for the tests (idempotent): no database, DRF and drf-spectacular."""
-    if settings.configured:
-        return
+
+def setup(*, database: bool = False) -> None:
+    """Configure Django for the tests (idempotent): DRF, drf-spectacular, an in-memory database.
+
+    Args:
+        database: Also create the tables of ``django.contrib.auth`` (once per process).
+    """
+    if not settings.configured:
+        _configure()
+    if database and not _migrated:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        _migrated.append(True)
+
+
+def _configure() -> None:
     settings.configure(
         DEBUG=False,
         SECRET_KEY="tests-only-not-a-secret",
@@ -27,7 +41,7 @@ def setup() -> None:
             "rest_framework",
             "drf_spectacular",
         ],
-        DATABASES={},
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         USE_TZ=True,
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": [

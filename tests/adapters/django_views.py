@@ -15,6 +15,7 @@ setup()
 from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from drf_spectacular.views import SpectacularAPIView  # noqa: E402
+from rest_framework.authentication import BaseAuthentication  # noqa: E402
 from rest_framework.request import Request  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
@@ -22,6 +23,7 @@ from rest_framework.views import APIView  # noqa: E402
 from cognito_jwt import Claims  # noqa: E402
 from cognito_jwt.adapters.django import (  # noqa: E402
     CognitoJwtAuthentication,
+    TokenUser,
     has_scope,
     in_group,
     require_token,
@@ -94,6 +96,21 @@ class AdminApi(APIView):
         return Response({"admin": str(request.user)})
 
 
+class EveryoneIsOlga(BaseAuthentication):
+    """Stands for a session login: a user without any token."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None]:
+        return TokenUser(Claims({"sub": "olga"})), None
+
+
+class SessionOrTokenApi(APIView):
+    authentication_classes = [CognitoJwtAuthentication, EveryoneIsOlga]  # noqa: RUF012
+    permission_classes = [has_scope("orders/read")]  # noqa: RUF012
+
+    def get(self, request: Request) -> Response:
+        return Response({"user": str(request.user)})
+
+
 class OpenApi(APIView):
     """No permission: anonymous requests pass, a sent token must be valid."""
 
@@ -114,5 +131,6 @@ urlpatterns = [
     path("api/orders", OrdersApi.as_view()),
     path("api/admin", AdminApi.as_view()),
     path("api/open", OpenApi.as_view()),
+    path("api/session", SessionOrTokenApi.as_view()),
     path("api/schema", SpectacularAPIView.as_view()),
 ]

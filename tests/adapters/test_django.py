@@ -333,6 +333,35 @@ def test_decorator_without_middleware_verifies_itself(serve: Serve, issuer: Loca
     assert_refused(response, 401, invalid("the token is expired"), "ERR_TOKEN_EXPIRED", expired)
 
 
+class Counting:
+    """A verifier that records which face verified each token."""
+
+    def __init__(self, issuer: LocalIssuer) -> None:
+        self.real = JwtVerifier(issuer=issuer.issuer, audience="api", store=None)
+        self.calls: list[str] = []
+
+    def verify(self, token: str) -> Claims:
+        self.calls.append("verify")
+        return self.real.verify(token)
+
+    async def verify_async(self, token: str) -> Claims:
+        self.calls.append("verify_async")
+        return await self.real.verify_async(token)
+
+
+def test_async_stack_verifies_with_verify_async(
+    serve: Serve, issuer: LocalIssuer, request: pytest.FixtureRequest
+) -> None:
+    counting = Counting(issuer)
+    client = serve({"VERIFIER": counting})
+    token = issuer.mint({"sub": "kim", "aud": "api", "scope": "orders/read"})
+    for path in ("/me", "/me/async", "/orders", "/orders/async", "/api/orders"):
+        assert client.get(path, headers=auth(token)).json()["sub"] == "kim"
+    # The middleware verifies once per request; the decorator and DRF reuse its claims.
+    face = "verify_async" if "asgi" in request.node.callspec.id else "verify"
+    assert counting.calls == [face] * 5
+
+
 def test_no_token_in_logs(
     serve: Serve, issuer: LocalIssuer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -393,6 +422,18 @@ def test_drf_authentication_and_permissions(drf: APIClient, issuer: LocalIssuer)
     assert response.json()["code"] == "ERR_MALFORMED_TOKEN"
 
 
+def test_drf_user_signed_in_without_token_lacks_the_scope(
+    drf: APIClient, issuer: LocalIssuer
+) -> None:
+    response = drf.get("/api/session")  # signed in by the other class: no token, no scope
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == INSUFFICIENT + ', scope="orders/read"'
+    assert response.json()["code"] == "ERR_SCOPE_MISSING"
+    token = issuer.mint({"sub": "pat", "aud": "api", "scope": "orders/read"})
+    drf.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert drf.get("/api/session").json() == {"user": "pat"}
+
+
 class Account:
     def __init__(self, sub: str | None) -> None:
         self.sub = sub
@@ -417,24 +458,13 @@ def test_drf_user_hook(issuer: LocalIssuer) -> None:
 
 
 def test_drf_reuses_the_middleware_claims(issuer: LocalIssuer) -> None:
-    calls: list[str] = []
-    real = JwtVerifier(issuer=issuer.issuer, audience="api", store=None)
-
-    class Counting:
-        def verify(self, token: str) -> Claims:
-            calls.append("verify")
-            return real.verify(token)
-
-        async def verify_async(self, token: str) -> Claims:
-            calls.append("verify_async")
-            return await real.verify_async(token)
-
+    counting = Counting(issuer)
     token = issuer.mint({"sub": "hal", "aud": "api", "scope": "orders/read"})
-    with override_settings(COGNITO_JWT={"VERIFIER": Counting()}, MIDDLEWARE=MIDDLEWARE):
+    with override_settings(COGNITO_JWT={"VERIFIER": counting}, MIDDLEWARE=MIDDLEWARE):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         assert client.get("/api/orders").json()["sub"] == "hal"
-    assert calls == ["verify"]
+    assert counting.calls == ["verify"]
 
 
 def test_drf_key_set_unavailable_is_503() -> None:

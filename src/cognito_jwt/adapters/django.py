@@ -372,35 +372,42 @@ class BearerAuthMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
-        self.gate = _gate()
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
         else:
             check_sync_use(self.gate.verifier, "the Django middleware in a sync (WSGI) stack")
 
+    @property
+    def gate(self) -> _Gate:
+        """The configuration in force (``settings.COGNITO_JWT``; read again after a change)."""
+        return _gate()
+
     def __call__(self, request: HttpRequest) -> Any:
         """Handle one request."""
         if self._async:
             return self._acall(request)
         request.claims = None  # type: ignore[attr-defined]
-        if self.gate.passes_untouched(request):
+        gate = _gate()
+        if gate.passes_untouched(request):
             return self.get_response(request)
-        refused = _admit(request, self._required(self.gate.authenticate(request)))
+        refused = _admit(request, _required(gate, gate.authenticate(request)))
         return refused if refused is not None else self.get_response(request)
 
     async def _acall(self, request: HttpRequest) -> Any:
         request.claims = None  # type: ignore[attr-defined]
-        if self.gate.passes_untouched(request):
+        gate = _gate()
+        if gate.passes_untouched(request):
             return await self.get_response(request)
-        result = await self.gate.authenticate_async(request)
-        refused = _admit(request, self._required(result))
+        refused = _admit(request, _required(gate, await gate.authenticate_async(request)))
         return refused if refused is not None else await self.get_response(request)
 
-    def _required(self, result: Claims | Rejection | None) -> Claims | Rejection | None:
-        if result is None and not self.gate.optional:
-            return unauthenticated(self.gate.realm)
-        return result
+
+def _required(gate: _Gate, result: Claims | Rejection | None) -> Claims | Rejection | None:
+    """A request without a token is refused (401) unless ``"OPTIONAL"``."""
+    if result is None and not gate.optional:
+        return unauthenticated(gate.realm)
+    return result
 
 
 def _view_answer(
