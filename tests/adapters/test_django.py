@@ -507,6 +507,52 @@ def test_spectacular_schema_served_by_the_app(issuer: LocalIssuer) -> None:
     assert schema["components"]["securitySchemes"]["cognitoJwt"]["scheme"] == "bearer"
 
 
+# --- Token sources and excluded paths (Django's RequestFactory) ----------------------------------
+def test_cookie_and_header_sources(issuer: LocalIssuer) -> None:
+    from django.test import RequestFactory
+
+    from tests.adapters.django_views import me
+
+    token = issuer.mint({"sub": "lee", "aud": "api"})
+    factory = RequestFactory()
+    with override_settings(COGNITO_JWT=oidc(issuer, COOKIE="access", HEADER="X-Access-Token")):
+        app = adapter.BearerAuthMiddleware(me)
+        request = factory.get("/me")
+        request.COOKIES["access"] = token
+        request.META["HTTP_COOKIE"] = f"access={token}"
+        assert json.loads(app(request).content)["sub"] == "lee"
+        response = app(factory.get("/me", headers={"X-Access-Token": token}))
+        assert json.loads(response.content)["sub"] == "lee"
+        response = app(factory.get("/me", headers={"X-Access-Token": f"{token} {token}"}))
+        assert response.status_code == 401
+        assert json.loads(response.content)["code"] == "ERR_MALFORMED_TOKEN"
+
+
+def test_decorated_view_on_an_excluded_path_still_needs_a_token(issuer: LocalIssuer) -> None:
+    from django.test import RequestFactory
+
+    from tests.adapters.django_views import me, orders
+
+    token = issuer.mint({"sub": "max", "aud": "api"})
+    factory = RequestFactory()
+    with override_settings(COGNITO_JWT=oidc(issuer, EXCLUDE_PATHS=["/orders"])):
+        app = adapter.BearerAuthMiddleware(orders)
+        response = app(factory.get("/orders"))
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == MISSING
+        response = app(factory.get("/orders", headers=auth(token)))
+        assert json.loads(response.content)["sub"] == "max"
+        # The middleware does not look at an excluded path's token; dot segments never are.
+        expired = issuer.mint({"sub": "max", "aud": "api"}, lifetime=-120)
+    with override_settings(COGNITO_JWT=oidc(issuer, EXCLUDE_PATHS=["/public/"])):
+        app = adapter.BearerAuthMiddleware(me)
+        response = app(factory.get("/public/me", headers=auth(expired)))
+        assert json.loads(response.content) == {"sub": None, "has_claims": True}
+        response = app(factory.get("/public/../me", headers=auth(expired)))
+        assert response.status_code == 401
+        assert json.loads(response.content)["code"] == "ERR_TOKEN_EXPIRED"
+
+
 # --- Configuration -------------------------------------------------------------------------------
 VERIFIER_FOR_TESTS = JwtVerifier(issuer="https://issuer.example", audience="api", store=None)
 
