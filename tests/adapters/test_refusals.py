@@ -25,6 +25,7 @@ from cognito_jwt.adapters import flask as flask_adapter
 from cognito_jwt.adapters._web import RETRY_AFTER, describe
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
 from cognito_jwt.adapters.fastapi import require_token
+from cognito_jwt.adapters.lambda_authorizer import authorizer
 from tests.helpers import FIXED_NOW, SigningKey, access_claims, all_jwks, oidc_claims
 
 # Configuration a refusal must not reveal.
@@ -267,3 +268,56 @@ def test_a_key_set_error_that_knows_its_retry_time_is_told(
 
     status, headers, _ = _answer(_flask_client(Retrying()), {"Authorization": f"Bearer {TOKEN}"})
     assert (status, headers["retry-after"]) == (503, "43")
+
+
+# --- One decision: the same refusal, the same log line, whatever the adapter (issue 20.4) -------
+def _lambda_answer(verifier: Any, headers: dict[str, str]) -> str:
+    handler = authorizer(verifier, hydrate=False, on_invalid="deny")
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": headers.get("Authorization", ""),
+        "methodArn": ARN,
+    }
+    try:
+        answer = handler(event, None)
+    except JwtError as exc:
+        return f"raised {exc.code}"
+    return answer["policyDocument"]["Statement"][0]["Effect"]
+
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/prod/GET/orders"
+LOGGED = {
+    None: ("refused with 401 (ERR_TOKEN_MISSING): a bearer token is required", logging.INFO),
+    cognito_jwt.ExpiredTokenError: ("refused with 401 (ERR_TOKEN_EXPIRED): ", logging.INFO),
+    cognito_jwt.MissingGroupError: ("refused with 403 (ERR_GROUP_MISSING): ", logging.INFO),
+    KeySetUnavailableError: ("refused with 503 (ERR_JWKS_UNAVAILABLE): ", logging.WARNING),
+    cognito_jwt.ConfigurationError: ("refused with 500 (ERR_CONFIGURATION): ", logging.ERROR),
+}
+
+
+@pytest.mark.parametrize("kind", [*CLIENTS, "lambda"], ids=str)
+@pytest.mark.parametrize("error", LOGGED, ids=lambda e: getattr(e, "__name__", "no-token"))
+def test_every_adapter_logs_a_refusal_the_same_way(
+    kind: str, error: type[JwtError] | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    verifier = Raising(error or JwtError)
+    headers = {} if error is None else {"Authorization": f"Bearer {TOKEN}"}
+    with caplog.at_level(logging.DEBUG, logger="cognito_jwt"):
+        if kind == "lambda":
+            _lambda_answer(verifier, headers)
+        else:
+            _answer(CLIENTS[kind](verifier), headers)
+    refusals = [r for r in caplog.records if r.getMessage().startswith("refused with")]
+    line, level = LOGGED[error]
+    assert [(r.getMessage()[: len(line)], r.levelno) for r in refusals] == [(line, level)]
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("kind", CLIENTS, ids=str)
+def test_a_scope_the_verifier_wanted_is_not_answered_with_the_adapter_scopes(kind: str) -> None:
+    # The verifier's scopes= refused the token; the adapter's own scopes= are other scopes.
+    # Naming those in the challenge would send the client after the wrong scope.
+    client = CLIENTS[kind](Raising(cognito_jwt.InsufficientScopeError), scopes=["orders/read"])
+    status, headers, body = _answer(client, {"Authorization": f"Bearer {TOKEN}"})
+    assert (status, body["code"]) == (403, "ERR_SCOPE_MISSING")
+    assert "scope=" not in headers["www-authenticate"]

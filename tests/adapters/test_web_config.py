@@ -262,7 +262,8 @@ def test_lambda_authorizer_fails_loudly_on_a_check_found_async_when_called(
     handler = authorizer(make_cognito(custom_check=_sneaky_check), hydrate=False)
     with caplog.at_level(logging.ERROR, logger="cognito_jwt"), pytest.raises(ConfigurationError):
         handler(_event(in_admins), None)  # a 500, not a 401 that hides the bug
-    assert "misconfigured" in caplog.text
+    assert "refused with 500 (ERR_CONFIGURATION)" in caplog.text  # as every web adapter logs it
+    assert "fix the configuration" in caplog.text
     assert in_admins not in caplog.text
 
 

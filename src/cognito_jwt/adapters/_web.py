@@ -1,16 +1,28 @@
-"""What the WSGI, ASGI, Flask and FastAPI adapters share: bearer parsing and RFC 6750 answers.
+"""One web decision for every adapter: bearer parsing, requirements and RFC 6750 answers.
+
+:func:`decide` is the decision; the WSGI and ASGI middleware, the Flask and FastAPI helpers,
+the Lambda authorizer (and the Django adapter) only gather a request's facts, run the verify
+call it asks for, and carry out its answer. What it decides:
 
 * Bearer extraction (RFC 6750 §2.1): exactly one ``Authorization`` header whose scheme is
   ``Bearer`` in any case, followed by exactly one token; optionally a named cookie or header.
 * Challenges (RFC 6750 §3): a missing token is 401 with ``WWW-Authenticate: Bearer realm=...``
   and no error code; a bad token is 401 ``error="invalid_token"``; a valid token without the
-  scope or group a route needs is 403 ``error="insufficient_scope"`` (with ``scope=``); keys
-  unavailable is 503 with ``Retry-After``, our outage rather than the client's fault; a
-  verifier that can't serve the call (a configuration error) is 500.
+  scope or group a route needs is 403 ``error="insufficient_scope"``; keys unavailable is 503
+  with ``Retry-After``, our outage rather than the client's fault; a verifier that can't serve
+  the call (a configuration error) is 500.
+* A 403 names scopes (``scope="..."`` in the challenge) only when the adapter's own
+  ``scopes=`` refused the token, and then the scopes that would have been enough: never for
+  a missing group (group names are configuration), never when the verifier's own check
+  refused (the adapter does not know which scopes the verifier wanted).
 * Every refusal body is JSON of one shape, ``{"error": ..., "error_description": ...,
   "code": ...}``: an OAuth error code, a generic sentence per error class and the library's
   stable code. Never the token, and never the detailed reason, which names the configuration
-  (expected issuer, audiences, groups): that goes to the ``cognito_jwt`` logger.
+  (expected issuer, audiences, groups).
+* Every refusal is logged once, the same way whatever the adapter, on the ``cognito_jwt``
+  logger: ``refused with <status> (<code>): <detailed reason>``, at INFO for 401 and 403 (a
+  missing token included), WARNING for 503 and ERROR for 500. Never the token: error
+  messages don't carry it.
 * Behind an Application Load Balancer (``token_source="alb"``) the token is the
   ``x-amzn-oidc-data`` header instead, and the unsigned ``x-amzn-oidc-identity`` and
   ``x-amzn-oidc-accesstoken`` are handed out only with the claims of a verified token.
@@ -19,10 +31,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, overload
 
 from .. import (
     AlgorithmNotAllowedError,
@@ -48,10 +59,9 @@ from .. import (
     TokenUseMismatchError,
     UnsupportedCriticalHeaderError,
 )
+from .._log import logger
 from .._normalise import string_set, string_tuple
-from .._record import dataclass
-
-logger = logging.getLogger("cognito_jwt")
+from .._record import dataclass, field
 
 __all__ = [
     "ALB_KEY",
@@ -59,20 +69,28 @@ __all__ = [
     "IDENTITY_HEADER",
     "MISSING_ALB",
     "NO_TOKEN_CODE",
+    "PASS",
     "RETRY_AFTER",
     "TOKEN_HEADER",
+    "Admit",
     "AlbIdentity",
+    "Decision",
     "PathRules",
     "Rejection",
+    "RequestFacts",
     "TokenSource",
+    "Verify",
+    "WebPolicy",
     "alb_identity",
     "alb_mode",
     "bearer_from_headers",
     "check_requirements",
     "cookie_value",
     "data_token",
+    "decide",
     "describe",
     "names",
+    "read_token",
     "rejection_for",
     "request_token",
     "retry_after",
@@ -134,13 +152,21 @@ def request_token(
     Raises:
         MalformedTokenError: A bearer credential was sent but is not exactly one token.
     """
-    values = [v for v in authorization if v.strip()]
-    bearer = [v for v in values if v.split()[0].lower() == "bearer"]
-    if bearer:
-        token = bearer_from_headers(values)
-        if token is None or "," in token:
-            raise MalformedTokenError("the Authorization header must hold exactly one token")
-        return token
+    if len(authorization) == 1:  # the usual case, in one split
+        parts = authorization[0].split()
+        if parts and parts[0].lower() == "bearer":
+            if len(parts) != 2 or "," in parts[1]:
+                raise MalformedTokenError("the Authorization header must hold exactly one token")
+            return parts[1]
+    elif authorization:
+        values = [v for v in authorization if v.strip()]
+        if any(v.split()[0].lower() == "bearer" for v in values):
+            token = bearer_from_headers(values)
+            if token is None or "," in token:
+                raise MalformedTokenError("the Authorization header must hold exactly one token")
+            return token
+    if not header:
+        return cookie
     values = [v for v in header if v.strip()]
     if values:
         parts = values[0].split()
@@ -297,11 +323,12 @@ def _rejection(
 
 
 def unauthenticated(realm: str, description: str = "a bearer token is required") -> Rejection:
-    """401 for a request without a token.
+    """401 for a request without a token, and its log line (INFO).
 
     The challenge carries no error code (RFC 6750 §3.1); the body has the same shape as every
     other refusal: ``invalid_request`` and the code ``ERR_TOKEN_MISSING``.
     """
+    logger.info("refused with 401 (%s): %s", NO_TOKEN_CODE, description)
     return _rejection(
         401,
         realm,
@@ -339,7 +366,7 @@ def rejection_for(exc: JwtError, realm: str, scopes: Iterable[str] = ()) -> Reje
             retry=retry_after(exc),
         )
     if isinstance(exc, ConfigurationError):
-        logger.error("refused with 500, fix the configuration (%s): %s", exc.code, exc)
+        logger.error("refused with 500 (%s): %s; fix the configuration", exc.code, exc)
         return _rejection(
             500,
             realm,
@@ -486,3 +513,233 @@ def alb_identity(
     if sub is not None and sub != claims.sub:
         raise ClaimError(f"the {IDENTITY_HEADER} header is not the verified 'sub'")
     return AlbIdentity(claims, sub, _single(access_token, TOKEN_HEADER))
+
+
+# --- The decision ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class WebPolicy:
+    """What a web adapter requires of a request, checked once when the adapter is built.
+
+    Build it with :meth:`of`. Attributes:
+        realm: The ``realm`` of ``WWW-Authenticate`` challenges.
+        paths: Paths served without a token.
+        optional: Let requests without a token through, with no claims.
+        scopes: Refuse (403) tokens granting none of these scopes; ``None``: no requirement.
+        groups: Refuse (403) users in none of these ``cognito:groups``; ``None``: none.
+        alb: The token is ``x-amzn-oidc-data`` (behind an Application Load Balancer).
+        token_header: The lowercase name of a header carrying the token besides
+            ``Authorization`` (``header=``), or :data:`DATA_HEADER` with *alb*; ``None``.
+        cookie: A cookie carrying the bare token, or ``None``.
+    """
+
+    realm: str
+    paths: PathRules
+    optional: bool
+    scopes: frozenset[str] | None
+    groups: frozenset[str] | None
+    alb: bool
+    token_header: str | None
+    cookie: str | None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        realm: str = "api",
+        exclude_paths: Iterable[str] | str = (),
+        optional: bool = False,
+        cookie: str | None = None,
+        header: str | None = None,
+        scopes: Iterable[str] | str | None = None,
+        groups: Iterable[str] | str | None = None,
+        token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
+    ) -> WebPolicy:
+        """Check the options a web adapter takes and build its policy.
+
+        Raises:
+            ConfigurationError: An option has an unusable value (see :func:`alb_mode`,
+                :func:`text_option`, :func:`names`, :meth:`PathRules.of`).
+        """
+        alb = alb_mode(token_source, cookie=cookie, header=header)
+        text_option(realm, "realm")
+        if not isinstance(optional, bool):
+            raise ConfigurationError("optional must be True or False")
+        return cls(
+            realm,
+            PathRules.of(exclude_paths),
+            optional,
+            names(scopes, "scopes"),
+            names(groups, "groups"),
+            alb,
+            DATA_HEADER if alb else header.lower() if header is not None else None,
+            cookie,
+        )
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    """What :func:`decide` reads of a request: header values exactly as they were found.
+
+    Each header is given as all its values, in order (none when absent, two when sent
+    twice): :func:`decide` judges repeats, not the adapter. An adapter reads only the headers
+    its :class:`WebPolicy` names; the rest keep their empty defaults.
+
+    Attributes:
+        method: The HTTP method (``"GET"``); WebSocket handshakes are ``"GET"``.
+        path: The path the exclusion rules match (WSGI: ``PATH_INFO``; ASGI: ``path``).
+        authorization: The ``Authorization`` header values.
+        token_header: The values of the policy's ``token_header`` (``x-amzn-oidc-data`` with
+            ``token_source="alb"``).
+        cookie: The ``Cookie`` header values (read when the policy has a ``cookie``).
+        preflight: A non-empty ``Access-Control-Request-Method`` header was sent.
+        identity: ``x-amzn-oidc-identity`` values (with ``token_source="alb"``).
+        access_token: ``x-amzn-oidc-accesstoken`` values (with ``token_source="alb"``).
+    """
+
+    method: str = "GET"
+    path: str = "/"
+    authorization: Sequence[str] = ()
+    token_header: Sequence[str] = ()
+    cookie: Sequence[str] = ()
+    preflight: bool = False
+    identity: Sequence[str] = ()
+    access_token: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """:func:`decide`'s request to the adapter: verify *token*, then decide again with the result.
+
+    Attributes:
+        token: The token the request carries (never log it).
+    """
+
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """:func:`decide`'s admission: pass the request on to the application.
+
+    Attributes:
+        claims: The verified claims to hand to the application; ``None`` for a request that
+            passes without a token (excluded path, CORS preflight, optional mode).
+        alb: With ``token_source="alb"``, the verified load balancer user (the unsigned
+            headers may go back to the application); otherwise ``None``.
+    """
+
+    claims: Claims | None
+    alb: AlbIdentity | None = None
+
+
+PASS = Admit(None)
+"""The admission of a request that needs no token (or, in optional mode, sent none)."""
+
+Decision = Verify | Admit | Rejection
+"""What :func:`decide` answers: verify a token first, admit, or refuse with an HTTP answer."""
+
+
+@overload
+def decide(policy: WebPolicy, request: RequestFacts, outcome: None = None) -> Decision: ...
+
+
+@overload
+def decide(
+    policy: WebPolicy, request: RequestFacts, outcome: Claims | JwtError
+) -> Admit | Rejection: ...
+
+
+def decide(
+    policy: WebPolicy, request: RequestFacts, outcome: Claims | JwtError | None = None
+) -> Decision:
+    """The one web decision: whether a request goes on, and if not, its RFC 6750 answer.
+
+    A request is decided in two calls, around the one verify call the adapter makes::
+
+        decision = decide(policy, facts)                      # Verify, Admit or Rejection
+        if isinstance(decision, Verify):
+            try:
+                outcome = verifier.verify(decision.token)     # or await verify_async(...)
+            except JwtError as exc:
+                outcome = exc
+            decision = decide(policy, facts, outcome)         # Admit or Rejection
+
+    The first call (no *outcome*) admits CORS preflights (``OPTIONS`` with
+    ``Access-Control-Request-Method``: browsers never send credentials on them) and excluded
+    paths without a token, reads the token (see :func:`request_token`, or
+    :func:`data_token` behind a load balancer) and asks for it to be verified; a malformed
+    credential is refused, no token at all is refused (401 without an error code) unless the
+    policy is optional. The second call checks the policy's ``scopes``/``groups`` against the
+    claims, and behind a load balancer pairs them with the unsigned identity headers; an error
+    is mapped by :func:`rejection_for`. A verifier that refuses with a missing scope or group
+    gets 403 like the adapter's own requirement, without naming scopes.
+
+    No I/O and no state besides one log line per refusal (``cognito_jwt`` logger, never the
+    token): the same facts and outcome always get the same answer. An adapter with no
+    request facts (the Lambda authorizer, which reads its events itself) passes
+    ``RequestFacts()``: the first call is then the answer to a request without a token.
+
+    Args:
+        policy: The adapter's requirements (:meth:`WebPolicy.of`).
+        request: The request's facts.
+        outcome: ``None`` for the first call; then the verified claims, or the
+            :class:`~cognito_jwt.JwtError` the verifier raised.
+
+    Returns:
+        :class:`Verify` (first call only), :class:`Admit`, or a :class:`Rejection` to send.
+    """
+    if outcome is None:
+        return _before(policy, request)
+    return _after(policy, request, outcome)
+
+
+def _before(policy: WebPolicy, request: RequestFacts) -> Decision:
+    """The first call: pass, refuse, or ask for the token to be verified."""
+    if (request.preflight and request.method == "OPTIONS") or policy.paths.excluded(request.path):
+        return PASS
+    try:
+        token = read_token(policy, request)
+    except JwtError as exc:
+        return rejection_for(exc, policy.realm)
+    if token is not None:
+        return Verify(token)
+    if policy.optional:
+        return PASS
+    return unauthenticated(policy.realm, MISSING_ALB if policy.alb else _NO_TOKEN)
+
+
+def _after(
+    policy: WebPolicy, request: RequestFacts, outcome: Claims | JwtError
+) -> Admit | Rejection:
+    """The second call: the verifier's outcome against the policy's requirements."""
+    if not isinstance(outcome, Claims):
+        return rejection_for(outcome, policy.realm)  # the verifier's own scopes: not named
+    if policy.scopes is not None or policy.groups is not None:
+        error = check_requirements(outcome, scopes=policy.scopes, groups=policy.groups)
+        if error is not None:
+            return rejection_for(error, policy.realm, policy.scopes or ())
+    if policy.alb:
+        try:
+            return Admit(outcome, alb_identity(outcome, request.identity, request.access_token))
+        except JwtError as exc:
+            return rejection_for(exc, policy.realm)
+    return Admit(outcome)
+
+
+_NO_TOKEN = "a bearer token is required"
+
+
+def read_token(policy: WebPolicy, request: RequestFacts) -> str | None:
+    """The request's token under *policy*, or ``None`` (what :func:`decide` asks to verify).
+
+    Raises:
+        MalformedTokenError: A credential was sent but is not exactly one token.
+    """
+    if policy.alb:
+        return data_token(request.token_header)
+    return request_token(
+        request.authorization,
+        header=request.token_header,
+        header_name=policy.token_header or "",
+        cookie=cookie_value(request.cookie, policy.cookie) if policy.cookie else None,
+    )

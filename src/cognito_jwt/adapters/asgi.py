@@ -44,26 +44,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from .. import AsyncVerifier, JwtError
+from .. import AsyncVerifier, Claims, JwtError
 from ._web import (
     ALB_KEY,
-    DATA_HEADER,
     IDENTITY_HEADER,
-    MISSING_ALB,
     TOKEN_HEADER,
-    PathRules,
     Rejection,
+    RequestFacts,
     TokenSource,
-    alb_identity,
-    alb_mode,
-    check_requirements,
-    cookie_value,
-    data_token,
-    names,
-    rejection_for,
-    request_token,
-    text_option,
-    unauthenticated,
+    Verify,
+    WebPolicy,
+    decide,
+    read_token,
 )
 
 __all__ = [
@@ -98,20 +90,16 @@ docs without a token (``exclude_paths=["/health", *FASTAPI_DOCS_PATHS]``). Nothi
 opened: the API's routes still need a token. If the app sets ``docs_url``, ``redoc_url`` or
 ``openapi_url`` itself, list those paths instead.
 """
-_UNSIGNED = frozenset({IDENTITY_HEADER.encode(), TOKEN_HEADER.encode()})
 
 # WebSocket close codes (RFC 6455 §7.4.1).
 _POLICY_VIOLATION = 1008
 _INTERNAL_ERROR = 1011
 
+# What the one scan of the headers looks for: each header a bit of what it is.
+_AUTHORIZATION, _TOKEN_HEADER, _COOKIE, _PREFLIGHT, _IDENTITY, _ACCESS_TOKEN = 1, 2, 4, 8, 16, 32
+_UNSIGNED = _IDENTITY | _ACCESS_TOKEN
 
-def _header_values(scope: Scope, name: bytes) -> list[str]:
-    """Every value of header *name* (lowercase bytes), matched case-insensitively."""
-    return [
-        value.decode("latin-1")
-        for key, value in scope.get("headers") or ()
-        if bytes(key).lower() == name
-    ]
+Headers = list[tuple[bytes, bytes]]
 
 
 class BearerAuthMiddleware:
@@ -152,62 +140,70 @@ class BearerAuthMiddleware:
         groups: Iterable[str] | str | None = None,
         token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
-        self._alb = alb_mode(token_source, cookie=cookie, header=header)
-        text_option(realm, "realm")
+        policy = WebPolicy.of(
+            realm=realm,
+            exclude_paths=exclude_paths,
+            optional=optional,
+            cookie=cookie,
+            header=header,
+            scopes=scopes,
+            groups=groups,
+            token_source=token_source,
+        )
+        self._policy = policy
         self.app = app
         self.verifier = verifier
         self.realm = realm
-        self._paths = PathRules.of(exclude_paths)
+        self._paths = policy.paths
         self.optional = optional
         self.cookie = cookie
         self.header = header.lower().encode("latin-1") if header else None
-        self.scopes = names(scopes, "scopes")
-        self.groups = names(groups, "groups")
+        self.scopes = policy.scopes
+        self.groups = policy.groups
+        # The headers to find, lowercase, each with its bits (a name may have two).
+        wanted: dict[bytes, int] = {b"access-control-request-method": _PREFLIGHT}
+        if policy.alb:
+            wanted[IDENTITY_HEADER.encode()] = _IDENTITY
+            wanted[TOKEN_HEADER.encode()] = _ACCESS_TOKEN
+        else:
+            wanted[b"authorization"] = _AUTHORIZATION
+        if policy.cookie is not None:
+            wanted[b"cookie"] = wanted.get(b"cookie", 0) | _COOKIE
+        if policy.token_header is not None:
+            name = policy.token_header.encode("latin-1")
+            wanted[name] = wanted.get(name, 0) | _TOKEN_HEADER
+        self._wanted = wanted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         kind = scope.get("type")
-        if kind not in ("http", "websocket"):
+        if kind != "http" and kind != "websocket":  # noqa: PLR1714 - faster than a tuple
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers") or []
-        if self._alb:  # the unsigned ALB headers only come back with verified claims
-            scope["headers"] = [(k, v) for k, v in headers if bytes(k).lower() not in _UNSIGNED]
-        if self._excluded(scope) or (kind == "http" and _is_preflight(scope)):
-            await self.app(scope, receive, send)
+        sent = scope.get("headers") or ()
+        facts, kept = self._facts(scope, sent)
+        if kept is not None:  # the unsigned ALB headers only come back with verified claims
+            scope["headers"] = kept
+        policy = self._policy
+        decision = decide(policy, facts)
+        if isinstance(decision, Verify):
+            try:
+                outcome: Claims | JwtError = await self.verifier.verify_async(decision.token)
+            except JwtError as exc:
+                outcome = exc
+            decision = decide(policy, facts, outcome)
+        if isinstance(decision, Rejection):
+            await self._reject(scope, receive, send, decision)
             return
-        try:
-            token = self.token(scope)
-        except JwtError as exc:
-            await self._reject(scope, receive, send, rejection_for(exc, self.realm))
-            return
-        if token is None:
-            if self.optional:
-                await self.app(scope, receive, send)
-                return
-            missing = MISSING_ALB if self._alb else "a bearer token is required"
-            await self._reject(scope, receive, send, unauthenticated(self.realm, missing))
-            return
-        try:
-            claims = await self.verifier.verify_async(token)
-            error = check_requirements(claims, scopes=self.scopes, groups=self.groups)
-            if self._alb and error is None:
-                sent = {"headers": headers}
-                identity = alb_identity(
-                    claims,
-                    _header_values(sent, IDENTITY_HEADER.encode()),
-                    _header_values(sent, TOKEN_HEADER.encode()),
-                )
-                scope["headers"] = headers
-                scope.setdefault("state", {})["alb"] = scope[ALB_KEY] = identity
-        except JwtError as exc:
-            error = exc
-        if error is not None:
-            answer = rejection_for(error, self.realm, self.scopes or ())
-            await self._reject(scope, receive, send, answer)
-            return
-        scope.setdefault("state", {})["claims"] = claims
-        scope[CLAIMS_KEY] = claims
+        claims = decision.claims
+        if claims is not None:
+            state = scope.get("state")
+            if state is None:
+                state = scope["state"] = {}
+            if decision.alb is not None:
+                scope["headers"] = sent
+                state["alb"] = scope[ALB_KEY] = decision.alb
+            state["claims"] = scope[CLAIMS_KEY] = claims
         await self.app(scope, receive, send)
 
     def token(self, scope: Scope) -> str | None:
@@ -216,20 +212,58 @@ class BearerAuthMiddleware:
         Raises:
             MalformedTokenError: A bearer credential that is not exactly one token.
         """
-        if self._alb:
-            return data_token(_header_values(scope, DATA_HEADER.encode()))
-        return request_token(
-            _header_values(scope, b"authorization"),
-            header=_header_values(scope, self.header) if self.header is not None else (),
-            header_name=self.header.decode("latin-1") if self.header is not None else "",
-            cookie=cookie_value(_header_values(scope, b"cookie"), self.cookie)
-            if self.cookie is not None
-            else None,
-        )
+        return read_token(self._policy, self._facts(scope, scope.get("headers") or ())[0])
 
-    def _excluded(self, scope: Scope) -> bool:
+    def _facts(self, scope: Scope, headers: Iterable[Any]) -> tuple[RequestFacts, Headers | None]:
+        """The request's facts, in one scan of its headers; the headers to keep (ALB mode)."""
+        try:
+            return self._scan(scope, headers)
+        except (TypeError, AttributeError):  # names or values not bytes: make them bytes
+            return self._scan(scope, [(bytes(k), bytes(v)) for k, v in headers])
+
+    def _scan(self, scope: Scope, headers: Iterable[Any]) -> tuple[RequestFacts, Headers | None]:
+        wanted = self._wanted
+        kept: Headers | None = [] if self._policy.alb else None
+        authorization: tuple[str, ...] = ()
+        extra: tuple[str, ...] = ()
+        cookie: tuple[str, ...] = ()
+        identity: tuple[str, ...] = ()
+        access_token: tuple[str, ...] = ()
+        preflight = False
+        for key, value in headers:
+            bits = wanted.get(key)
+            if bits is None and not key.islower():  # names are lowercase but for odd servers
+                bits = wanted.get(key.lower())
+            if bits is None or (kept is not None and not bits & _UNSIGNED):
+                if kept is not None:
+                    kept.append((key, value))
+                if bits is None:
+                    continue
+            text = value.decode("latin-1")
+            if bits & _AUTHORIZATION:
+                authorization = (*authorization, text)
+            if bits & _TOKEN_HEADER:
+                extra = (*extra, text)
+            if bits & _COOKIE:
+                cookie = (*cookie, text)
+            if bits & _PREFLIGHT:
+                preflight = preflight or bool(text)
+            if bits & _IDENTITY:
+                identity = (*identity, text)
+            if bits & _ACCESS_TOKEN:
+                access_token = (*access_token, text)
         path = scope.get("path", "")
-        return isinstance(path, str) and self._paths.excluded(path)
+        facts = RequestFacts(
+            scope.get("method") or "GET",
+            path if isinstance(path, str) else "",
+            authorization,
+            extra,
+            cookie,
+            preflight,
+            identity,
+            access_token,
+        )
+        return facts, kept
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, answer: Rejection) -> None:
         if scope["type"] == "websocket":
@@ -244,9 +278,3 @@ class BearerAuthMiddleware:
         headers.append((b"content-length", str(len(answer.body)).encode("latin-1")))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
-
-
-def _is_preflight(scope: Scope) -> bool:
-    return scope.get("method") == "OPTIONS" and bool(
-        _header_values(scope, b"access-control-request-method")
-    )

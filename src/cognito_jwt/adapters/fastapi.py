@@ -36,15 +36,7 @@ from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .. import Claims, JwtError
-from ._web import (
-    Rejection,
-    check_requirements,
-    names,
-    rejection_for,
-    request_token,
-    text_option,
-    unauthenticated,
-)
+from ._web import Admit, Decision, Rejection, RequestFacts, Verify, WebPolicy, decide
 from .asgi import CLAIMS_KEY, AsyncVerifier
 
 __all__ = ["TokenRejected", "require_token"]
@@ -111,10 +103,9 @@ def require_token(
         (``None`` only when *optional* and no token was sent), or raises
         :class:`TokenRejected`.
     """
-    wanted_scopes = names(scopes, "scopes")
-    wanted_groups = names(groups, "groups")
-    text_option(realm, "realm")
+    policy = WebPolicy.of(realm=realm, optional=optional, scopes=scopes, groups=groups)
     bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description=_BEARER_DESCRIPTION)
+    verified = RequestFacts()
 
     async def dependency(
         request: Request,
@@ -123,22 +114,20 @@ def require_token(
         # _credentials only declares the scheme in OpenAPI; HTTPBearer's own parsing is lax
         # ("Bearer a b" passes), so the token is read with the shared RFC 6750 rules.
         claims = request.scope.get(CLAIMS_KEY)
-        if not isinstance(claims, Claims):
-            try:
-                token = request_token(request.headers.getlist("authorization"))
-            except JwtError as exc:
-                raise TokenRejected(rejection_for(exc, realm)) from None
-            if token is None:
-                if optional:
-                    return None
-                raise TokenRejected(unauthenticated(realm))
-            try:
-                claims = await verifier.verify_async(token)
-            except JwtError as exc:
-                raise TokenRejected(rejection_for(exc, realm, wanted_scopes or ())) from None
-        error = check_requirements(claims, scopes=wanted_scopes, groups=wanted_groups)
-        if error is not None:
-            raise TokenRejected(rejection_for(error, realm, wanted_scopes or ()))
-        return claims
+        decision: Decision
+        if isinstance(claims, Claims):  # the middleware verified it: the requirements remain
+            decision = decide(policy, verified, claims)
+        else:
+            facts = RequestFacts(authorization=request.headers.getlist("authorization"))
+            decision = decide(policy, facts)
+            if isinstance(decision, Verify):
+                try:
+                    outcome: Claims | JwtError = await verifier.verify_async(decision.token)
+                except JwtError as exc:
+                    outcome = exc
+                decision = decide(policy, facts, outcome)
+        if isinstance(decision, Admit):
+            return decision.claims
+        raise TokenRejected(decision)
 
     return dependency

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypedDict, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
 import flask
 from typing_extensions import ParamSpec, Unpack
@@ -40,13 +40,14 @@ from typing_extensions import ParamSpec, Unpack
 from .. import Claims, ConfigurationError
 from ._web import (
     ALB_KEY,
+    Admit,
     AlbIdentity,
+    Decision,
     Rejection,
+    RequestFacts,
     TokenSource,
-    check_requirements,
-    names,
-    rejection_for,
-    unauthenticated,
+    WebPolicy,
+    decide,
 )
 from .wsgi import CLAIMS_KEY, MIDDLEWARE_KEY, BearerAuthMiddleware, Verifier
 
@@ -144,16 +145,30 @@ def _middleware() -> BearerAuthMiddleware | None:
     return middleware if isinstance(middleware, BearerAuthMiddleware) else None
 
 
-def _no_claims() -> flask.Response:
-    """The answer for a request without claims: 401, or 500 when no middleware ran at all.
+def _route_answer(
+    claims: Claims | None,
+    scopes: Iterable[str] | str | None = None,
+    groups: Iterable[str] | str | None = None,
+) -> Rejection | None:
+    """A view's answer under its requirements: ``None`` to run it, or the refusal.
 
-    Without the middleware a token the client did send was never read: answering "a bearer
-    token is required" would hide the mistake, so it is a configuration error (logged).
+    Without claims it is 401, or 500 when no middleware ran at all: without the middleware a
+    token the client did send was never read, and answering "a bearer token is required"
+    would hide the mistake, so it is a configuration error (logged).
     """
     middleware = _middleware()
-    if middleware is None:
-        return rejection_response(rejection_for(ConfigurationError(_NO_MIDDLEWARE), "api"))
-    return rejection_response(unauthenticated(middleware.realm))
+    policy = WebPolicy.of(
+        realm=middleware.realm if middleware is not None else "api", scopes=scopes, groups=groups
+    )
+    decision: Decision
+    if middleware is None and claims is None:
+        decision = decide(policy, _NO_FACTS, ConfigurationError(_NO_MIDDLEWARE))
+    else:
+        decision = decide(policy, _NO_FACTS, claims)  # no claims: no token was verified
+    return None if isinstance(decision, Admit) else cast("Rejection", decision)
+
+
+_NO_FACTS = RequestFacts()
 
 
 def require_claims() -> Claims:
@@ -165,7 +180,7 @@ def require_claims() -> Claims:
     """
     claims = current_claims()
     if claims is None:
-        flask.abort(_no_claims())
+        flask.abort(rejection_response(cast("Rejection", _route_answer(None))))
     return claims
 
 
@@ -186,20 +201,14 @@ def require_token(
     Raises:
         ConfigurationError: *scopes* or *groups* is not names.
     """
-    wanted_scopes = names(scopes, "scopes")
-    wanted_groups = names(groups, "groups")
+    WebPolicy.of(scopes=scopes, groups=groups)  # check the names now, not at the first request
 
     def decorate(view: Callable[P, R]) -> Callable[P, R | flask.Response]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | flask.Response:
-            claims = current_claims()
-            if claims is None:
-                return _no_claims()
-            refused = check_requirements(claims, scopes=wanted_scopes, groups=wanted_groups)
+            refused = _route_answer(current_claims(), scopes, groups)
             if refused is not None:
-                middleware = _middleware()
-                realm = middleware.realm if middleware is not None else "api"
-                return rejection_response(rejection_for(refused, realm, wanted_scopes or ()))
+                return rejection_response(refused)
             return view(*args, **kwargs)
 
         return wrapper

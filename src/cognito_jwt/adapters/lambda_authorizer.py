@@ -22,7 +22,9 @@ Outcomes follow API Gateway's conventions: a missing or invalid token is 401 (th
 raises ``Exception("Unauthorized")``; HTTP simple responses answer ``isAuthorized: false``),
 or an explicit Deny when ``on_invalid="deny"``; a valid token that the ``authorize`` callback,
 ``groups`` or ``scopes`` refuse gets an explicit Deny (403); a key set outage raises an
-ordinary exception (500), so clients retry rather than drop their token.
+ordinary exception (500), so clients retry rather than drop their token. The split is the one
+web decision every adapter makes (``adapters/_web.py``), and each refusal is logged as they log
+it: ``refused with <status> (<code>): <reason>``, never the token.
 
 The default policy resource is a wildcard over the API's stage, so that API Gateway's cached
 authorizer result (keyed by the token) is right for every route, not only the first one.
@@ -38,19 +40,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypedDict
 
-from .. import (
-    Claims,
-    ConfigurationError,
-    InsufficientScopeError,
-    JwtError,
-    KeySetUnavailableError,
-    MissingGroupError,
-)
+from .. import Claims, ConfigurationError, JwtError, KeySetUnavailableError
 from .. import Verifier as PublicVerifier
 from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
 from .._verifier import check_sync_use
+from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide
+from ._web import Decision as WebDecision
 
 __all__ = [
     "ApiArn",
@@ -460,6 +457,8 @@ def _rules(routes: object) -> dict[str, _Rule]:
 
 Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
 
+_NO_FACTS = RequestFacts()  # the authorizer reads its events itself: decide() sees outcomes only
+
 
 def _bound(text: str) -> int:
     return 6 * len(text) if text.isascii() else 12 * len(text)
@@ -667,6 +666,7 @@ class LambdaAuthorizer:
         self.authorize = authorize
         self.groups = string_set(groups, "groups")
         self.scopes = string_set(scopes, "scopes")
+        self._policy = WebPolicy.of(scopes=self.scopes, groups=self.groups)
         self.token_source = token_source
         self.principal_claim = principal_claim
         self.context_claims: tuple[str, ...] | Literal["all"] | None = (
@@ -691,27 +691,33 @@ class LambdaAuthorizer:
             logger.warning("authorizer: unusable event (%s)", exc)
             raise Unauthorized from None
         token = extract_token(request, self.token_source)
+        # The web decision: the same refusals, log lines and 401/403/5xx split as every adapter.
+        outcome: Claims | JwtError | None = None
         if token is None:
-            return self._refuse(request, "no bearer token")
-        try:
-            claims = self.verifier.verify(token)
-        except KeySetUnavailableError as exc:
-            # Our outage (no keys, or revocation could not be checked), not the caller's
-            # fault: 500 (a plain error), so the client retries.
-            logger.exception("authorizer: key set unavailable or revocation unknown (%s)", exc.code)
-            raise
-        except ConfigurationError:
-            # A verifier that can't serve this call (e.g. an async custom_check): our bug.
-            logger.exception("authorizer: the verifier is misconfigured")
-            raise
-        except (InsufficientScopeError, MissingGroupError) as exc:
-            # The verifier's own groups=/scopes= refused a valid token: 403, not 401.
-            claim = (exc.unverified_claims or {}).get(self.principal_claim)
-            logger.info("authorizer: 403 (%s): %s", exc.code, exc)
-            return self._answer(request, allow=False, principal_id=str(claim or "anonymous"))
-        except JwtError as exc:
-            return self._refuse(request, f"{exc.code}: {exc}")
-        return self._decide(claims, request)
+            answer: WebDecision = decide(self._policy, _NO_FACTS)
+        else:
+            try:
+                outcome = self.verifier.verify(token)
+            except JwtError as exc:
+                outcome = exc
+            answer = decide(self._policy, _NO_FACTS, outcome)
+        if isinstance(answer, Admit) and isinstance(outcome, Claims):
+            return self._decide(outcome, request)
+        status = answer.status if isinstance(answer, Rejection) else 401
+        if status >= 500 and isinstance(outcome, JwtError):
+            # Our outage (no keys, revocation unknown) or our bug (a verifier that can't serve
+            # the call): a plain error (500), so the client retries rather than drop its token.
+            raise outcome
+        if status == 403:
+            # A valid token refused by groups=/scopes= (the verifier's or ours): an explicit Deny.
+            claims = outcome if isinstance(outcome, Claims) else None
+            if isinstance(outcome, JwtError):
+                claims = Claims(outcome.unverified_claims or {})
+            principal = claims.get(self.principal_claim) if claims is not None else None
+            return self._answer(request, allow=False, principal_id=str(principal or "anonymous"))
+        if self.on_invalid == "deny" or (request.kind == "http" and self.http_response == "simple"):
+            return self._answer(request, allow=False, principal_id="anonymous")
+        raise Unauthorized
 
     def _decide(
         self, claims: Claims, request: AuthorizerRequest
@@ -719,10 +725,8 @@ class LambdaAuthorizer:
         principal = claims.get(self.principal_claim)
         principal_id = str(principal) if principal is not None else "unknown"
         decision: Decision | None = None
-        allow = (self.groups is None or not self.groups.isdisjoint(claims.groups)) and (
-            self.scopes is None or not self.scopes.isdisjoint(claims.scopes)
-        )
-        if allow and self.authorize is not None:
+        allow = True  # groups= and scopes= were checked by the web decision
+        if self.authorize is not None:
             result = self.authorize(claims, request)
             if isinstance(result, Decision):
                 decision, allow = result, result.allow
@@ -822,12 +826,6 @@ class LambdaAuthorizer:
             context if allow else None,
             decision.usage_identifier_key if decision else None,
         )
-
-    def _refuse(self, request: AuthorizerRequest, reason: str) -> PolicyResponse | SimpleResponse:
-        logger.info("authorizer: 401 (%s)", reason)
-        if self.on_invalid == "deny" or (request.kind == "http" and self.http_response == "simple"):
-            return self._answer(request, allow=False, principal_id="anonymous")
-        raise Unauthorized
 
 
 def authorizer(

@@ -38,26 +38,19 @@ The token itself is never logged, and never written into a response.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from .. import Claims, JwtError, MalformedTokenError, Verifier
+from .. import Claims, JwtError, Verifier
 from .._verifier import check_sync_use
 from ._web import (
     ALB_KEY,
-    MISSING_ALB,
-    PathRules,
+    Admit,
     Rejection,
+    RequestFacts,
     TokenSource,
-    alb_identity,
-    alb_mode,
-    check_requirements,
-    cookie_value,
-    data_token,
-    names,
-    rejection_for,
-    request_token,
-    text_option,
-    unauthenticated,
+    Verify,
+    WebPolicy,
+    decide,
 )
 
 if TYPE_CHECKING:
@@ -120,12 +113,21 @@ class BearerAuthMiddleware:
         groups: Iterable[str] | str | None = None,
         token_source: TokenSource = "bearer",  # noqa: S107 - not a secret
     ) -> None:
-        self._alb = alb_mode(token_source, cookie=cookie, header=header)
-        text_option(realm, "realm")
+        policy = WebPolicy.of(
+            realm=realm,
+            exclude_paths=exclude_paths,
+            optional=optional,
+            cookie=cookie,
+            header=header,
+            scopes=scopes,
+            groups=groups,
+            token_source=token_source,
+        )
         check_sync_use(verifier, "the WSGI middleware")
-        self._paths = PathRules.of(exclude_paths)
-        self.scopes = names(scopes, "scopes")
-        self.groups = names(groups, "groups")
+        self._policy = policy
+        self._paths = policy.paths
+        self.scopes = policy.scopes
+        self.groups = policy.groups
         self.app = app
         self.verifier = verifier
         self.realm = realm
@@ -133,84 +135,71 @@ class BearerAuthMiddleware:
         self.cookie = cookie
         self.header = header
         self._header_key = (
-            "HTTP_" + header.upper().replace("-", "_") if header is not None else None
+            "HTTP_" + policy.token_header.upper().replace("-", "_")
+            if policy.token_header is not None
+            else None
         )
 
     # The WSGI entry point -----------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request: pass it to the application, or refuse it."""
         environ[MIDDLEWARE_KEY] = self
-        unsigned = {key: environ.pop(key, None) for key in _UNSIGNED} if self._alb else {}
-        if self._passes_untouched(environ):
-            return self.app(environ, start_response)
-        try:
-            token = self._token(environ)
-        except MalformedTokenError as exc:
-            return respond(rejection_for(exc, self.realm), start_response)
-        if token is None:
-            if self.optional:
-                return self.app(environ, start_response)
-            missing = MISSING_ALB if self._alb else "a bearer token is required"
-            return respond(unauthenticated(self.realm, missing), start_response)
-        result = self.authenticate(token)
-        if self._alb and not isinstance(result, Rejection):
-            result = self._expose_unsigned(environ, result, unsigned)
-        if isinstance(result, Rejection):
-            return respond(result, start_response)
-        environ[CLAIMS_KEY] = result
+        policy = self._policy
+        facts = self._facts(environ)
+        decision = decide(policy, facts)
+        if isinstance(decision, Verify):
+            try:
+                outcome: Claims | JwtError = self.verifier.verify(decision.token)
+            except JwtError as exc:
+                outcome = exc
+            decision = decide(policy, facts, outcome)
+        if isinstance(decision, Rejection):
+            return respond(decision, start_response)
+        if decision.claims is not None:
+            if decision.alb is not None:  # verified: the unsigned headers may go back
+                environ[ALB_KEY] = decision.alb
+                for key, values in zip(
+                    _UNSIGNED, (facts.identity, facts.access_token), strict=True
+                ):
+                    if values:
+                        environ[key] = values[0]
+            environ[CLAIMS_KEY] = decision.claims
         return self.app(environ, start_response)
 
     def authenticate(self, token: str) -> Claims | Rejection:
         """Verify *token* and the middleware's requirements: the claims, or the answer.
 
-        Refusals are logged (``cognito_jwt`` logger) with their full reason.
+        Refusals are logged (``cognito_jwt`` logger) with their full reason. Behind a load
+        balancer the unsigned headers are not looked at: this checks the token alone.
         """
         try:
-            claims = self.verifier.verify(token)
-        except JwtError as exc:  # the verifier's own scopes=/groups= map to 403 here too
-            return rejection_for(exc, self.realm, self.scopes or ())
-        refused = check_requirements(claims, scopes=self.scopes, groups=self.groups)
-        if refused is not None:
-            return rejection_for(refused, self.realm, self.scopes or ())
-        return claims
-
-    def _expose_unsigned(
-        self, environ: WSGIEnvironment, claims: Claims, unsigned: dict[str, object]
-    ) -> Claims | Rejection:
-        """Verified: pair the claims with the unsigned ALB headers and put those back."""
-        held = [[v] if isinstance(v, str) else [] for v in unsigned.values()]
-        try:
-            environ[ALB_KEY] = alb_identity(claims, *held)
+            outcome: Claims | JwtError = self.verifier.verify(token)
         except JwtError as exc:
-            return rejection_for(exc, self.realm)
-        environ.update({k: v for k, v in unsigned.items() if v is not None})
-        return claims
+            outcome = exc
+        decision = decide(self._policy, RequestFacts(), outcome)
+        if isinstance(decision, Admit) and decision.claims is not None:
+            return decision.claims
+        return cast("Rejection", decision)  # with an outcome, decide admits or refuses
 
     # Helpers ------------------------------------------------------------------------------------
-    def _passes_untouched(self, environ: WSGIEnvironment) -> bool:
-        if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get(
-            "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
-        ):
-            return True  # a CORS preflight: browsers never attach credentials to it
-        path = environ.get("PATH_INFO") or "/"
-        return isinstance(path, str) and self._paths.excluded(path)
-
-    def _token(self, environ: WSGIEnvironment) -> str | None:
-        """The request's token, ``None`` when it sent none (see ``request_token``).
-
-        Raises:
-            MalformedTokenError: A bearer credential that is not exactly one token.
-        """
-
-        def values(key: str | None) -> list[str]:
-            value = environ.get(key) if key is not None else None
-            return [value] if isinstance(value, str) else []
-
-        if self._alb:
-            return data_token(values("HTTP_X_AMZN_OIDC_DATA"))
-        return request_token(
-            values("HTTP_AUTHORIZATION"),
-            header=values(self._header_key),
-            header_name=self.header or "",
-            cookie=cookie_value(values("HTTP_COOKIE"), self.cookie) if self.cookie else None,
+    def _facts(self, environ: WSGIEnvironment) -> RequestFacts:
+        """The request's facts; behind a load balancer, the unsigned headers leave *environ*."""
+        get = environ.get
+        path = get("PATH_INFO") or "/"
+        authorization = get("HTTP_AUTHORIZATION")
+        facts = RequestFacts(
+            get("REQUEST_METHOD") or "GET",
+            path if isinstance(path, str) else "",
+            (authorization,) if type(authorization) is str else (),
+            _one(get(self._header_key)) if self._header_key is not None else (),
+            _one(get("HTTP_COOKIE")) if self.cookie is not None else (),
+            bool(get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")),
         )
+        if self._policy.alb:
+            facts.identity = _one(environ.pop(_UNSIGNED[0], None))
+            facts.access_token = _one(environ.pop(_UNSIGNED[1], None))
+        return facts
+
+
+def _one(value: object) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else ()
