@@ -384,6 +384,40 @@ def test_no_token_in_logs(
         assert token.split(".")[2] not in caplog.text  # not even the signature
 
 
+@pytest.mark.parametrize("middleware", [MIDDLEWARE, []], ids=["middleware", "no-middleware"])
+@pytest.mark.parametrize(
+    ("path", "claims", "code"),
+    [
+        ("/orders", None, "ERR_TOKEN_MISSING"),
+        ("/orders/create", {"scope": "orders/read"}, "ERR_SCOPE_MISSING"),
+        ("/api/orders", None, "ERR_TOKEN_MISSING"),
+        ("/api/orders", {"scope": "x"}, "ERR_SCOPE_MISSING"),
+        ("/api/admin", {"scope": "orders/read"}, "ERR_GROUP_MISSING"),
+        ("/api/orders", {"exp": 1}, "ERR_TOKEN_EXPIRED"),
+    ],
+)
+def test_each_refusal_is_logged_once(
+    issuer: LocalIssuer,
+    caplog: pytest.LogCaptureFixture,
+    middleware: list[str],
+    path: str,
+    claims: dict[str, Any] | None,
+    code: str,
+) -> None:
+    caplog.set_level(logging.INFO, logger="cognito_jwt")
+    client = APIClient()
+    if claims is not None:
+        token = issuer.mint({"sub": "nia", "aud": "api", **claims})
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    with override_settings(COGNITO_JWT=oidc(issuer), MIDDLEWARE=middleware):
+        response = client.post(path) if path == "/orders/create" else client.get(path)
+    assert response.json()["code"] == code
+    messages = [r.getMessage() for r in caplog.records if r.name == "cognito_jwt"]
+    refusals = [m for m in messages if m.startswith("refused with")]
+    assert len(refusals) == 1, refusals
+    assert refusals[0].startswith(f"refused with {response.status_code} ({code})")
+
+
 # --- DRF's test client ---------------------------------------------------------------------------
 @pytest.fixture
 def drf(issuer: LocalIssuer) -> Iterator[APIClient]:
@@ -569,7 +603,7 @@ VERIFIER_FOR_TESTS = JwtVerifier(issuer="https://issuer.example", audience="api"
         ({"OIDC": "https://i.example"}, "dict of keyword arguments"),
         ({"VERIFIER": VERIFIER_FOR_TESTS, "OPTIONAL": "no"}, "OPTIONAL"),
         ({"VERIFIER": VERIFIER_FOR_TESTS, "USER": 3}, "USER"),
-        ({"VERIFIER": VERIFIER_FOR_TESTS, "SCOPES": [""]}, "SCOPES"),
+        ({"VERIFIER": VERIFIER_FOR_TESTS, "SCOPES": [""]}, "COGNITO_JWT: scopes"),
         ([("OIDC", {})], "must be a dict"),
     ],
 )

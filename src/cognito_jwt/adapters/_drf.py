@@ -16,8 +16,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from .. import Claims
-from ._web import Rejection, check_requirements, names, rejection_for, unauthenticated
-from .django import _CHECKED, _gate
+from ._web import Decision, Rejection, _quote, decide, names
+from .django import _NO_FACTS, _claims, _gate
 
 __all__ = ["CognitoJwtAuthentication", "has_scope", "in_group"]
 
@@ -43,19 +43,16 @@ class _TokenForbidden(exceptions.PermissionDenied):
     """403 ``insufficient_scope``: DRF sends ``auth_header`` as ``WWW-Authenticate``."""
 
 
-class _TokenNotProvided(exceptions.NotAuthenticated):
-    """401 without a token, in this package's body shape."""
-
-
 class _TokenServiceError(exceptions.APIException):
     """503 (keys unavailable; ``wait`` is sent as ``Retry-After``) or 500 (configuration)."""
 
 
-def _exception(rejection: Rejection) -> exceptions.APIException:
-    """The DRF exception answering with *rejection*'s status, headers and body."""
+def _exception(request: Request, rejection: Rejection) -> exceptions.APIException:
+    """The DRF exception answering *request* with *rejection*'s status, headers and body."""
     body = _body(rejection)
     exc: exceptions.APIException
     if rejection.status == 401:
+        setattr(request, _REFUSAL, rejection)  # for authenticate_header
         exc = _TokenRefused(body)
     elif rejection.status == 403:
         exc = _TokenForbidden(body)
@@ -91,17 +88,16 @@ class CognitoJwtAuthentication(BaseAuthentication):
                 configuration error (500); a requirement of ``"SCOPES"``/``"GROUPS"`` (403).
         """
         django_request = request._request  # noqa: SLF001 - DRF's documented wrapped request
-        gate = _gate()
-        if getattr(django_request, _CHECKED, False):
-            result: Claims | Rejection | None = django_request.claims  # type: ignore[attr-defined]
-        else:
-            result = gate.authenticate(django_request)
-        if isinstance(result, Rejection):
-            setattr(request, _REFUSAL, result)
-            raise _exception(result)
-        if result is None:
-            return None
-        return self.get_user(result), result
+        claims = _claims(django_request)  # verified by the middleware
+        if claims is None:
+            gate = _gate()
+            decision = gate.decide(django_request, gate.direct)
+            if isinstance(decision, Rejection):
+                raise _exception(request, decision)
+            claims = decision.claims
+            if claims is None:
+                return None
+        return self.get_user(claims), claims
 
     def get_user(self, claims: Claims) -> Any:
         """The ``request.user`` for *claims*: the ``"USER"`` hook's answer.
@@ -122,8 +118,7 @@ class CognitoJwtAuthentication(BaseAuthentication):
             header = _header(refusal, "WWW-Authenticate")
             if header is not None:
                 return header
-        header = _header(unauthenticated(_gate().realm), "WWW-Authenticate")
-        return header or 'Bearer realm="api"'
+        return f'Bearer realm="{_quote(_gate().realm)}"'
 
 
 def _requirement(
@@ -131,15 +126,17 @@ def _requirement(
 ) -> type[BasePermission]:
     class TokenRequirement(BasePermission):
         def has_permission(self, request: Request, view: Any) -> bool:
+            route = _gate().route(scopes, groups)
             claims = request.auth
-            gate = _gate()
-            if not isinstance(claims, Claims):
-                if request.successful_authenticator is None:  # no credentials at all: 401
-                    raise _TokenNotProvided(_body(unauthenticated(gate.realm)))
-                claims = Claims({})  # signed in some other way (a session): no token, no scope
-            error = check_requirements(claims, scopes=scopes, groups=groups)
-            if error is not None:
-                raise _exception(rejection_for(error, gate.realm, scopes or ()))
+            decision: Decision
+            if isinstance(claims, Claims):
+                decision = decide(route, _NO_FACTS, claims)
+            elif request.successful_authenticator is None:
+                decision = decide(route, _NO_FACTS)  # no credentials at all: 401
+            else:  # signed in some other way (a session): no token, so no scope nor group
+                decision = decide(route, _NO_FACTS, Claims({}))
+            if isinstance(decision, Rejection):
+                raise _exception(request, decision)
             return True
 
     TokenRequirement.__name__ = TokenRequirement.__qualname__ = label

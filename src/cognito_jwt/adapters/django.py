@@ -70,17 +70,7 @@ from django.http import HttpRequest, HttpResponse
 
 from .. import AsyncVerifier, Claims, CognitoVerifier, ConfigurationError, JwtError, JwtVerifier
 from .._verifier import check_sync_use
-from ._web import (
-    PathRules,
-    Rejection,
-    check_requirements,
-    cookie_value,
-    names,
-    rejection_for,
-    request_token,
-    text_option,
-    unauthenticated,
-)
+from ._web import Admit, Rejection, RequestFacts, Verify, WebPolicy, decide, names
 
 if TYPE_CHECKING:
     from .. import Verifier
@@ -114,8 +104,6 @@ _KEYS = frozenset(
         "USER",
     }
 )
-# Set on a Django request by the middleware once it has looked at the token (found or not).
-_CHECKED = "_cognito_jwt_checked"
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -197,7 +185,13 @@ def _verifier(options: Mapping[str, Any]) -> Verifier:
 
 
 class _Gate:
-    """The configuration, and the steps every Django entry point shares around one verify."""
+    """``settings.COGNITO_JWT``, and the one verify call every Django entry point makes.
+
+    Every answer is :func:`~cognito_jwt.adapters._web.decide`'s. Two policies: the
+    middleware's (``"EXCLUDE_PATHS"``, ``"OPTIONAL"``), and the direct one of the decorator
+    and DRF, which read the request's token whatever its path and let a request without one
+    through to their own answer. Both carry ``"SCOPES"``/``"GROUPS"``.
+    """
 
     def __init__(self, options: object) -> None:
         if not isinstance(options, Mapping):
@@ -210,100 +204,93 @@ class _Gate:
                 f"settings.{SETTING} has unknown keys {unknown}; known: {sorted(_KEYS)}"
             )
         self.verifier = _verifier(options)
-        self.realm: str = options.get("REALM", "api")
-        text_option(self.realm, "REALM")
-        self.paths = PathRules.of(options.get("EXCLUDE_PATHS", ()))
         optional = options.get("OPTIONAL", True)
         if not isinstance(optional, bool):
             raise ConfigurationError(f"{SETTING}['OPTIONAL'] must be True or False")
-        self.optional = optional
-        self.cookie: str | None = options.get("COOKIE")
-        self.header: str | None = options.get("HEADER")
-        text_option(self.cookie, "COOKIE", optional=True)
-        text_option(self.header, "HEADER", optional=True)
-        self.scopes = names(options.get("SCOPES"), "SCOPES")
-        self.groups = names(options.get("GROUPS"), "GROUPS")
+        common: dict[str, Any] = {
+            "realm": options.get("REALM", "api"),
+            "cookie": options.get("COOKIE"),
+            "header": options.get("HEADER"),
+            "scopes": options.get("SCOPES"),
+            "groups": options.get("GROUPS"),
+        }
+        try:
+            self.policy = WebPolicy.of(
+                **common, exclude_paths=options.get("EXCLUDE_PATHS", ()), optional=optional
+            )
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"settings.{SETTING}: {exc}") from None
+        self.direct = WebPolicy.of(**common, optional=True)
         user = _resolve(options.get("USER", TokenUser), "USER")
         if not callable(user):
             raise ConfigurationError(f"{SETTING}['USER'] must be a callable taking the claims")
         self.user: Callable[[Claims], object] = user
-        self._header_key = (
-            "HTTP_" + self.header.upper().replace("-", "_") if self.header is not None else None
+        header = self.policy.token_header
+        self._header_key = "HTTP_" + header.upper().replace("-", "_") if header else None
+        self._routes: dict[tuple[frozenset[str] | None, frozenset[str] | None], WebPolicy] = {}
+
+    @property
+    def realm(self) -> str:
+        """The ``realm`` of the challenges."""
+        return self.policy.realm
+
+    def facts(self, request: HttpRequest) -> RequestFacts:
+        """What :func:`decide` reads of a Django request."""
+        meta = request.META
+
+        def values(key: str | None) -> tuple[str, ...]:
+            value = meta.get(key) if key is not None else None
+            return (value,) if isinstance(value, str) else ()
+
+        return RequestFacts(
+            request.method or "GET",
+            request.path_info or "/",
+            values("HTTP_AUTHORIZATION"),
+            values(self._header_key),
+            values("HTTP_COOKIE") if self.policy.cookie is not None else (),
+            bool(meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")),
         )
 
-    # Before the verification ------------------------------------------------------------------
-    def passes_untouched(self, request: HttpRequest) -> bool:
-        """A CORS preflight (browsers send no credentials on it), or an excluded path."""
-        if request.method == "OPTIONS" and request.META.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
-            return True
-        return self.paths.excluded(request.path_info or "/")
-
-    def token(self, request: HttpRequest) -> str | Rejection | None:
-        """The request's token, ``None`` when it sent none, or the answer to a malformed one."""
-
-        def values(key: str | None) -> list[str]:
-            value = request.META.get(key) if key is not None else None
-            return [value] if isinstance(value, str) else []
-
-        try:
-            return request_token(
-                values("HTTP_AUTHORIZATION"),
-                header=values(self._header_key),
-                header_name=self.header or "",
-                cookie=cookie_value(values("HTTP_COOKIE"), self.cookie) if self.cookie else None,
+    def route(self, scopes: frozenset[str] | None, groups: frozenset[str] | None) -> WebPolicy:
+        """The policy of a view's own requirements (the decorator's, a DRF permission's)."""
+        key = (scopes, groups)
+        policy = self._routes.get(key)
+        if policy is None:
+            policy = self._routes[key] = WebPolicy.of(
+                realm=self.realm, scopes=scopes, groups=groups
             )
-        except JwtError as exc:
-            return rejection_for(exc, self.realm)
+        return policy
 
-    # After it ---------------------------------------------------------------------------------
-    def judge(
-        self,
-        outcome: Claims | JwtError,
-        scopes: frozenset[str] | None = None,
-        groups: frozenset[str] | None = None,
-    ) -> Claims | Rejection:
-        """The claims of a verified token meeting the requirements, or the refusal."""
-        wanted = (self.scopes or frozenset()) | (scopes or frozenset())
-        if isinstance(outcome, JwtError):
-            return rejection_for(outcome, self.realm, wanted)
-        for required_scopes, required_groups in ((self.scopes, self.groups), (scopes, groups)):
-            error = check_requirements(outcome, scopes=required_scopes, groups=required_groups)
-            if error is not None:
-                return rejection_for(error, self.realm, required_scopes or ())
-        return outcome
-
-    # The two faces ----------------------------------------------------------------------------
-    def verify(self, token: str) -> Claims | JwtError:
-        """``verify`` (sync), the error returned rather than raised."""
+    # The two faces of the one verify call -----------------------------------------------------
+    def decide(self, request: HttpRequest, policy: WebPolicy) -> Admit | Rejection:
+        """Decide *request* under *policy*, verifying its token with ``verify`` (sync)."""
+        facts = self.facts(request)
+        decision = decide(policy, facts)
+        if not isinstance(decision, Verify):
+            return decision
         try:
-            return self.verifier.verify(token)
+            outcome: Claims | JwtError = self.verifier.verify(decision.token)
         except JwtError as exc:
-            return exc
+            outcome = exc
+        return decide(policy, facts, outcome)
 
-    async def verify_async(self, token: str) -> Claims | JwtError:
-        """``verify_async``, the error returned rather than raised."""
+    async def decide_async(self, request: HttpRequest, policy: WebPolicy) -> Admit | Rejection:
+        """:meth:`decide`, verifying with ``verify_async``: the event loop never blocks."""
+        facts = self.facts(request)
+        decision = decide(policy, facts)
+        if not isinstance(decision, Verify):
+            return decision
         try:
-            return await cast("AsyncVerifier", self.verifier).verify_async(token)
+            verifier = cast("AsyncVerifier", self.verifier)
+            outcome: Claims | JwtError = await verifier.verify_async(decision.token)
         except JwtError as exc:
-            return exc
-
-    def authenticate(self, request: HttpRequest) -> Claims | Rejection | None:
-        """Verify the request's token, if any (sync): claims, ``None`` (no token) or refusal."""
-        token = self.token(request)
-        if not isinstance(token, str):
-            return token
-        return self.judge(self.verify(token))
-
-    async def authenticate_async(self, request: HttpRequest) -> Claims | Rejection | None:
-        """:meth:`authenticate`, verifying with ``verify_async``."""
-        token = self.token(request)
-        if not isinstance(token, str):
-            return token
-        return self.judge(await self.verify_async(token))
+            outcome = exc
+        return decide(policy, facts, outcome)
 
 
 _lock = threading.Lock()
 _current: _Gate | None = None
+_NO_FACTS = RequestFacts()
 
 
 def _gate() -> _Gate:
@@ -345,13 +332,10 @@ def rejection_response(rejection: Rejection) -> HttpResponse:
     return HttpResponse(rejection.body, status=rejection.status, headers=dict(rejection.headers))
 
 
-def _admit(request: HttpRequest, result: Claims | Rejection | None) -> HttpResponse | None:
-    """Record the middleware's *result* on *request*; the answer when it is a refusal."""
-    if isinstance(result, Rejection):
-        return rejection_response(result)
-    request.claims = result  # type: ignore[attr-defined]
-    setattr(request, _CHECKED, True)
-    return None
+def _claims(request: HttpRequest) -> Claims | None:
+    """The claims the middleware (or the decorator) verified for *request*, if any."""
+    claims = getattr(request, "claims", None)
+    return claims if isinstance(claims, Claims) else None
 
 
 class BearerAuthMiddleware:
@@ -387,41 +371,38 @@ class BearerAuthMiddleware:
         """Handle one request."""
         if self._async:
             return self._acall(request)
-        request.claims = None  # type: ignore[attr-defined]
         gate = _gate()
-        if gate.passes_untouched(request):
-            return self.get_response(request)
-        refused = _admit(request, _required(gate, gate.authenticate(request)))
-        return refused if refused is not None else self.get_response(request)
+        decision = gate.decide(request, gate.policy)
+        if isinstance(decision, Rejection):
+            return rejection_response(decision)
+        request.claims = decision.claims  # type: ignore[attr-defined]
+        return self.get_response(request)
 
     async def _acall(self, request: HttpRequest) -> Any:
-        request.claims = None  # type: ignore[attr-defined]
         gate = _gate()
-        if gate.passes_untouched(request):
-            return await self.get_response(request)
-        refused = _admit(request, _required(gate, await gate.authenticate_async(request)))
-        return refused if refused is not None else await self.get_response(request)
+        decision = await gate.decide_async(request, gate.policy)
+        if isinstance(decision, Rejection):
+            return rejection_response(decision)
+        request.claims = decision.claims  # type: ignore[attr-defined]
+        return await self.get_response(request)
 
 
-def _required(gate: _Gate, result: Claims | Rejection | None) -> Claims | Rejection | None:
-    """A request without a token is refused (401) unless ``"OPTIONAL"``."""
-    if result is None and not gate.optional:
-        return unauthenticated(gate.realm)
-    return result
+def _for_view(
+    gate: _Gate, request: HttpRequest, found: Admit | Rejection | None, route: WebPolicy
+) -> HttpResponse | None:
+    """The view's answer under its own requirements (*route*): ``None`` to run the view.
 
-
-def _view_answer(
-    gate: _Gate,
-    result: Claims | Rejection | None,
-    scopes: frozenset[str] | None,
-    groups: frozenset[str] | None,
-) -> Claims | HttpResponse:
-    if result is None:
-        return rejection_response(unauthenticated(gate.realm))
-    if isinstance(result, Rejection):
-        return rejection_response(result)
-    judged = gate.judge(result, scopes, groups)
-    return rejection_response(judged) if isinstance(judged, Rejection) else judged
+    *found* is the direct decision on the request's token (``None``: the middleware's claims
+    are used): a refusal stands; no claims is 401; claims are checked against *route*.
+    """
+    if isinstance(found, Rejection):
+        return rejection_response(found)
+    claims = _claims(request) if found is None else found.claims
+    decision = decide(route, _NO_FACTS) if claims is None else decide(route, _NO_FACTS, claims)
+    if isinstance(decision, Rejection):
+        return rejection_response(decision)
+    request.claims = claims  # type: ignore[attr-defined]
+    return None
 
 
 def require_token(
@@ -431,9 +412,9 @@ def require_token(
 
     The view runs only for a request whose token verified (``request.claims`` is then set),
     granting one of *scopes* and with its user in one of *groups*; otherwise the answer is
-    401 (no token, or a bad one) or 403 ``insufficient_scope``. The middleware's result is
-    used when it ran; otherwise (no middleware, or an excluded path) the decorator verifies
-    the token itself, with the verifier of ``settings.COGNITO_JWT``.
+    401 (no token, or a bad one) or 403 ``insufficient_scope``. The middleware's claims are
+    used when it verified the token; otherwise (no middleware, or an excluded path) the
+    decorator verifies the token itself, with the verifier of ``settings.COGNITO_JWT``.
 
     Args:
         scopes: The token must grant one of these scopes (``None``: no scope requirement).
@@ -451,14 +432,12 @@ def require_token(
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 gate = _gate()
-                if getattr(request, _CHECKED, False):
-                    result: Claims | Rejection | None = request.claims  # type: ignore[attr-defined]
-                else:
-                    result = await gate.authenticate_async(request)
-                answer = _view_answer(gate, result, wanted_scopes, wanted_groups)
-                if isinstance(answer, HttpResponse):
-                    return answer
-                _admit(request, answer)
+                found = None
+                if _claims(request) is None:
+                    found = await gate.decide_async(request, gate.direct)
+                refused = _for_view(gate, request, found, gate.route(wanted_scopes, wanted_groups))
+                if refused is not None:
+                    return refused
                 return await cast("Callable[..., Awaitable[Any]]", view)(request, *args, **kwargs)
 
             return cast("V", async_wrapper)
@@ -466,15 +445,9 @@ def require_token(
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             gate = _gate()
-            if getattr(request, _CHECKED, False):
-                result: Claims | Rejection | None = request.claims  # type: ignore[attr-defined]
-            else:
-                result = gate.authenticate(request)
-            answer = _view_answer(gate, result, wanted_scopes, wanted_groups)
-            if isinstance(answer, HttpResponse):
-                return answer
-            _admit(request, answer)
-            return view(request, *args, **kwargs)
+            found = None if _claims(request) is not None else gate.decide(request, gate.direct)
+            refused = _for_view(gate, request, found, gate.route(wanted_scopes, wanted_groups))
+            return refused if refused is not None else view(request, *args, **kwargs)
 
         return cast("V", wrapper)
 
