@@ -147,7 +147,9 @@ def has_scope(*scopes: str) -> type[BasePermission]:
     """A DRF permission class: the token grants one of *scopes* (403 ``insufficient_scope``).
 
     ``permission_classes = [has_scope("orders/read", "orders/admin")]``. A request without a
-    token is answered 401 (with ``CognitoJwtAuthentication`` listed first).
+    token is answered 401 (with ``CognitoJwtAuthentication`` listed first). The refusal is
+    raised, with its RFC 6750 challenge, so ``&`` composes as expected while ``|`` and ``~``
+    can only refuse more, never admit a request this class refused.
 
     Raises:
         ConfigurationError: No scope given, or one that is not a non-empty string.
