@@ -587,6 +587,24 @@ def test_decorated_view_on_an_excluded_path_still_needs_a_token(issuer: LocalIss
         assert json.loads(response.content)["code"] == "ERR_TOKEN_EXPIRED"
 
 
+def test_preflight_passes_the_middleware_not_a_decorated_view(issuer: LocalIssuer) -> None:
+    from django.test import RequestFactory
+
+    from tests.adapters.django_views import me, orders
+
+    preflight = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    with override_settings(COGNITO_JWT=oidc(issuer, OPTIONAL=False)):
+        response = adapter.BearerAuthMiddleware(me)(
+            RequestFactory().options("/me", headers=preflight)
+        )
+        assert json.loads(response.content) == {"sub": None, "has_claims": True}
+        response = adapter.BearerAuthMiddleware(orders)(
+            RequestFactory().options("/orders", headers=preflight)
+        )
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == MISSING
+
+
 # --- Configuration -------------------------------------------------------------------------------
 VERIFIER_FOR_TESTS = JwtVerifier(issuer="https://issuer.example", audience="api", store=None)
 
