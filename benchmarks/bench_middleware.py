@@ -10,46 +10,48 @@ median).
 
 The requests are realistic: a browser-like set of eleven headers, one of them
 ``Authorization: Bearer <an 800-character token>``; the Lambda event is a REST ``TOKEN``
-event and a REST ``REQUEST`` event, the handler with its default options (every claim in
-``context``).
+event and a REST ``REQUEST`` event, the handler with its default options (every claim of a
+Cognito access token, 13, flattened into ``context``), and once without a context.
 
     python -m nox -s bench -- middleware            # or: python benchmarks/bench_middleware.py
+    python benchmarks/bench_middleware.py --baseline ../main    # before (main) and after
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import random
+import shutil
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from cognito_jwt import Claims
-from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
-from cognito_jwt.adapters.lambda_authorizer import authorizer
-from cognito_jwt.adapters.wsgi import BearerAuthMiddleware as WsgiMiddleware
+import cognito_jwt
 
 TARGET_US = 5.0
 TOKEN = "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0." + "x" * 500 + "." + "s" * 342
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/prod/GET/orders"
-CLAIMS = Claims(
-    {
-        "sub": "8d2f5f0e-1111-4222-8333-444455556666",
-        "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool1",
-        "client_id": "bench-client",
-        "origin_jti": "0c5c6f0e-aaaa-4bbb-8ccc-dddd0000eeee",
-        "event_id": "e1f2a3b4-0000-4000-8000-000000000001",
-        "token_use": "access",
-        "scope": "orders/read orders/write",
-        "auth_time": 1_700_000_000,
-        "exp": 1_700_003_600,
-        "iat": 1_700_000_000,
-        "jti": "f00dfeed-0000-4000-8000-000000000002",
-        "username": "alice",
-        "cognito:groups": ["admins", "staff"],
-    }
-)
+PAYLOAD = {
+    "sub": "8d2f5f0e-1111-4222-8333-444455556666",
+    "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool1",
+    "client_id": "bench-client",
+    "origin_jti": "0c5c6f0e-aaaa-4bbb-8ccc-dddd0000eeee",
+    "event_id": "e1f2a3b4-0000-4000-8000-000000000001",
+    "token_use": "access",
+    "scope": "orders/read orders/write",
+    "auth_time": 1_700_000_000,
+    "exp": 1_700_003_600,
+    "iat": 1_700_000_000,
+    "jti": "f00dfeed-0000-4000-8000-000000000002",
+    "username": "alice",
+    "cognito:groups": ["admins", "staff"],
+}
 HEADERS = [
     ("host", "api.example.com"),
     ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
@@ -68,11 +70,14 @@ HEADERS = [
 class Stub:
     """A verifier that returns the same claims at once: what remains is the adapter's cost."""
 
-    def verify(self, token: str | bytes) -> Claims:  # noqa: D102
-        return CLAIMS
+    def __init__(self, claims: Any) -> None:
+        self.claims = claims
 
-    async def verify_async(self, token: str | bytes) -> Claims:  # noqa: D102
-        return CLAIMS
+    def verify(self, token: str | bytes) -> Any:  # noqa: D102
+        return self.claims
+
+    async def verify_async(self, token: str | bytes) -> Any:  # noqa: D102
+        return self.claims
 
     def hydrate(self) -> None:  # noqa: D102
         return None
@@ -87,9 +92,15 @@ def _run(coroutine: Coroutine[Any, Any, object]) -> None:
     raise RuntimeError("the coroutine suspended")  # pragma: no cover
 
 
-def candidates() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
-    """Each adapter's call, and the bare verifier call it makes."""
-    stub = Stub()
+def candidates(
+    package: ModuleType = cognito_jwt,
+) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
+    """Each adapter's call, and the bare verifier call it makes (adapters of *package*)."""
+    name = package.__name__
+    AsgiMiddleware = importlib.import_module(f"{name}.adapters.asgi").BearerAuthMiddleware  # noqa: N806
+    WsgiMiddleware = importlib.import_module(f"{name}.adapters.wsgi").BearerAuthMiddleware  # noqa: N806
+    authorizer = importlib.import_module(f"{name}.adapters.lambda_authorizer").authorizer
+    stub = Stub(package.Claims(PAYLOAD))
 
     async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
         return None
@@ -132,6 +143,7 @@ def candidates() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]
         stub.verify(TOKEN)
 
     handler = authorizer(stub)
+    bare_handler = authorizer(stub, context_claims=None)
     token_event = {"type": "TOKEN", "authorizationToken": f"Bearer {TOKEN}", "methodArn": ARN}
     request_event = {
         "type": "REQUEST",
@@ -154,6 +166,7 @@ def candidates() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]
         "ASGI middleware": (asgi_call, asgi_bare),
         "WSGI middleware": (wsgi_call, wsgi_bare),
         "Lambda, TOKEN event": (lambda: handler(token_event, None), bare),
+        "Lambda, TOKEN event, context_claims=None": (lambda: bare_handler(token_event, None), bare),
         "Lambda, REQUEST event": (lambda: handler(request_event, None), bare),
     }
 
@@ -179,9 +192,30 @@ def calls_for(fn: Callable[[], object], target_s: float) -> int:
         calls *= 4
 
 
-def measure(rounds: int, target_s: float) -> dict[str, list[float]]:
-    """Per-round overhead (adapter minus bare call, µs) of each adapter."""
-    pairs = candidates()
+def baseline(tree: str) -> ModuleType:
+    """Import another source tree's ``cognito_jwt`` (``DIR/src/cognito_jwt``) under a new name.
+
+    Its modules import each other relatively, so a copy named ``cognito_jwt_baseline`` runs
+    side by side with the tree under test, in the same process and the same rounds.
+    """
+    source = Path(tree) / "src" / "cognito_jwt"
+    if not source.is_dir():
+        source = Path(tree) / "cognito_jwt"
+    where = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    shutil.copytree(source, where / "cognito_jwt_baseline")
+    sys.path.insert(0, str(where))
+    return importlib.import_module("cognito_jwt_baseline")
+
+
+def measure(
+    rounds: int, target_s: float, packages: dict[str, ModuleType]
+) -> dict[str, list[float]]:
+    """Per-round overhead (adapter minus bare call, µs) of each adapter of each package."""
+    pairs = {
+        f"{label}{name}": fns
+        for label, package in packages.items()
+        for name, fns in candidates(package).items()
+    }
     timed = {
         f"{name}|{side}": fn
         for name, fns in pairs.items()
@@ -223,9 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--quick", action="store_true", help="7 short rounds: a rough look")
     parser.add_argument("--no-write", action="store_true", help="accepted; writes nothing")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also measure the cognito_jwt of another source tree (e.g. a checkout of main), "
+        "in the same rounds: before and after on one busy machine",
+    )
     args = parser.parse_args(argv)
     rounds, target_s = (7, 0.01) if args.quick else (args.rounds, 0.05)
-    print(report(measure(rounds, target_s)))
+    packages = {"": cognito_jwt}
+    if args.baseline:
+        packages = {"baseline: ": baseline(args.baseline), "this tree: ": cognito_jwt}
+    print(report(measure(rounds, target_s, packages)))
     return 0
 
 

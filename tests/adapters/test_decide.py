@@ -7,10 +7,15 @@ decision itself, without any adapter.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cognito_jwt import (
     ClaimError,
@@ -19,6 +24,7 @@ from cognito_jwt import (
     ExpiredTokenError,
     InsufficientScopeError,
     KeySetUnavailableError,
+    MalformedTokenError,
     MissingGroupError,
 )
 from cognito_jwt.adapters._web import (
@@ -31,7 +37,10 @@ from cognito_jwt.adapters._web import (
     Verify,
     WebPolicy,
     decide,
+    request_token,
 )
+from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
+from cognito_jwt.adapters.lambda_authorizer import _from_value, flatten_context
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 CLAIMS = Claims({"sub": "alice", "scope": "orders/read", "cognito:groups": ["staff"]})
@@ -215,3 +224,184 @@ def test_optional_must_be_a_bool(value: object) -> None:
     # optional="no" is truthy: it would have let anonymous requests in.
     with pytest.raises(ConfigurationError, match="optional"):
         WebPolicy.of(optional=value)  # type: ignore[arg-type]
+
+
+# --- The fast paths read exactly what the plain rules read ----------------------------------------
+def _request_token_by_split(
+    authorization: Sequence[str], header: Sequence[str] = (), cookie: str | None = None
+) -> str | None:
+    """The rules as first written, with split(): the reference for the fast path."""
+    values = [v for v in authorization if v.strip()]
+    if [v for v in values if v.split()[0].lower() == "bearer"]:
+        parts = values[0].split() if len(values) == 1 else []
+        if len(parts) != 2 or parts[0].lower() != "bearer" or "," in parts[1]:
+            raise MalformedTokenError("malformed")
+        return parts[1]
+    values = [v for v in header if v.strip()]
+    if values:
+        parts = values[0].split()
+        if len(values) == 1 and parts[0].lower() == "bearer" and len(parts) == 2:
+            return parts[1]
+        if len(values) == 1 and len(parts) == 1 and "," not in parts[0]:
+            return parts[0]
+        raise MalformedTokenError("malformed")
+    return cookie
+
+
+# Spaces of every kind split() knows (ASCII and not), commas, and the scheme in any case.
+_PIECES = st.sampled_from(
+    ["Bearer", "bearer", "BEARER", "Basic", "a.b.c", "tok", ",", " ", "  ", "\t", "\n", "\r",
+     "\x0b", "\x0c", "\x1c", "\x1f", "\xa0", "\u2003", "\x85", "é", "="]
+)  # fmt: skip
+_VALUES = st.lists(_PIECES, max_size=6).map("".join)
+
+
+def _outcome(read: Callable[[], str | None]) -> str | type[Exception] | None:
+    try:
+        return read()
+    except MalformedTokenError:
+        return MalformedTokenError
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_VALUES, max_size=2), st.lists(_VALUES, max_size=2))
+def test_the_token_read_without_split_is_the_token_split_reads(
+    authorization: list[str], header: list[str]
+) -> None:
+    fast = _outcome(lambda: request_token(authorization, header=header, cookie="c"))
+    assert fast == _outcome(lambda: _request_token_by_split(authorization, header, "c"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_VALUES, st.booleans())
+def test_the_authorizer_reads_a_header_value_as_split_does(value: str, bare: bool) -> None:
+    parts = value.split()
+    expected = (
+        parts[1]
+        if len(parts) == 2 and parts[0].lower() == "bearer"
+        else parts[0]
+        if len(parts) == 1 and bare and parts[0].lower() != "bearer"
+        else None
+    )
+    assert _from_value(value, allow_bare=bare) == expected
+
+
+def _flatten_with_json(values: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The context as first written (json.dumps each value, then the whole map)."""
+    context = {
+        key: value
+        if type(value) in {str, int, float, bool}
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        for key, value in values.items()
+        if value is not None
+    }
+    if len(json.dumps(context).encode()) <= limit:
+        return context
+    kept: dict[str, Any] = {}
+    size = 2
+    for key, flat in context.items():
+        entry = len(json.dumps({key: flat}).encode())
+        if size + entry > limit:
+            break
+        kept[key] = flat
+        size += entry
+    return kept
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _JSON, max_size=8), st.integers(2, 400))
+def test_the_context_is_what_json_makes_of_the_claims(values: dict[str, Any], limit: int) -> None:
+    assert flatten_context(values, limit) == _flatten_with_json(values, limit)
+    assert flatten_context(Claims(values), limit) == _flatten_with_json(values, limit)
+
+
+# --- The ASGI middleware's one scan of the headers ------------------------------------------------
+class _Stub:
+    def __init__(self) -> None:
+        self.tokens: list[str | bytes] = []
+
+    async def verify_async(self, token: str | bytes) -> Claims:
+        self.tokens.append(token)
+        return CLAIMS
+
+
+def _call(verifier: Any, headers: list[tuple[Any, Any]]) -> tuple[dict[str, Any], list[Any]]:
+    """The scope the application saw (empty if not called), and what was sent."""
+    seen: dict[str, Any] = {}
+    sent: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    asyncio.run(AsgiMiddleware(app, verifier)(scope, None, send))  # type: ignore[arg-type]
+    return seen, sent
+
+
+@pytest.mark.parametrize("name", [b"authorization", b"Authorization", b"AUTHORIZATION"])
+@pytest.mark.parametrize("kind", [bytes, bytearray])
+def test_asgi_finds_a_header_whatever_its_case_and_bytes_type(name: bytes, kind: type) -> None:
+    stub = _Stub()
+    headers = [(kind(b"Accept"), kind(b"*/*")), (kind(name), kind(f"Bearer {TOKEN}".encode()))]
+    seen, _ = _call(stub, headers)
+    assert stub.tokens == [TOKEN]
+    assert seen["cognito_jwt.claims"] is CLAIMS
+
+
+def test_asgi_two_authorization_headers_in_any_case_are_refused() -> None:
+    stub = _Stub()
+    headers = [(b"authorization", f"Bearer {TOKEN}".encode()), (b"Authorization", b"Bearer x")]
+    seen, sent = _call(stub, headers)
+    assert (stub.tokens, seen, sent[0]["status"]) == ([], {}, 401)
+
+
+class _Refusing(_Stub):
+    async def verify_async(self, token: str | bytes) -> Claims:
+        raise ExpiredTokenError("expired")
+
+
+@pytest.mark.parametrize("identity", [b"x-amzn-oidc-identity", b"X-Amzn-Oidc-Identity"])
+def test_asgi_unsigned_alb_headers_come_back_only_with_verified_claims(identity: bytes) -> None:
+    sent: list[Any] = []
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    def run(verifier: Any) -> dict[str, Any]:
+        headers = [(b"X-Amzn-Oidc-Data", TOKEN.encode()), (identity, b"alice"), (b"a", b"b")]
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+        middleware = AsgiMiddleware(app, verifier, token_source="alb")
+        asyncio.run(middleware(scope, None, send))  # type: ignore[arg-type]
+        return scope
+
+    refused = run(_Refusing())
+    assert sent[0]["status"] == 401
+    assert refused["headers"] == [(b"X-Amzn-Oidc-Data", TOKEN.encode()), (b"a", b"b")]
+    admitted = run(_Stub())  # CLAIMS: sub alice
+    assert (identity, b"alice") in admitted["headers"]
+    assert seen["cognito_jwt.alb"].identity == "alice"
+
+
+def test_the_adapters_take_the_public_verifier_protocols() -> None:
+    import cognito_jwt
+    from cognito_jwt.adapters import asgi, lambda_authorizer, wsgi
+
+    assert asgi.AsyncVerifier is cognito_jwt.AsyncVerifier
+    assert wsgi.Verifier is cognito_jwt.Verifier
+    # The authorizer's own protocol only adds hydrate() to the public one.
+    assert cognito_jwt.Verifier in lambda_authorizer.Verifier.__mro__
+    assert "verify" not in vars(lambda_authorizer.Verifier)

@@ -1581,3 +1581,15 @@ def test_hydrate_with_in_memory_keys(make_cognito: Callable[..., CognitoVerifier
     verifier = make_cognito()
     handler = authorizer(verifier)
     assert handler.verifier is verifier
+
+
+def test_a_group_deny_names_the_principal_as_before_the_web_decision() -> None:
+    # groups= is checked by the web decision now; the Deny's principal is what it was.
+    event = token_event("Bearer a.b.c")
+    stage = parse_api_arn(event["methodArn"]).stage_wildcard
+    named = authorizer(StubVerifier(), groups="auditors", hydrate=False)
+    response = named(event, None)
+    assert_policy(response, effect="Deny", principal=access_claims()["sub"], resources=[stage])
+    nameless = authorizer(StubVerifier(access_claims(sub=None)), groups="auditors", hydrate=False)
+    response = nameless(event, None)
+    assert_policy(response, effect="Deny", principal="unknown", resources=[stage])

@@ -90,6 +90,7 @@ __all__ = [
     "decide",
     "describe",
     "names",
+    "one_word",
     "read_token",
     "rejection_for",
     "request_token",
@@ -134,6 +135,28 @@ def cookie_value(headers: Sequence[str], name: str) -> str | None:
     return found[0] if len(found) == 1 and found[0] else None
 
 
+def one_word(text: str) -> bool:
+    """Whether *text* is one ASCII word without a comma (what ``split()`` leaves whole).
+
+    ``str.split()`` splits ASCII text on these characters only; ``in`` scans fast.
+    """
+    return (
+        text.isascii()
+        and bool(text)
+        and " " not in text
+        and "," not in text
+        and "\t" not in text
+        and "\n" not in text
+        and "\r" not in text
+        and "\x0b" not in text
+        and "\x0c" not in text
+        and "\x1c" not in text
+        and "\x1d" not in text
+        and "\x1e" not in text
+        and "\x1f" not in text
+    )
+
+
 def request_token(
     authorization: Sequence[str],
     *,
@@ -152,30 +175,46 @@ def request_token(
     Raises:
         MalformedTokenError: A bearer credential was sent but is not exactly one token.
     """
-    if len(authorization) == 1:  # the usual case, in one split
-        parts = authorization[0].split()
-        if parts and parts[0].lower() == "bearer":
-            if len(parts) != 2 or "," in parts[1]:
-                raise MalformedTokenError("the Authorization header must hold exactly one token")
-            return parts[1]
-    elif authorization:
-        values = [v for v in authorization if v.strip()]
-        if any(v.split()[0].lower() == "bearer" for v in values):
-            token = bearer_from_headers(values)
-            if token is None or "," in token:
-                raise MalformedTokenError("the Authorization header must hold exactly one token")
-            return token
-    if not header:
-        return cookie
+    token = _bearer(authorization)
+    if token is None and header:
+        token = _named(header, header_name or "token")
+    return cookie if token is None else token
+
+
+def _bearer(authorization: Sequence[str]) -> str | None:
+    """The ``Authorization`` bearer token; ``None`` when no bearer credential was sent.
+
+    Raises:
+        MalformedTokenError: A bearer credential that is not exactly one token.
+    """
+    if len(authorization) == 1:  # the usual case
+        scheme, _, rest = authorization[0].partition(" ")
+        if scheme.lower() == "bearer" and one_word(rest):
+            return rest  # without splitting (and copying) the token: the rest is one word
+    values = [v for v in authorization if v.strip()]
+    if any(v.split()[0].lower() == "bearer" for v in values):
+        token = bearer_from_headers(values)
+        if token is None or "," in token:
+            raise MalformedTokenError("the Authorization header must hold exactly one token")
+        return token
+    return None
+
+
+def _named(header: Sequence[str], name: str) -> str | None:
+    """The token of another header (``Bearer <token>`` or the bare token), ``None`` if absent.
+
+    Raises:
+        MalformedTokenError: Sent, but not one token.
+    """
     values = [v for v in header if v.strip()]
-    if values:
-        parts = values[0].split()
-        if len(values) == 1 and parts[0].lower() == "bearer" and len(parts) == 2:
-            return parts[1]
-        if len(values) == 1 and len(parts) == 1 and "," not in parts[0]:
-            return parts[0]
-        raise MalformedTokenError(f"the {header_name or 'token'} header must hold one token")
-    return cookie
+    if not values:
+        return None
+    parts = values[0].split()
+    if len(values) == 1 and parts[0].lower() == "bearer" and len(parts) == 2:
+        return parts[1]
+    if len(values) == 1 and len(parts) == 1 and "," not in parts[0]:
+        return parts[0]
+    raise MalformedTokenError(f"the {name} header must hold one token")
 
 
 @dataclass(frozen=True, slots=True)

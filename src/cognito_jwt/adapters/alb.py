@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .. import AsyncVerifier, Verifier
 from ._web import (
     ALB_KEY,
     DATA_HEADER,
@@ -42,8 +43,6 @@ from ._web import (
     alb_identity,
     data_token,
 )
-from .asgi import AsyncVerifier
-from .wsgi import Verifier
 
 __all__ = [
     "ALB_KEY",

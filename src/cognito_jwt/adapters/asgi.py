@@ -232,13 +232,13 @@ class BearerAuthMiddleware:
         preflight = False
         for key, value in headers:
             bits = wanted.get(key)
-            if bits is None and not key.islower():  # names are lowercase but for odd servers
-                bits = wanted.get(key.lower())
-            if bits is None or (kept is not None and not bits & _UNSIGNED):
+            # Names are lowercase (bar odd servers): lower() only those that are not.
+            if bits is None and (key.islower() or (bits := wanted.get(key.lower())) is None):
                 if kept is not None:
                     kept.append((key, value))
-                if bits is None:
-                    continue
+                continue
+            if kept is not None and not bits & _UNSIGNED:
+                kept.append((key, value))
             text = value.decode("latin-1")
             if bits & _AUTHORIZATION:
                 authorization = (*authorization, text)

@@ -35,9 +35,9 @@ from typing import Literal, overload
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .. import Claims, JwtError
+from .. import AsyncVerifier, Claims, JwtError
 from ._web import Admit, Decision, Rejection, RequestFacts, Verify, WebPolicy, decide
-from .asgi import CLAIMS_KEY, AsyncVerifier
+from .asgi import CLAIMS_KEY
 
 __all__ = ["TokenRejected", "require_token"]
 

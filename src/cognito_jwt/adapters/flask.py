@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 import flask
 from typing_extensions import ParamSpec, Unpack
 
-from .. import Claims, ConfigurationError
+from .. import Claims, ConfigurationError, Verifier
 from ._web import (
     ALB_KEY,
     Admit,
@@ -49,7 +49,7 @@ from ._web import (
     WebPolicy,
     decide,
 )
-from .wsgi import CLAIMS_KEY, MIDDLEWARE_KEY, BearerAuthMiddleware, Verifier
+from .wsgi import CLAIMS_KEY, MIDDLEWARE_KEY, BearerAuthMiddleware
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication

@@ -46,7 +46,7 @@ from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
 from .._verifier import check_sync_use
-from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide
+from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide, one_word
 from ._web import Decision as WebDecision
 
 __all__ = [
@@ -460,8 +460,9 @@ Authorize = Callable[[Claims, AuthorizerRequest], "bool | Decision | None"]
 _NO_FACTS = RequestFacts()  # the authorizer reads its events itself: decide() sees outcomes only
 
 
-def _bound(text: str) -> int:
-    return 6 * len(text) if text.isascii() else 12 * len(text)
+# Lists and objects in a context value: compact JSON, one encoder built once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def flatten_context(
@@ -474,30 +475,39 @@ def flatten_context(
     rest are dropped (and logged), since API Gateway refuses an oversized authorizer response.
     """
     context: dict[str, ContextValue] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        if type(value) in _SCALARS:
+    texts: list[str] = []  # every string value, for the size bound below
+    plain = 0  # the bound of the numbers and booleans, which are never escaped
+    for key in values:
+        value = values[key]
+        kind = type(value)
+        if kind is str:
             context[key] = value
-        else:
-            context[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    # An upper bound first, in escaped JSON (what older Python runtimes send): an ASCII
-    # character takes at most 6 bytes (\u0000), any other at most 12 (a surrogate pair).
-    # Usually that settles it without serialising at all.
-    bound = 2 + sum(
-        _bound(key) + (_bound(flat) if type(flat) is str else len(repr(flat))) + 4
-        for key, flat in context.items()
-    )
+            texts.append(value)
+        elif kind is int or kind is bool or kind is float:
+            context[key] = value
+            plain += len(repr(value)) + 5  # as long as its repr (inf is Infinity in JSON)
+        elif value is not None:
+            if kind is list and all(type(item) is str for item in value):
+                flat = "[" + ",".join(map(_json_string, value)) + "]"  # groups: no encoder
+            else:
+                flat = _COMPACT.encode(value)
+            context[key] = flat
+            texts.append(flat)
+    # The bound, in escaped JSON (what older Python runtimes send): an ASCII character takes
+    # at most 6 bytes (\u0000), any other at most 12 (a surrogate pair), and each entry 4 more
+    # (quotes, colon, comma). Usually that settles it without serialising the map.
+    text = "".join(context) + "".join(texts)
+    bound = 2 + 4 * len(context) + plain + (6 if text.isascii() else 12) * len(text)
     if bound <= limit or len(json.dumps(context).encode()) <= limit:
         return context
     kept: dict[str, ContextValue] = {}
     size = 2
-    for key, flat in context.items():
-        entry = len(json.dumps({key: flat}).encode())
+    for key, kept_value in context.items():
+        entry = len(json.dumps({key: kept_value}).encode())
         if size + entry > limit:
             logger.warning("authorizer context over %d bytes: left out %r and after", limit, key)
             break
-        kept[key] = flat
+        kept[key] = kept_value
         size += entry
     return kept
 
@@ -505,13 +515,16 @@ def flatten_context(
 # Lambda hands events over as parsed JSON: plain dicts. Checking for dict (not the Mapping ABC,
 # ten times slower) keeps the adapter's own cost small next to the signature check.
 def _lower(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, dict) or not mapping:
         return {}
-    return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
+    try:  # names are strings in a JSON event
+        return {k.lower(): v for k, v in mapping.items() if type(v) is str}
+    except AttributeError:
+        return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
 
 
 def _strings(mapping: object) -> dict[str, str]:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, dict) or not mapping:
         return {}
     return {str(k): v for k, v in mapping.items() if isinstance(v, str)}
 
@@ -541,14 +554,16 @@ def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerReque
         raise ValueError("the event is not a JSON object")
     kind = _kind(event)
     arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    if kind == "token":  # a TOKEN event has nothing else
+        return AuthorizerRequest(kind, arn, {}, {}, {}, {}, event)
     return AuthorizerRequest(
-        kind=kind,
-        arn=arn,
-        headers=_lower(event.get("headers")),
-        query=_strings(event.get("queryStringParameters")),
-        path_parameters=_strings(event.get("pathParameters")),
-        stage_variables=_strings(event.get("stageVariables")),
-        event=event,
+        kind,
+        arn,
+        _lower(event.get("headers")),
+        _strings(event.get("queryStringParameters")),
+        _strings(event.get("pathParameters")),
+        _strings(event.get("stageVariables")),
+        event,
     )
 
 
@@ -556,6 +571,9 @@ def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT
     """``Bearer <token>`` (scheme in any case, RFC 6750 §2.1), or a bare token if allowed."""
     if not value:
         return None
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() == "bearer" and one_word(rest):
+        return rest  # the usual case, without splitting (and copying) the token
     parts = value.split()
     if len(parts) == 2 and parts[0].lower() == "bearer":
         return parts[1]
@@ -573,13 +591,13 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
     if source.header is not None:
         multi = event.get("multiValueHeaders")
         if isinstance(multi, dict):
-            values = [
-                v
-                for k, vs in multi.items()
-                if str(k).lower() == source.header.lower()
-                for v in (vs if isinstance(vs, list) else [])
-            ]
-            if len(values) > 1:
+            name = source.header.lower()
+            sent = 0
+            size = len(name)
+            for key, values in multi.items():  # lower() only the names of the right length
+                if type(key) is str and len(key) == size and key.lower() == name:
+                    sent += len(values) if isinstance(values, list) else 0
+            if sent > 1:
                 return None  # two Authorization headers: refuse to guess which one counts
         header = request.headers.get(source.header.lower())
         if header is not None:
@@ -710,11 +728,14 @@ class LambdaAuthorizer:
             raise outcome
         if status == 403:
             # A valid token refused by groups=/scopes= (the verifier's or ours): an explicit Deny.
-            claims = outcome if isinstance(outcome, Claims) else None
-            if isinstance(outcome, JwtError):
-                claims = Claims(outcome.unverified_claims or {})
-            principal = claims.get(self.principal_claim) if claims is not None else None
-            return self._answer(request, allow=False, principal_id=str(principal or "anonymous"))
+            if isinstance(outcome, Claims):
+                principal = outcome.get(self.principal_claim)
+                principal_id = "unknown" if principal is None else str(principal)
+            else:  # the verifier's own check: its claims ride on the error, unverified
+                unverified = outcome.unverified_claims if outcome is not None else None
+                principal = (unverified or {}).get(self.principal_claim)
+                principal_id = str(principal or "anonymous")
+            return self._answer(request, allow=False, principal_id=principal_id)
         if self.on_invalid == "deny" or (request.kind == "http" and self.http_response == "simple"):
             return self._answer(request, allow=False, principal_id="anonymous")
         raise Unauthorized
@@ -795,10 +816,13 @@ class LambdaAuthorizer:
         if self.context_claims is None:
             chosen: dict[str, Any] = {}
         elif self.context_claims == "all":
-            chosen = claims.to_dict()
+            data = claims._data  # noqa: SLF001 - a plain dict reads faster than the Mapping
+            if not extra:
+                return flatten_context(data)  # it only reads them: no copy
+            chosen = dict(data)
         else:
             chosen = {name: claims.get(name) for name in self.context_claims}
-        return flatten_context({**chosen, **extra})
+        return flatten_context({**chosen, **extra} if extra else chosen)
 
     def _answer(
         self,
