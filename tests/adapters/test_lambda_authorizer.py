@@ -1593,3 +1593,19 @@ def test_a_group_deny_names_the_principal_as_before_the_web_decision() -> None:
     nameless = authorizer(StubVerifier(access_claims(sub=None)), groups="auditors", hydrate=False)
     response = nameless(event, None)
     assert_policy(response, effect="Deny", principal="unknown", resources=[stage])
+
+
+def test_authorize_gets_the_full_request_of_a_token_event() -> None:
+    # The handler reads a TOKEN event lightly; an authorize callback still gets the record.
+    seen: list[AuthorizerRequest] = []
+
+    def authorize(claims: Claims, request: AuthorizerRequest) -> bool:
+        seen.append(request)
+        return True
+
+    event = token_event("Bearer a.b.c")
+    handler = authorizer(StubVerifier(), authorize=authorize, hydrate=False)
+    handler(event, None)
+    assert seen == [parse_request(event)]
+    assert isinstance(seen[0], AuthorizerRequest)
+    assert (seen[0].kind, seen[0].headers, seen[0].event) == ("token", {}, event)

@@ -559,7 +559,9 @@ def alb_identity(
 class WebPolicy:
     """What a web adapter requires of a request, checked once when the adapter is built.
 
-    Build it with :meth:`of`. Attributes:
+    Build it with :meth:`of`, which checks the options as every adapter takes them.
+
+    Attributes:
         realm: The ``realm`` of ``WWW-Authenticate`` challenges.
         paths: Paths served without a token.
         optional: Let requests without a token through, with no claims.

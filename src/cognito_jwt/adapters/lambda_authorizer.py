@@ -78,7 +78,6 @@ ContextValue = str | int | float | bool
 # WebSocket authorizer results are limited to 8 KB in all; keep the context well under that so
 # principal and policy fit too (REST and HTTP APIs document no limit; the same cap is safe).
 _CONTEXT_LIMIT = 6 * 1024
-_SCALARS = frozenset({str, int, float, bool})
 _WHITESPACE = frozenset(" \t\r\n\v\f")
 
 
@@ -518,7 +517,7 @@ def _lower(mapping: object) -> dict[str, str]:
     if not isinstance(mapping, dict) or not mapping:
         return {}
     try:  # names are strings in a JSON event
-        return {k.lower(): v for k, v in mapping.items() if type(v) is str}
+        return {k.lower(): v for k, v in mapping.items() if isinstance(v, str)}
     except AttributeError:
         return {str(k).lower(): v for k, v in mapping.items() if isinstance(v, str)}
 
@@ -567,6 +566,42 @@ def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerReque
     )
 
 
+class _TokenRequest:
+    """A ``TOKEN`` event, parsed as far as an answer needs (an ``AuthorizerRequest`` on demand).
+
+    A ``TOKEN`` event carries nothing but the token and the ARN: the full record is built only
+    for an ``authorize`` callback, which is handed one.
+    """
+
+    __slots__ = ("arn", "event")
+    kind: Literal["token"] = "token"
+
+    def __init__(self, arn: ApiArn, event: Mapping[str, Any]) -> None:
+        self.arn = arn
+        self.event = event
+
+    def full(self) -> AuthorizerRequest:
+        """The request as :func:`parse_request` makes it."""
+        return AuthorizerRequest("token", self.arn, {}, {}, {}, {}, self.event)
+
+
+def _read(event: object) -> AuthorizerRequest | _TokenRequest:
+    """:func:`parse_request`, lighter for a ``TOKEN`` event.
+
+    Raises:
+        ValueError: Not an authorizer event, or without a usable ARN.
+    """
+    if isinstance(event, dict) and event.get("type") == "TOKEN":
+        return _TokenRequest(parse_api_arn(str(event.get("methodArn") or "")), event)
+    return parse_request(event)  # type: ignore[arg-type]  # it refuses what is not a dict
+
+
+def _token_value(event: Mapping[str, Any], source: TokenSource) -> str | None:
+    """The token of a ``TOKEN`` event: its ``authorizationToken``."""
+    value = event.get("authorizationToken")
+    return _from_value(value if isinstance(value, str) else None, source.allow_bare)
+
+
 def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT001
     """``Bearer <token>`` (scheme in any case, RFC 6750 §2.1), or a bare token if allowed."""
     if not value:
@@ -586,8 +621,7 @@ def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None
     """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
     event = request.event
     if request.kind == "token":
-        value = event.get("authorizationToken")
-        return _from_value(value if isinstance(value, str) else None, source.allow_bare)
+        return _token_value(event, source)
     if source.header is not None:
         multi = event.get("multiValueHeaders")
         if isinstance(multi, dict):
@@ -704,11 +738,14 @@ class LambdaAuthorizer:
         """Answer one authorizer event (the Lambda entry point)."""
         del context
         try:
-            request = parse_request(event)
+            request = _read(event)
         except ValueError as exc:
             logger.warning("authorizer: unusable event (%s)", exc)
             raise Unauthorized from None
-        token = extract_token(request, self.token_source)
+        if isinstance(request, _TokenRequest):
+            token = _token_value(request.event, self.token_source)
+        else:
+            token = extract_token(request, self.token_source)
         # The web decision: the same refusals, log lines and 401/403/5xx split as every adapter.
         outcome: Claims | JwtError | None = None
         if token is None:
@@ -741,14 +778,15 @@ class LambdaAuthorizer:
         raise Unauthorized
 
     def _decide(
-        self, claims: Claims, request: AuthorizerRequest
+        self, claims: Claims, request: AuthorizerRequest | _TokenRequest
     ) -> PolicyResponse | SimpleResponse:
-        principal = claims.get(self.principal_claim)
+        principal = claims._data.get(self.principal_claim)  # noqa: SLF001 - a dict reads faster
         principal_id = str(principal) if principal is not None else "unknown"
         decision: Decision | None = None
         allow = True  # groups= and scopes= were checked by the web decision
         if self.authorize is not None:
-            result = self.authorize(claims, request)
+            full = request.full() if isinstance(request, _TokenRequest) else request
+            result = self.authorize(claims, full)
             if isinstance(result, Decision):
                 decision, allow = result, result.allow
                 principal_id = result.principal_id or principal_id
@@ -768,7 +806,7 @@ class LambdaAuthorizer:
         self,
         rules: Mapping[str, _Rule],
         claims: Claims,
-        request: AuthorizerRequest,
+        request: AuthorizerRequest | _TokenRequest,
         principal_id: str,
         decision: Decision | None,
         context: dict[str, ContextValue],
@@ -826,7 +864,7 @@ class LambdaAuthorizer:
 
     def _answer(
         self,
-        request: AuthorizerRequest,
+        request: AuthorizerRequest | _TokenRequest,
         *,
         allow: bool,
         principal_id: str,
