@@ -214,6 +214,12 @@ def page_names(page: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
                 env.setenv(name, value)
             yield {"endpoint_url": server.endpoint_url}
         return
+    if page.name == "django.md":  # Django configured (tests/django_setup.py), users' table made
+        from .django_setup import setup
+
+        setup(database=True)
+        yield {}
+        return
     if page.name == "fleet.md":  # a real Redis for RedisStore.from_url(redis_url)
         with RedisServer() as redis_server:
             yield {"redis_url": redis_server.url}
