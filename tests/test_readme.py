@@ -15,7 +15,7 @@ with an address of ``[project.urls]`` in pyproject.toml: the one place they are 
 from __future__ import annotations
 
 import copy
-import importlib.util
+import json
 import re
 import time
 from pathlib import Path
@@ -43,13 +43,6 @@ URLS = _project_urls()
 DOCS = URLS["Documentation"]
 SOURCE = URLS["Source"]
 ISSUER = f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"
-
-# Written against cognito_jwt.adapters.django, which arrives in another branch: the Django
-# sample is fenced `py` (shown, not run) and its guide is not in this tree yet. Once the
-# adapter is merged, test_django_parts_are_pending fails: fence the sample `python` (it then
-# runs below, with Django configured as tests/test_docs.py does for docs/guides/django.md)
-# and empty this set.
-PENDING_DJANGO = {f"{DOCS}guides/django/"}
 
 
 def samples() -> list[str]:
@@ -210,8 +203,6 @@ def test_links_are_absolute_and_lead_somewhere() -> None:
         assert link.startswith("https://"), f"{link}: relative links break on PyPI"
         url = link.split("#", 1)[0]
         if url.startswith(DOCS):
-            if url in PENDING_DJANGO:
-                continue
             page = url.removeprefix(DOCS).rstrip("/") or "index"
             assert (ROOT / "docs" / f"{page}.md").is_file(), f"{link}: no docs/{page}.md"
         elif url.startswith(f"{SOURCE}/blob/main/"):
@@ -239,13 +230,29 @@ def test_project_urls_are_the_sites_addresses() -> None:
     assert f"\nrepo_url: {SOURCE}\n" in mkdocs
 
 
-def test_django_parts_are_pending() -> None:
-    """Fails once the Django adapter is merged: then run the sample (see PENDING_DJANGO)."""
-    assert importlib.util.find_spec("cognito_jwt.adapters.django") is None, (
-        "cognito_jwt.adapters.django exists now: fence README's Django sample `python`, run it "
-        "in this file and empty PENDING_DJANGO"
-    )
-    assert "```py\n# settings.py\n" in README
+def test_django(given: dict[str, Any]) -> None:
+    """settings.py and views.py as one sample: Django configured as the guide's tests do."""
+    from django.test import RequestFactory, override_settings
+
+    from .django_setup import setup
+
+    setup()
+    sample_names = run_alone(sample("# settings.py"))
+    list_orders = sample_names["list_orders"]
+    requests = RequestFactory()
+    with override_settings(
+        COGNITO_JWT=sample_names["COGNITO_JWT"], MIDDLEWARE=sample_names["MIDDLEWARE"]
+    ):
+        answer = list_orders(requests.get("/orders", HTTP_AUTHORIZATION=f"Bearer {token()}"))
+        assert answer.status_code == 200
+        assert json.loads(answer.content) == {"user": "0d1f-user", "orders": []}
+        writer = token(scope="orders/write")
+        refused = list_orders(requests.get("/orders", HTTP_AUTHORIZATION=f"Bearer {writer}"))
+        assert refused.status_code == 403
+        assert "insufficient_scope" in refused["WWW-Authenticate"]
+        missing = list_orders(requests.get("/orders"))
+        assert missing.status_code == 401
+        assert missing["WWW-Authenticate"].startswith("Bearer")
 
 
 # --- the figures of "Why this library" ------------------------------------------------------------
