@@ -91,6 +91,7 @@ class TlsIssuer(LocalIssuer):
         return f"https://127.0.0.1:{self._port}"
 
     def start(self) -> TlsIssuer:
+        """Serve over TLS (the listening socket wrapped before the first accept)."""
         handler = self._handler()
         handler.protocol_version = "HTTP/1.1"  # keep-alive, as a real issuer offers
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -152,7 +153,7 @@ def spread(values: list[float]) -> float:
     return (q3 - q1) / statistics.median(values) * 100
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one table, built in one place
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="5 rounds")
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one table, bu
         "cognito-jwt, warm file store": "≤ 0.6",
     }
     print(f"\n| cold start, https, {rounds} rounds | CPU ms (median) | spread | "
-          "× PyJWT (per round) | target | wall ms |")  # fmt: skip
+          "x PyJWT (per round) | target | wall ms |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | :---: | ---: |")
     for name, values in cpu.items():
         ratios = [value / ref for value, ref in zip(values, reference, strict=True)]

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from ._alb import AlbVerifier
     from ._assertion import ClientAssertionSigner
     from ._audit import Audit, EmfSink, JsonLogSink, OpenTelemetrySink, VerificationRecord
+    from ._http import after_restore
     from ._jwk import KeySet, SkippedKey
     from ._keygen import ClientKey, generate_client_key
     from ._oauth import (
@@ -74,9 +75,9 @@ if TYPE_CHECKING:
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
 # which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
-# never needs; the online revocation checks, which few routes use; key processing (KeySet,
-# which needs cryptography), loaded anyway with the first key set; the file store, built by a
-# verifier that uses it.
+# never needs; the online revocation checks, which few routes use; the snapshot-restore hook,
+# which lives with the HTTP layer; key processing (KeySet, which needs cryptography), loaded
+# anyway with the first key set; the file store, built by a verifier that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "Audit": "._audit",
@@ -84,6 +85,7 @@ _LAZY = {
     "JsonLogSink": "._audit",
     "OpenTelemetrySink": "._audit",
     "VerificationRecord": "._audit",
+    "after_restore": "._http",
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
@@ -192,6 +194,7 @@ __all__ = [
     "VerificationRecord",
     "Verifier",
     "__version__",
+    "after_restore",
     "build_authorization_url",
     "generate_client_key",
 ]

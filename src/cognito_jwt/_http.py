@@ -122,7 +122,7 @@ def _load_tls_context() -> ssl.SSLContext:
         ) from None
 
 
-# === Snapshots (Lambda SnapStart) ==================================================================
+# === Snapshots (Lambda SnapStart) ================================================================
 _GENERATION = 0  # bumped by after_restore: a connection opened before it is never reused
 _OPEN: set[_Connections] = set()  # sessions of the sync face holding connections now
 _OPEN_LOCK = threading.Lock()
@@ -157,7 +157,7 @@ def after_restore() -> None:
         ssl_module.RAND_add(os.urandom(64), 64.0)
 
 
-# === What the policy reads from an answer, whatever carried it ====================================
+# === What the policy reads from an answer, whatever carried it ===================================
 class _Answer(Protocol):
     """A response whose headers have arrived; its body is read by :meth:`chunks`."""
 
@@ -335,7 +335,7 @@ class _Limits:
             raise self.error(f"{self.what}: timed out (response too slow)")
 
 
-# === Carrier 1: the standard library (the sync face's own connections) ============================
+# === Carrier 1: the standard library (the sync face's own connections) ===========================
 class _DeadlineIO(io.RawIOBase):
     """A socket's reads, each allowed only the time left before the owner's deadline."""
 
@@ -365,7 +365,7 @@ class _DeadlineSocket:
         self._sock = sock
         self._owner = owner
 
-    def makefile(self, mode: str) -> io.BufferedReader:  # noqa: ARG002 - always "rb"
+    def makefile(self, mode: str) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineIO(self._sock, self._owner))
 
 
@@ -457,7 +457,8 @@ class _Connections:
                 raise _TransportError(f"unsupported Content-Encoding {bounded_repr(encoding)}")
             yield _StdlibAnswer(response, url)
             # Reused only when the body was read to its end and the server keeps it open.
-            kept = response.isclosed() and not response.will_close
+            finished = response.isclosed() or response.length == 0
+            kept = finished and not response.will_close
         except TimeoutError:
             raise _TransportError("timed out", deadline=True) from None
         except (OSError, _http_exception()) as exc:
@@ -546,7 +547,7 @@ def _remote_disconnected() -> type[Exception]:
     return http.client.RemoteDisconnected
 
 
-# === Carrier 2: httpx (the async face, and clients of the caller's) ===============================
+# === Carrier 2: httpx (the async face, and clients of the caller's) ==============================
 class _HttpxAnswer:
     __slots__ = ("_response",)
 
@@ -562,7 +563,8 @@ class _HttpxAnswer:
         return str(self._response.url)
 
     def header(self, name: str) -> str | None:
-        return self._response.headers.get(name)
+        value: str | None = self._response.headers.get(name)
+        return value
 
     def chunks(self) -> Iterator[bytes]:
         return self._response.iter_bytes()
@@ -719,7 +721,7 @@ def _refuse_tls_context() -> ssl.SSLContext:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-# === The policy ====================================================================================
+# === The policy ==================================================================================
 class HttpFetcher:
     """GETs JSON documents and POSTs forms with timeouts, a size cap, retries and the URL policy.
 
@@ -845,9 +847,7 @@ class HttpFetcher:
         async with self.session_async() as get:
             return await get(url)
 
-    async def _get_async(
-        self, client_for: Callable[[str], httpx.AsyncClient], url: str
-    ) -> Fetched:
+    async def _get_async(self, client_for: Callable[[str], httpx.AsyncClient], url: str) -> Fetched:
         import asyncio
 
         self._check(url)
@@ -973,7 +973,7 @@ class HttpFetcher:
                     for chunk in answer.chunks():
                         limits.add(chunk)
                     return self._posted(url, answer, limits)
-            except _TransportError as exc:  # noqa: PERF203 - retry loop
+            except _TransportError as exc:
                 if exc.deadline:
                     raise _timed_out(
                         f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
