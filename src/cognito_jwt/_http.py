@@ -424,6 +424,13 @@ class _Connections:
         for _, connection in idle:
             connection.close()
 
+    def prepare(self, url: str) -> None:
+        """Import ``http.client`` and build the TLS context before a deadline starts."""
+        import http.client  # noqa: F401 - imported now, not on the deadline's time
+
+        if url.lower().startswith("https:"):
+            tls_context()
+
     def time_left(self) -> float:
         left = self._deadline - time.monotonic()
         if left <= 0:
@@ -656,6 +663,9 @@ class _HttpxSync:
         self._fetcher = fetcher
         self._watchdog: _Watchdog | None = None
 
+    def prepare(self, url: str) -> None:
+        """Nothing to prepare: the caller's client is ready."""
+
     @contextlib.contextmanager
     def deadline(self) -> Iterator[_HttpxSync]:
         with _Watchdog(self._fetcher.options.timeout) as watchdog:
@@ -682,6 +692,8 @@ class _HttpxSync:
 
 
 class _Carrier(Protocol):
+    def prepare(self, url: str) -> None: ...
+
     def deadline(self) -> contextlib.AbstractContextManager[Any]: ...
 
     def request(
@@ -799,6 +811,7 @@ class HttpFetcher:
 
     def _get(self, carrier: _Carrier, url: str) -> Fetched:
         self._check(url)
+        carrier.prepare(url)
         attempt = 0
         while True:
             try:
@@ -851,6 +864,7 @@ class HttpFetcher:
         import asyncio
 
         self._check(url)
+        client_for(url)  # made (httpx imported) before the deadline starts, not on its time
         attempt = 0
         while True:
             try:
@@ -961,6 +975,10 @@ class HttpFetcher:
     def _post_with(
         self, carrier: _Carrier, url: str, headers: dict[str, str], body: bytes
     ) -> Posted:
+        try:
+            carrier.prepare(url)
+        except KeySetUnavailableError as exc:  # the TLS roots could not be loaded
+            raise TokenEndpointUnavailableError(str(exc)) from None
         attempt = 0
         while True:
             limits = _Limits(
