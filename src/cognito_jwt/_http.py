@@ -13,9 +13,11 @@ What carries the bytes:
   closed when it ends. A Lambda cold start pays no ``httpx`` import (≈ 100-150 ms of CPU with
   ``httpcore``, more when its optional command line finds ``click`` installed) and no watchdog
   thread: each read waits at most for the time left before the deadline;
-* the async face, and a ``client=`` / ``async_client=`` of the caller's: ``httpx``, imported on
-  first use. Its timeouts bound each socket operation, so a sync request runs under a watchdog
-  that shuts its sockets at the deadline; the async face bounds the exchange with ``wait_for``.
+* the async face, a ``client=`` / ``async_client=`` of the caller's, and the sync face when the
+  environment names a proxy (``HTTPS_PROXY`` ...: httpx honours it, ``http.client`` would
+  not): ``httpx``, imported on first use. Its timeouts bound each socket operation, so a sync
+  request runs under a watchdog that shuts its sockets at the deadline; the async face bounds
+  the exchange with ``wait_for``.
 
 The TLS context of the connections we open is built once per process, when an https URL is
 first fetched (:func:`tls_context`). No connection outlives the fetch that opened it, so a
@@ -468,7 +470,7 @@ class _Connections:
             kept = finished and not response.will_close
         except TimeoutError:
             raise _TransportError("timed out", deadline=True) from None
-        except (OSError, _http_exception()) as exc:
+        except (OSError, ValueError, _http_exception()) as exc:
             raise _TransportError(type(exc).__name__) from None
         finally:
             response.close()
@@ -503,7 +505,7 @@ class _Connections:
             except TimeoutError:
                 connection.close()
                 raise _TransportError("timed out", deadline=True) from None
-            except (OSError, _http_exception()) as exc:
+            except (OSError, ValueError, _http_exception()) as exc:
                 connection.close()
                 # A kept connection the server closed meanwhile: once more, on a new one.
                 if reused and isinstance(exc, ConnectionError | _remote_disconnected()):
@@ -733,6 +735,31 @@ def _refuse_tls_context() -> ssl.SSLContext:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
+_PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+
+
+def _proxy_configured() -> bool:
+    """Whether the environment names a proxy (httpx honours those; ``http.client`` doesn't)."""
+    return any(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARIABLES)
+
+
+@contextlib.contextmanager
+def _own_httpx_client(fetcher: HttpFetcher) -> Iterator[_HttpxSync]:
+    """A client of our own for one fetch behind a proxy, as the environment configures it.
+
+    No keep-alive: every request opens its connection, so the watchdog always sees it.
+    """
+    import httpx
+
+    with httpx.Client(
+        timeout=fetcher.httpx_timeout(),
+        follow_redirects=False,
+        verify=tls_context(),
+        limits=httpx.Limits(max_keepalive_connections=0),
+    ) as client:
+        yield _HttpxSync(client, fetcher)
+
+
 # === The policy ==================================================================================
 class HttpFetcher:
     """GETs JSON documents and POSTs forms with timeouts, a size cap, retries and the URL policy.
@@ -795,6 +822,10 @@ class HttpFetcher:
         if self.options.client is not None:
             carrier = _HttpxSync(self.options.client, self)
             yield lambda url: self._get(carrier, url)
+            return
+        if _proxy_configured():
+            with _own_httpx_client(self) as proxied:
+                yield lambda url: self._get(proxied, url)
             return
         with _Connections(self.options) as own:
             yield lambda url: self._get(own, url)
@@ -969,6 +1000,9 @@ class HttpFetcher:
         client = self.options.client
         if client is not None:
             return self._post_with(_HttpxSync(client, self), url, headers, body)
+        if _proxy_configured():
+            with _own_httpx_client(self) as proxied:
+                return self._post_with(proxied, url, headers, body)
         with _Connections(self.options) as own:
             return self._post_with(own, url, headers, body)
 

@@ -382,3 +382,19 @@ def test_the_async_face_trusts_the_roots_of_ssl_cert_file(
     fetched = asyncio.run(own_fetcher().get_async(server.url("/jwks")))
     assert json.loads(fetched.body) == {"keys": []}
     assert http_module._TLS_CONTEXT is not None
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_named_by_the_environment_carries_the_sync_fetch(
+    serve: Callable[..., CountingServer], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """http.client ignores proxy variables; the fetch then goes through httpx, which doesn't."""
+    target = "http://keys.cognito-jwt-tests.invalid/jwks"  # never resolved here: the proxy asks
+    proxy = serve({target: json_route({"keys": ["via proxy"]})})
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv(variable, proxy.url(""))
+    fetched = own_fetcher(allow_insecure_http=True).get(target)
+    assert json.loads(fetched.body) == {"keys": ["via proxy"]}
+    assert [path for _, path, _, _ in proxy.requests] == [target]
