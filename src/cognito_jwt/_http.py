@@ -458,7 +458,7 @@ class _Connections:
         # Ours, not the caller's: this carrier decodes no content-encoding (a server that
         # compresses anyway is refused below).
         sent = {**_merged(headers, {"Accept-Encoding": "identity"}), "Connection": "keep-alive"}
-        connection, response = self._send(key, method, target, sent, body)
+        opened_in, connection, response = self._send(key, method, target, sent, body)
         kept = False
         try:
             encoding = (response.getheader("content-encoding") or "identity").strip().lower()
@@ -467,7 +467,8 @@ class _Connections:
             yield _StdlibAnswer(response, url)
             # Reused only when the body was read to its end and the server keeps it open.
             finished = response.isclosed() or response.length == 0
-            kept = finished and not response.will_close
+            # ... and never across a restore (see after_restore).
+            kept = finished and not response.will_close and opened_in == _GENERATION
         except TimeoutError:
             raise _TransportError("timed out", deadline=True) from None
         except (OSError, ValueError, _http_exception()) as exc:
@@ -476,7 +477,7 @@ class _Connections:
             response.close()
             if kept:
                 with self._lock:
-                    self._idle[key] = (_GENERATION, connection)
+                    self._idle[key] = (opened_in, connection)
             else:
                 connection.close()
 
@@ -487,21 +488,27 @@ class _Connections:
         target: str,
         headers: Mapping[str, str],
         body: bytes | None,
-    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    ) -> tuple[int, http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send the request on a kept connection, or on a new one.
+
+        Returns the generation the connection was opened in, the connection, and the response
+        (its headers read).
+        """
         with self._lock:
-            generation, connection = self._idle.pop(key, (None, None))
-        if connection is not None and generation != _GENERATION:
+            opened_in, connection = self._idle.pop(key, (_GENERATION, None))
+        if connection is not None and opened_in != _GENERATION:
             connection.close()  # opened before a snapshot was restored: never reused
             connection = None
         while True:
             reused = connection is not None
             if connection is None:
+                opened_in = _GENERATION
                 connection = self._connect(*key)
             try:
                 assert connection.sock is not None  # noqa: S101 - connected above
                 connection.sock.settimeout(self.time_left())
                 connection.request(method, target, body=body, headers=dict(headers))
-                return connection, connection.getresponse()
+                return opened_in, connection, connection.getresponse()
             except TimeoutError:
                 connection.close()
                 raise _TransportError("timed out", deadline=True) from None

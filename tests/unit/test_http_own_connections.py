@@ -398,3 +398,18 @@ def test_a_proxy_named_by_the_environment_carries_the_sync_fetch(
     fetched = own_fetcher(allow_insecure_http=True).get(target)
     assert json.loads(fetched.body) == {"keys": ["via proxy"]}
     assert [path for _, path, _, _ in proxy.requests] == [target]
+
+
+def test_a_connection_opened_before_a_restore_is_not_kept_by_a_request_spanning_it(
+    serve: Callable[..., CountingServer],
+) -> None:
+    def restored_meanwhile(_handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        cognito_jwt.after_restore()  # the snapshot is taken and restored while we wait
+        return 200, {}, b"{}"
+
+    server = serve({"/a": restored_meanwhile, "/b": json_route({"n": 2})})
+    with own_fetcher().session() as get:
+        get(server.url("/a"))
+        server.wait_closed(1)  # not kept for the next request, though the server keeps it open
+        get(server.url("/b"))
+    assert server.opened == 2
