@@ -197,35 +197,35 @@ def main(argv: list[str] | None = None) -> int:
 
         ours = (PATCH_CERTIFI if args.patch_certifi else "") + OURS
         python = [sys.executable, "-c"]
-        candidates: dict[str, tuple[list[str], list[str] | None]] = {
-            "cognito-jwt, empty store (jwks_uri)": ([*python, ours], [issuer.jwks_uri, "1"]),
-            "cognito-jwt, empty store (discovery)": ([*python, ours], ["", "1"]),
-            "cognito-jwt, warm file store": ([*python, ours], [issuer.jwks_uri, "0", "warm"]),
-            "PyJWT + PyJWKClient": ([*python, PYJWT], [issuer.jwks_uri, "0"]),
+        # name -> (command, jwks_uri or "" to discover, fetches expected, from the warm store)
+        candidates: dict[str, tuple[list[str], str, int, bool]] = {
+            "cognito-jwt, empty store (jwks_uri)": ([*python, ours], issuer.jwks_uri, 1, False),
+            "cognito-jwt, empty store (discovery)": ([*python, ours], "", 1, False),
+            "cognito-jwt, warm file store": ([*python, ours], issuer.jwks_uri, 0, True),
+            "PyJWT + PyJWKClient": ([*python, PYJWT], issuer.jwks_uri, 0, False),
         }
         node = None if args.no_node else find_node()
         script = install_aws_jwt_verify(node) if node is not None else None
         if node is not None and script is not None:
-            candidates["aws-jwt-verify (Node)"] = ([node[0], str(script)], [issuer.jwks_uri, "0"])
+            node_command = [node[0], str(script)]
+            candidates["aws-jwt-verify (Node)"] = (node_command, issuer.jwks_uri, 0, False)
         elif not args.no_node:
             print("(no node: aws-jwt-verify not measured)", file=sys.stderr)
 
-        def command(name: str, round_no: int) -> list[str]:
-            base, extra = candidates[name]
-            assert extra is not None  # noqa: S101
-            jwks_uri, fetches = extra[0], extra[1]
-            store = str(warm) if len(extra) > 2 else str(work / f"empty-{round_no}-{len(name)}")
-            return [*base, issuer.issuer, jwks_uri, store, token, fetches]
+        def command(name: str, run: str) -> list[str]:
+            base, jwks_uri, fetches, from_warm = candidates[name]
+            store = warm if from_warm else work / f"empty-{run}-{sorted(candidates).index(name)}"
+            return [*base, issuer.issuer, jwks_uri, str(store), token, str(fetches)]
 
         for name in candidates:  # one untimed run each: npm and pyc caches, the page cache
-            child_cpu_ms(command(name, -1), env)
+            child_cpu_ms(command(name, "warm-up"), env)
         cpu: dict[str, list[float]] = {name: [] for name in candidates}
         wall: dict[str, list[float]] = {name: [] for name in candidates}
         for round_no in range(rounds):
             order = list(candidates)
             random.shuffle(order)
             for name in order:
-                used, elapsed = child_cpu_ms(command(name, round_no), env)
+                used, elapsed = child_cpu_ms(command(name, str(round_no)), env)
                 cpu[name].append(used)
                 wall[name].append(elapsed)
 
