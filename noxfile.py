@@ -1,7 +1,7 @@
 """Every check this project runs, and the only way to run them: ``python -m nox``.
 
 ``python -m nox`` with no arguments runs the default sessions (lint, typing, docs, a short
-fuzz run, tests);
+fuzz run, the release check, tests);
 ``.ci/run`` runs exactly that.
 
 Every session installs its tools and test dependencies pinned by ``requirements/lock.txt``, so a
@@ -13,6 +13,7 @@ reports how far they have drifted from the lock (neither is part of the default 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -21,12 +22,18 @@ nox.needs_version = ">=2025.2.9"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 # Tests last, so the test runner's summary is the last thing a CI log shows before nox's own.
-nox.options.sessions = ["lint", "typing", "docs", "fuzz", "tests"]
+nox.options.sessions = ["lint", "typing", "docs", "fuzz", "package", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 LOCK = "requirements/lock.txt"
 # Every group and extra, locked together: each session installs its part within one resolution.
-LOCKED_GROUPS = ("test", "typing", "lint", "docs", "fuzz", "bench", "nox")
+LOCKED_GROUPS = ("test", "typing", "lint", "docs", "fuzz", "bench", "release", "nox")
+# The Python versions the package supports: its classifiers (the one place they are written).
+PYTHONS = [
+    classifier.rsplit(" ", 1)[1]
+    for classifier in PYPROJECT["project"]["classifiers"]
+    if classifier.startswith("Programming Language :: Python :: 3.")
+]
 
 
 def _group(name: str) -> list[str]:
@@ -64,12 +71,17 @@ def latest(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def lock(session: nox.Session) -> None:
-    """Refresh ``requirements/lock.txt``: every group and extra, for every supported Python."""
+    """Update ``requirements/lock.txt``: every group and extra, for every supported Python.
+
+    Pins already in the lock are kept, so adding a dependency moves nothing else;
+    ``nox -s lock -- --upgrade`` refreshes every pin to the newest release.
+    """
     session.run("python", "-m", "pip", "install", "--quiet", "uv")
     groups = [arg for name in LOCKED_GROUPS for arg in ("--group", f"pyproject.toml:{name}")]
+    upgrade = [arg for arg in session.posargs if arg == "--upgrade"]
     session.run(
         "python", "-m", "uv", "pip", "compile", "pyproject.toml", "--all-extras", *groups,
-        "--universal", "--python-version", "3.10", "--upgrade", "--quiet",
+        "--universal", "--python-version", "3.10", *upgrade, "--quiet",
         "--custom-compile-command", "python -m nox -s lock", "--output-file", LOCK,
     )  # fmt: skip
 
@@ -84,9 +96,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """mypy --strict over the package and the type-checked API examples."""
+    """mypy --strict over the package and the type-checked API examples.
+
+    Once for the oldest and once for the newest Python the classifiers list.
+    """
     _install(session, "-e", ".", *_group("typing"))
-    session.run("mypy", "--strict", "src", "tests/typing")
+    for version in sorted({PYTHONS[0], PYTHONS[-1]}):
+        session.run("mypy", "--strict", "--python-version", version, "src", "tests/typing")
 
 
 @nox.session
@@ -167,6 +183,55 @@ def bench(session: nox.Session) -> None:
     options = [arg for arg in session.posargs if arg not in scripts]
     for name in names or ["peers"]:
         session.run("python", f"benchmarks/bench_{name}.py", *options)
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """The release check: build, check and smoke-test what would be published (RELEASING.md).
+
+    ``python -m build`` makes the sdist and the wheel; ``twine check --strict`` and
+    ``check-wheel-contents`` check them, and ``tests/dist_check.py`` checks the wheel holds
+    exactly the package, ``py.typed`` and the licence, with the metadata PyPI shows. The wheel
+    is then installed into a fresh virtual environment, where the demo and an import smoke test
+    run from outside the checkout (``python -I``: no checkout, no ``PYTHONPATH``).
+    """
+    _install(session, *_group("release"))
+    tmp = Path(session.create_tmp()).resolve()
+    dist = tmp / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), ".")
+    (wheel,) = dist.glob("cognito_jwt-*.whl")
+    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    session.run("check-wheel-contents", str(wheel))
+    checker = str(Path("tests/dist_check.py").resolve())
+    lock = str(Path(LOCK).resolve())
+    session.run("python", checker, "dist", str(dist))
+    env_dir = tmp / "fresh-venv"
+    session.run("python", "-m", "venv", "--clear", str(env_dir))
+    python = str(env_dir / ("Scripts" if os.name == "nt" else "bin") / "python")
+    session.run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "-c", lock, str(wheel), external=True)  # fmt: skip
+    session.chdir(tmp)
+    session.run(python, "-I", "-m", "cognito_jwt", "demo", external=True)
+    session.run(python, "-I", checker, "smoke", wheel.name.split("-")[1], external=True)
+
+
+@nox.session
+def layer(session: nox.Session) -> None:
+    """Lambda layer zips: ``python -m nox -s layer -- [3.12 ...] [x86_64|arm64 ...]``.
+
+    One zip per Python version and architecture (default: every supported version, both
+    architectures) in ``dist/layers/``: the library and its dependencies, pinned by the lock,
+    from manylinux2014 wheels, under ``python/``. Prints each zip's size. The layer for the
+    session's own Python also carries bytecode (``/opt`` is read-only on Lambda: nothing can
+    cache it there at run time); the others don't. Not in the default run; the end-to-end tests
+    deploy a layer built the same way (tests/e2e/test_layer.py).
+    """
+    _install(session, *_group("release"))  # uv: installs for other Pythons (see package.py)
+    archs = [arg for arg in session.posargs if arg in ("x86_64", "arm64")] or ["x86_64", "arm64"]
+    versions = [arg for arg in session.posargs if arg not in archs] or PYTHONS
+    flags = [f"--python={v}" for v in versions] + [f"--arch={a}" for a in archs]
+    session.run("python", "-m", "tests.e2e.package", "--layer-dir", "dist/layers", *flags)
 
 
 @nox.session

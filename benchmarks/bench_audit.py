@@ -20,8 +20,8 @@ from collections.abc import Callable
 from _floor import cognito_claims, private_key
 
 from cognito_jwt import CognitoVerifier, EmfSink, VerificationRecord
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._jwk import jwk_from_public_key
-from cognito_jwt._sign import encode_compact
 
 POOL = "eu-west-1_BenchPool1"
 ISSUER = f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"

@@ -53,8 +53,8 @@ from cryptography.hazmat.primitives import serialization
 
 import cognito_jwt
 from cognito_jwt import CognitoVerifier
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._jwk import jwk_from_public_key
-from cognito_jwt._sign import encode_compact
 from cognito_jwt.testing import LocalIssuer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,8 +27,8 @@ from _floor import b64d, bare, cognito_claims, floor, private_key
 from _timing import threads_throughput
 
 from cognito_jwt import CognitoVerifier
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._jwk import jwk_from_public_key
-from cognito_jwt._sign import encode_compact
 
 POOL = "eu-west-1_BenchPool1"
 ISSUER = f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"

@@ -19,8 +19,8 @@ from _floor import bare, cognito_claims, floor, private_key
 from _timing import interleaved_medians
 
 from cognito_jwt import CognitoVerifier
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._jwk import jwk_from_public_key
-from cognito_jwt._sign import encode_compact
 
 POOL = "eu-west-1_BenchPool1"
 ISSUER = f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from cognito_jwt._algorithms import PrivateKey, PublicKey
 from cognito_jwt._b64 import b64url_encode
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._jwk import jwk_from_public_key
-from cognito_jwt._sign import encode_compact
 
 ISSUER = "https://issuer.fuzz.example"
 

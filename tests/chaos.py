@@ -41,8 +41,8 @@ from cognito_jwt import (
     JwtVerifier,
     RefreshPolicy,
 )
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._keysource import RemoteKeySource
-from cognito_jwt._sign import encode_compact
 from cognito_jwt.testing import LocalIssuer
 
 AUDIENCE = "chaos-api"

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cognito_jwt import KeySetState
 from cognito_jwt._algorithms import PrivateKey
 from cognito_jwt._b64 import b64url_encode
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._jwk import jwk_from_public_key
-from cognito_jwt._sign import encode_compact
 
 FIXED_NOW = 1_800_000_000  # 2027-01-15T08:00:00Z: every token below is minted around this time
 POOL_ID = "eu-west-1_TestPool1"

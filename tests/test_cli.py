@@ -18,8 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cognito_jwt import FileStore, JwtVerifier, StoredKeySet
-from cognito_jwt._assertion import CLIENT_ASSERTION_TYPE
 from cognito_jwt._cli import main
+from cognito_jwt._client._assertion import CLIENT_ASSERTION_TYPE
 from cognito_jwt._jwk import jwk_from_public_key
 from cognito_jwt.testing import LocalIssuer
 

@@ -1,4 +1,7 @@
-"""Every ```python block in README.md and docs/ runs, in page order, against real tokens.
+"""Every ```python block in docs/ runs, in page order, against real tokens.
+
+README.md's samples run in tests/test_readme.py, each on its own (they must define every name
+they use).
 
 A block that only includes a file (``--8<-- "tests/..."``, pymdownx.snippets: the page shows
 the file verbatim) is that file's sample: it runs where it lives, under the test named in
@@ -29,7 +32,7 @@ from .servers.oidc import OidcProvider
 from .servers.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+PAGES = sorted((ROOT / "docs").rglob("*.md"))
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 INCLUDE = re.compile(r'--8<-- "(?P<path>[^"]+)"\n')
 # Samples shown by inclusion, and the test that runs (or checks) each one.
@@ -128,11 +131,19 @@ def _events(token: str) -> dict[str, Any]:
     http_event["identitySource"] = [f"Bearer {token}"]
     websocket_event = load("websocket_connect")
     websocket_event["queryStringParameters"] = {"token": token}
+    # Proxy integrations (what a backend behind API Gateway gets): docs/guides/powertools.md.
+    rest_proxy_event = load("rest_proxy")
+    rest_proxy_event["headers"]["Authorization"] = f"Bearer {token}"
+    rest_proxy_event["multiValueHeaders"]["Authorization"] = [f"Bearer {token}"]
+    http_proxy_event = load("http_v2_proxy")
+    http_proxy_event["headers"]["authorization"] = f"Bearer {token}"
     return {
         "token_event": token_event,
         "request_event": request_event,
         "http_event": http_event,
         "websocket_event": websocket_event,
+        "rest_proxy_event": rest_proxy_event,
+        "http_proxy_event": http_proxy_event,
     }
 
 

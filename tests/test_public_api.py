@@ -84,6 +84,9 @@ PUBLIC = {
     "VerificationRecord",
     # Lambda SnapStart
     "after_restore",
+    # header and claims without verification (debugging, routing)
+    "UnverifiedToken",
+    "decode_unverified",
 }
 
 

@@ -50,7 +50,7 @@ from cognito_jwt._algorithms import ALGORITHMS
 from cognito_jwt._b64 import b64url_encode
 from cognito_jwt._jwk import DEFAULT_MAX_KEYS, MAX_RSA_BITS
 from tests.fake_issuer import FakeClock, FakeIssuer
-from tests.helpers import AUDIENCE, FIXED_NOW, OIDC_ISSUER, SigningKey, oidc_claims
+from tests.helpers import AUDIENCE, FIXED_NOW, OIDC_ISSUER, SigningKey, key_state, oidc_claims
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -459,7 +459,7 @@ def test_largest_jwks_through_the_fetcher() -> None:
         assert issuer.count() == 2  # each measuring pass fetched
         if ok:
             assert cost.outcome is None
-            assert len(verifiers[-1]._keys.snapshot.keyset) == DEFAULT_MAX_KEYS
+            assert len(key_state(verifiers[-1]).kids) == DEFAULT_MAX_KEYS
         else:
             assert_rejected(cost, KeySetUnavailableError)
         assert cost.peak < BOUNDS["largest JWKS fetched"][0]

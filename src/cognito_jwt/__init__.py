@@ -56,28 +56,30 @@ from .stores import KeyStore, MemoryStore, StoredKeySet
 
 if TYPE_CHECKING:
     from ._alb import AlbVerifier
-    from ._assertion import ClientAssertionSigner
     from ._audit import Audit, EmfSink, JsonLogSink, OpenTelemetrySink, VerificationRecord
-    from ._http import after_restore
-    from ._jwk import KeySet, SkippedKey
-    from ._keygen import ClientKey, generate_client_key
-    from ._oauth import (
+    from ._client._assertion import ClientAssertionSigner
+    from ._client._keygen import ClientKey, generate_client_key
+    from ._client._oauth import (
         AuthorizationRequest,
         PkcePair,
         TokenClient,
         TokenResponse,
         build_authorization_url,
     )
+    from ._http import after_restore
+    from ._jwk import KeySet, SkippedKey
     from ._online_revocation import CognitoRevocationCheck, IntrospectionCheck
     from ._tenants import MultiTenantVerifier
+    from ._unverified import UnverifiedToken, decode_unverified
     from .stores import FileStore
 
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
 # which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
 # never needs; the online revocation checks, which few routes use; the snapshot-restore hook,
-# which lives with the HTTP layer; key processing (KeySet, which needs cryptography), loaded
-# anyway with the first key set; the file store, built by a verifier that uses it.
+# which lives with the HTTP layer; decode_unverified, for debugging and routing; key processing
+# (KeySet, which needs cryptography), loaded anyway with the first key set; the file store,
+# built by a verifier that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "Audit": "._audit",
@@ -90,16 +92,18 @@ _LAZY = {
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
     "SkippedKey": "._jwk",
-    "AuthorizationRequest": "._oauth",
-    "ClientAssertionSigner": "._assertion",
-    "ClientKey": "._keygen",
+    "AuthorizationRequest": "._client._oauth",
+    "ClientAssertionSigner": "._client._assertion",
+    "ClientKey": "._client._keygen",
     "CognitoRevocationCheck": "._online_revocation",
     "IntrospectionCheck": "._online_revocation",
-    "PkcePair": "._oauth",
-    "TokenClient": "._oauth",
-    "TokenResponse": "._oauth",
-    "build_authorization_url": "._oauth",
-    "generate_client_key": "._keygen",
+    "PkcePair": "._client._oauth",
+    "TokenClient": "._client._oauth",
+    "TokenResponse": "._client._oauth",
+    "build_authorization_url": "._client._oauth",
+    "generate_client_key": "._client._keygen",
+    "UnverifiedToken": "._unverified",
+    "decode_unverified": "._unverified",
 }
 
 
@@ -191,11 +195,13 @@ __all__ = [
     "TokenRevokedError",
     "TokenUseMismatchError",
     "UnsupportedCriticalHeaderError",
+    "UnverifiedToken",
     "VerificationRecord",
     "Verifier",
     "__version__",
     "after_restore",
     "build_authorization_url",
+    "decode_unverified",
     "generate_client_key",
 ]
 

@@ -42,7 +42,6 @@ from urllib.parse import urlsplit
 
 from ._audit import Audit, DecisionHook
 from ._cache import Admission, FetchGate
-from ._discovery import check_url
 from ._errors import (
     AudienceMismatchError,
     ConfigurationError,
@@ -67,8 +66,10 @@ from ._keysource import (
 )
 from ._normalise import string_set
 from ._options import FetchOptions, RefreshPolicy
+from ._plan import Plan, Step, run_plan, run_plan_async
 from ._record import dataclass, replace
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, parse_token
+from ._url_policy import check_url
 from ._validate import check_issuer, check_required, check_times
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg, store_of
 from .stores._base import KeyStore, StoredKeySet
@@ -195,7 +196,7 @@ def pem_document(kid: str, body: bytes, url: str) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from ._private_keys import quiet_key_loading
+    from ._jwk import quiet_key_loading
 
     try:
         with quiet_key_loading():  # a DSA key is refused below, without cryptography's warning
@@ -300,6 +301,41 @@ class AlbKeySource:
             KeyNotFoundError: The endpoint has no such key, or the penalty box refused a lookup.
             KeySetUnavailableError: The endpoint failed or answered with something unusable.
         """
+        key = self._held(kid, alg)
+        return key if key is not None else run_plan(self._find_plan(kid, alg), self._do)
+
+    async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
+        """Like :meth:`find`, without blocking the event loop."""
+        key = self._held(kid, alg)
+        if key is not None:
+            return key
+        return await run_plan_async(self._find_plan(kid, alg), self._do_async)
+
+    def _held(self, kid: str | None, alg: str) -> PreparedKey | None:
+        """The hot path: the key of a *kid* held in memory, no lookup running; else ``None``.
+
+        ``None`` sends the call through the plan, which finds the key again or reports
+        whatever failure applies (so this path decides nothing but a plain hit).
+        """
+        source = self._sources.get(kid) if kid is not None else None
+        if source is None or self._pending is not None:
+            return None
+        snapshot = source.snapshot
+        if snapshot is None or self._clock() - snapshot.fetched_at >= snapshot.max_age:
+            return None
+        try:
+            key = snapshot.keyset.find(kid, alg)
+        except JwtError:
+            return None
+        self.stats.l1_hits += 1
+        return key
+
+    def _find_plan(self, kid: str | None, alg: str) -> Plan[PreparedKey]:
+        """The steps of a lookup, written once (``find`` and ``find_async`` drive them).
+
+        Steps: ``hydrate`` (wait for another new kid's lookup), ``load`` (the store, for a
+        refused kid) and ``find`` (the kid's own source).
+        """
         source = self._sources.get(kid) if kid is not None else None
         for _ in range(_MAX_WAITS):
             if source is not None:
@@ -307,49 +343,42 @@ class AlbKeySource:
             source, pending, refusal = self._admit(kid)
             if pending is not None:  # another new kid is being looked up: wait for it
                 try:
-                    pending[1].hydrate()
+                    yield Step("hydrate", pending[1])
                 except JwtError as exc:
                     self._failed(*pending, exc)
                 else:
                     self._succeeded(pending[1])
             elif refusal is not None:
-                record = self._store.load(self._url(kid)) if self._store is not None else None
+                record = (yield Step("load", self._url(kid))) if self._store is not None else None
                 source = self._adopt(kid, refusal, record)
         else:
             raise self._busy(kid)
         try:
-            key = source.find(kid, alg)
+            key: PreparedKey = yield Step("find", (source, kid, alg))
         except JwtError as exc:
             raise self._failed(kid, source, exc) from None
         self._succeeded(source)
         return key
 
-    async def find_async(self, kid: str | None, alg: str) -> PreparedKey:
-        """Like :meth:`find`, without blocking the event loop."""
-        source = self._sources.get(kid) if kid is not None else None
-        for _ in range(_MAX_WAITS):
-            if source is not None:
-                break
-            source, pending, refusal = self._admit(kid)
-            if pending is not None:
-                try:
-                    await pending[1].hydrate_async()
-                except JwtError as exc:
-                    self._failed(*pending, exc)
-                else:
-                    self._succeeded(pending[1])
-            elif refusal is not None:
-                store = self._store
-                record = await store.load_async(self._url(kid)) if store is not None else None
-                source = self._adopt(kid, refusal, record)
-        else:
-            raise self._busy(kid)
-        try:
-            key = await source.find_async(kid, alg)
-        except JwtError as exc:
-            raise self._failed(kid, source, exc) from None
-        self._succeeded(source)
-        return key
+    def _do(self, step: Step) -> Any:
+        """The sync face of a step."""
+        if step.kind == "find":
+            source, kid, alg = step.arg
+            return source.find(kid, alg)
+        if step.kind == "hydrate":
+            return step.arg.hydrate()
+        assert self._store is not None  # noqa: S101 - a load needs a store
+        return self._store.load(step.arg)
+
+    async def _do_async(self, step: Step) -> Any:
+        """The async face of a step."""
+        if step.kind == "find":
+            source, kid, alg = step.arg
+            return await source.find_async(kid, alg)
+        if step.kind == "hydrate":
+            return await step.arg.hydrate_async()
+        assert self._store is not None  # noqa: S101 - a load needs a store
+        return await self._store.load_async(step.arg)
 
     def _url(self, kid: str | None) -> str:
         return f"{self.base_url}/{kid}"

@@ -149,8 +149,8 @@ def _keygen(args: argparse.Namespace, out: TextIO) -> int:
     if not args.force:
         from pathlib import Path
 
+        from ._client._keygen import FILE_NAMES
         from ._errors import ConfigurationError
-        from ._keygen import FILE_NAMES
 
         existing = [str(Path(args.out) / name) for name in FILE_NAMES.values()]
         existing = [path for path in existing if Path(path).exists()]

@@ -370,9 +370,9 @@ def _discover(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """Fetch an issuer's metadata and key set; report the keys this library would refuse."""
     del stdin
     from ._cognito import cognito_issuer
-    from ._discovery import check_url
     from ._http import HttpFetcher
     from ._keysource import json_document
+    from ._url_policy import check_url
 
     issuer = args.issuer
     if args.user_pool_id:

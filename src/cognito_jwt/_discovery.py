@@ -1,14 +1,11 @@
-"""Where keys live: well-known URLs, issuer metadata checks and the URL policy. Pure, no I/O.
+"""Where keys live: well-known URLs and issuer metadata checks. Pure, no I/O.
 
 * OpenID Connect Discovery 1.0 §4: ``{issuer}/.well-known/openid-configuration`` (appended to
   the issuer, path included).
 * RFC 8414 §3: ``/.well-known/oauth-authorization-server`` inserted between the host and the
   issuer's path; tried when the OpenID document is not there.
 * The document's ``issuer`` must equal the configured issuer exactly (OIDC Discovery §4.3,
-  RFC 8414 §3.3), and ``jwks_uri`` must pass the URL policy.
-
-URL policy: ``https`` always; plain ``http`` only to a loopback host (``127.0.0.0/8``, ``::1``,
-``localhost``) or when the caller opts in with ``allow_insecure_http=True`` (tests only).
+  RFC 8414 §3.3), and ``jwks_uri`` must pass the URL policy (``_url_policy``).
 """
 
 from __future__ import annotations
@@ -19,60 +16,19 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError, DiscoveryError, KeySetUnavailableError
 from ._json import loads_object
+from ._url_policy import check_url
 
 __all__ = [
-    "check_url",
     "cognito_jwks_uri",
     "discovery_urls",
     "endpoint_from_metadata",
     "is_client_error",
-    "is_loopback_host",
     "jwks_uri_from_metadata",
     "metadata_from_document",
     "metadata_plan",
 ]
 
 T = TypeVar("T")
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """Return whether *host* names this machine (``localhost`` or a loopback address)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        import ipaddress  # only for IP literals
-
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: object, *, allow_insecure_http: bool, what: str = "URL") -> str:
-    """Return *url* if it may be fetched, else raise.
-
-    Raises:
-        ConfigurationError: Not a string, not http(s), no host, or plain http to a host that
-            is not loopback without the opt-in.
-    """
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(f"{what} must be a non-empty string")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        raise ConfigurationError(f"{what} is not a valid URL: {url[:200]!r}") from None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"{what} must be an absolute https URL, got {url[:200]!r}")
-    if parts.fragment:
-        raise ConfigurationError(f"{what} must not have a fragment")
-    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
-        raise ConfigurationError(
-            f"{what} {url[:200]!r} is plain http; only https is allowed (http is accepted for "
-            "loopback hosts, or anywhere with allow_insecure_http=True, for tests)"
-        )
-    return url
 
 
 def discovery_urls(issuer: str) -> tuple[str, str]:

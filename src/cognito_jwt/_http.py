@@ -3,8 +3,10 @@
 The policy is written once, here: the URL check (https, or loopback http), redirects (refused by
 default, at most 3, each target checked), the size cap on the decoded body, one deadline for
 the whole exchange (connect to last byte, headers included), retries after a failed connection
-only, and the error mapping (every failure is a :class:`KeySetUnavailableError`, or a
-:class:`TokenEndpointUnavailableError` for a POST; never an exception of the carrier).
+only (``HttpFetcher._attempts``, a plan run by :func:`run_plan` or :func:`run_plan_async`), and
+the error mapping (every failure is a :class:`KeySetUnavailableError`, or a
+:class:`TokenEndpointUnavailableError` for a POST; never an exception of the carrier: each
+carrier describes its failures as a ``_TransportError``).
 
 What carries the bytes:
 
@@ -37,10 +39,10 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from ._discovery import check_url, metadata_plan
+from ._discovery import metadata_plan
 from ._errors import (
     ConfigurationError,
     JwtError,
@@ -49,6 +51,8 @@ from ._errors import (
     bounded_repr,
 )
 from ._options import FetchOptions
+from ._plan import run_plan, run_plan_async
+from ._url_policy import check_url
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -69,6 +73,8 @@ __all__ = [
     "fetch_metadata_async",
     "tls_context",
 ]
+
+T = TypeVar("T")
 
 _MAX_REDIRECTS = 3
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -229,39 +235,13 @@ def fetch_metadata(get: Callable[[str], Fetched], issuer: str) -> Fetched:
             metadata URL exists (4xx at both).
     """
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    step: str | Fetched = next(plan)
-    while isinstance(step, str):
-        try:
-            answer: Fetched | KeySetUnavailableError = get(step)
-        except KeySetUnavailableError as exc:
-            answer = exc
-        step = _resume(plan, answer)
-    return step
+    return run_plan(plan, get)
 
 
 async def fetch_metadata_async(get: Callable[[str], Awaitable[Fetched]], issuer: str) -> Fetched:
-    """Like :func:`fetch_metadata`, with an async ``get``."""
+    """Like :func:`fetch_metadata`, with an async ``get`` (the same plan)."""
     plan: Generator[str, Fetched, Fetched] = metadata_plan(issuer)
-    step: str | Fetched = next(plan)
-    while isinstance(step, str):
-        try:
-            answer: Fetched | KeySetUnavailableError = await get(step)
-        except KeySetUnavailableError as exc:
-            answer = exc
-        step = _resume(plan, answer)
-    return step
-
-
-def _resume(
-    plan: Generator[str, Fetched, Fetched], answer: Fetched | KeySetUnavailableError
-) -> str | Fetched:
-    """Hand *answer* (or its failure) to the discovery plan: the next URL, or the document."""
-    try:
-        if isinstance(answer, KeySetUnavailableError):
-            return plan.throw(answer)
-        return plan.send(answer)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+    return await run_plan_async(plan, get)
 
 
 def cache_max_age(header: str | None) -> float | None:
@@ -608,6 +588,22 @@ def _httpx_errors() -> tuple[type[Exception], ...]:
     return (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
+async def _within(exchange: Awaitable[T], timeout: float) -> T:
+    """One async attempt: the whole exchange, headers included, under one deadline.
+
+    A passed deadline or an httpx failure becomes a :class:`_TransportError` for the retry plan
+    (:meth:`HttpFetcher._attempts`), as the sync carriers' failures do.
+    """
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(exchange, timeout)
+    except asyncio.TimeoutError:
+        raise _TransportError("timed out", deadline=True) from None
+    except _httpx_errors() as exc:
+        raise _describe(exc) from None
+
+
 class _Watchdog:
     """Cuts the connections a sync httpx request opened once its deadline passes.
 
@@ -822,6 +818,28 @@ class HttpFetcher:
         self._check(target)
         return target
 
+    def _attempts(self, what: str, error: type[JwtError]) -> Generator[None, T, T]:
+        """The retry policy of a request, written once for every carrier and face (a plan).
+
+        Each ``yield`` asks the driver for one attempt (:func:`run_plan` or
+        :func:`run_plan_async` with the face's ``_once``), which sends back the answer or
+        throws in the carrier's failure, described as a :class:`_TransportError` (httpx's
+        exceptions through :func:`_describe`: the plan imports no carrier). A connection that
+        could not be made is retried up to ``retries`` times (the request never left); a
+        passed deadline or any other transport failure is *error* at once. A typed
+        :class:`JwtError` (a refused answer, the size cap) passes through.
+        """
+        attempt = 0
+        while True:
+            try:
+                return (yield None)
+            except _TransportError as exc:  # noqa: PERF203 - retry loop
+                if exc.deadline:
+                    raise _timed_out(what, self.options.timeout, error) from None
+                if not exc.connect or attempt >= self.options.retries:
+                    raise error(f"{what}: {exc.description}") from None
+                attempt += 1
+
     # Sync face ----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def session(self) -> Iterator[Callable[[str], Fetched]]:
@@ -850,16 +868,10 @@ class HttpFetcher:
     def _get(self, carrier: _Carrier, url: str) -> Fetched:
         self._check(url)
         carrier.prepare(url)
-        attempt = 0
-        while True:
-            try:
-                return self._get_once(carrier, url)
-            except _TransportError as exc:  # noqa: PERF203 - retry loop
-                if exc.deadline:
-                    raise _timed_out(f"GET {url}", self.options.timeout) from None
-                if not exc.connect or attempt >= self.options.retries:
-                    raise KeySetUnavailableError(f"GET {url}: {exc.description}") from None
-                attempt += 1
+        plan: Generator[None, Fetched, Fetched] = self._attempts(
+            f"GET {url}", KeySetUnavailableError
+        )
+        return run_plan(plan, lambda _: self._get_once(carrier, url))
 
     def _get_once(self, carrier: _Carrier, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
@@ -899,24 +911,14 @@ class HttpFetcher:
             return await get(url)
 
     async def _get_async(self, client_for: Callable[[str], httpx.AsyncClient], url: str) -> Fetched:
-        import asyncio
-
         self._check(url)
         client_for(url)  # made (httpx imported) before the deadline starts, not on its time
-        attempt = 0
-        while True:
-            try:
-                # The whole exchange, headers included, under one deadline (see _Watchdog).
-                return await asyncio.wait_for(
-                    self._exchange_async(client_for, url), self.options.timeout
-                )
-            except asyncio.TimeoutError:  # noqa: PERF203 - retry loop
-                raise _timed_out(f"GET {url}", self.options.timeout) from None
-            except _httpx_errors() as exc:
-                failure = _describe(exc)
-                if not failure.connect or attempt >= self.options.retries:
-                    raise KeySetUnavailableError(f"GET {url}: {failure.description}") from None
-                attempt += 1
+        plan: Generator[None, Fetched, Fetched] = self._attempts(
+            f"GET {url}", KeySetUnavailableError
+        )
+        return await run_plan_async(
+            plan, lambda _: _within(self._exchange_async(client_for, url), self.options.timeout)
+        )
 
     async def _exchange_async(
         self, client_for: Callable[[str], httpx.AsyncClient], url: str
@@ -1020,26 +1022,22 @@ class HttpFetcher:
             carrier.prepare(url)
         except KeySetUnavailableError as exc:  # the TLS roots could not be loaded
             raise TokenEndpointUnavailableError(str(exc)) from None
-        attempt = 0
-        while True:
-            limits = _Limits(
-                url, self.options, self._monotonic, method="POST",
-                error=TokenEndpointUnavailableError,
-            )  # fmt: skip
-            try:
-                with carrier.deadline(), carrier.request("POST", url, headers, body) as answer:
-                    limits.check_headers(answer)
-                    for chunk in answer.chunks():
-                        limits.add(chunk)
-                    return self._posted(url, answer, limits)
-            except _TransportError as exc:
-                if exc.deadline:
-                    raise _timed_out(
-                        f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
-                    ) from None
-                if not exc.connect or attempt >= self.options.retries:
-                    raise TokenEndpointUnavailableError(f"POST {url}: {exc.description}") from None
-                attempt += 1
+        plan: Generator[None, Posted, Posted] = self._attempts(
+            f"POST {url}", TokenEndpointUnavailableError
+        )
+        return run_plan(plan, lambda _: self._post_once(carrier, url, headers, body))
+
+    def _post_once(
+        self, carrier: _Carrier, url: str, headers: dict[str, str], body: bytes
+    ) -> Posted:
+        limits = _Limits(
+            url, self.options, self._monotonic, method="POST", error=TokenEndpointUnavailableError
+        )
+        with carrier.deadline(), carrier.request("POST", url, headers, body) as answer:
+            limits.check_headers(answer)
+            for chunk in answer.chunks():
+                limits.add(chunk)
+            return self._posted(url, answer, limits)
 
     async def post_form_async(
         self, url: str, fields: FormFields, *, headers: Mapping[str, str] | None = None
@@ -1067,25 +1065,15 @@ class HttpFetcher:
     async def _post_async_with(
         self, client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes
     ) -> Posted:
-        import asyncio
-
-        attempt = 0
-        while True:
-            try:
-                return await asyncio.wait_for(
-                    self._post_once_async(client, url, headers, body), self.options.timeout
-                )
-            except asyncio.TimeoutError:  # noqa: PERF203 - retry loop
-                raise _timed_out(
-                    f"POST {url}", self.options.timeout, TokenEndpointUnavailableError
-                ) from None
-            except _httpx_errors() as exc:
-                failure = _describe(exc)
-                if not failure.connect or attempt >= self.options.retries:
-                    raise TokenEndpointUnavailableError(
-                        f"POST {url}: {failure.description}"
-                    ) from None
-                attempt += 1
+        plan: Generator[None, Posted, Posted] = self._attempts(
+            f"POST {url}", TokenEndpointUnavailableError
+        )
+        return await run_plan_async(
+            plan,
+            lambda _: _within(
+                self._post_once_async(client, url, headers, body), self.options.timeout
+            ),
+        )
 
     async def _post_once_async(
         self, client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes

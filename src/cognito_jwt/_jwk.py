@@ -25,7 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
@@ -52,6 +53,7 @@ __all__ = [
     "jwk_thumbprint",
     "parse_jwk",
     "parse_jwks",
+    "quiet_key_loading",
 ]
 
 MIN_RSA_BITS = 2048
@@ -411,3 +413,22 @@ def jwk_from_public_key(key: PublicKey) -> dict[str, str]:
 
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+
+
+@contextmanager
+def quiet_key_loading() -> Iterator[None]:
+    """Load keys of any type inside this block without cryptography's deprecation warnings.
+
+    cryptography 51 warns whenever a DSA key is loaded (DSA is deprecated, to be removed). Such
+    a key is refused after loading whatever cryptography says; its warning must not be the
+    outcome instead (under ``-W error`` it would be raised in place of our error). Only used
+    where keys are loaded from configuration or a key endpoint (public PEM keys of an ALB,
+    private keys of a client), never on the verification path.
+    """
+    import warnings
+
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield

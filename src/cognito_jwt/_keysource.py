@@ -15,15 +15,16 @@ an unknown ``kid`` (at most once per cooldown, with a negative cache), a high ra
 failures, and :meth:`RemoteKeySource.refresh`. Concurrent callers that need the same fetch
 share it: one per process for threads, one per event loop for tasks.
 
-The house of the key source: this module (the lookups and the fetch, as plans, and their two
-drivers); ``_plan`` (the plan steps); ``_cache`` (the snapshot, the pure "refresh now?"
-decision, the one gate with the penalty box); ``_unknown_kids`` (what an unknown kid may
-do); ``_install`` (what lands in memory); ``_flight`` (single flight for threads and tasks).
+The house of the key source: this module (the policy: the lookups and the fetch, as plans,
+and the decisions they act on); ``_drivers`` (the two drivers that do each step, sync and
+async, and single flight around a fetch); ``_plan`` (the plan steps); ``_cache`` (the
+snapshot, the pure "refresh now?" decision, the one gate with the penalty box);
+``_unknown_kids`` (what an unknown kid may do); ``_install`` (what lands in memory);
+``_flight`` (single flight for threads and tasks).
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import threading
@@ -38,6 +39,7 @@ from ._cache import (
     freshness,
     lookup_step,
 )
+from ._drivers import Drivers
 from ._errors import (
     InvalidJwksError,
     JwtError,
@@ -45,18 +47,18 @@ from ._errors import (
     KeyNotFoundError,
     KeySetUnavailableError,
 )
-from ._flight import Flights, clone_error, wait_event
+from ._flight import Flights, clone_error
 from ._install import Installs
 from ._json import loads_object
 from ._log import logger
 from ._options import DEFAULT_MAX_KEYS, FetchOptions, RefreshPolicy
-from ._plan import LOAD, Done, Plan, Step, advance
+from ._plan import LOAD, Plan, Step
 from ._record import dataclass, field
 from ._unknown_kids import UnknownKids
 from .stores._base import KeyStore, coordinator_of
 
 if TYPE_CHECKING:
-    from ._http import Fetched, HttpFetcher
+    from ._http import HttpFetcher
     from ._jwk import KeySet, PreparedKey
 
 
@@ -267,7 +269,7 @@ def emit(hook: EventHook | None, key_set: str, name: str, details: Mapping[str, 
         logger.exception("cognito_jwt on_event hook raised for %s", name)
 
 
-class RemoteKeySource(Installs, UnknownKids):
+class RemoteKeySource(Installs, UnknownKids, Drivers):
     """A key set fetched from the network, cached in memory (L1) and in a store (L2).
 
     Lookups and fetches are written once, as plans (``_find_plan``, ``_ensure_plan``,
@@ -493,129 +495,6 @@ class RemoteKeySource(Installs, UnknownKids):
         if self.store is not None and snapshot.seq == seq:
             yield Step("save", self._record(snapshot))
         return snapshot
-
-    # The two drivers: each step done with the face's own I/O -----------------------------------
-    def _run(self, plan: Plan[T]) -> T:
-        with contextlib.ExitStack() as held:
-            step = advance(plan, None)
-            while not isinstance(step, Done):
-                try:
-                    reply = self._do(step, held)
-                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
-                    step = advance(plan, exc, throw=True)
-                else:
-                    step = advance(plan, reply)
-            return step.value
-
-    def _do(self, step: Step, held: contextlib.ExitStack) -> Any:  # noqa: PLR0911 - a dispatch
-        kind, arg = step.kind, step.arg
-        if kind == "get":
-            return self._get()
-        if kind == "refresh":
-            return self._refresh(arg)
-        if kind == "in_flight":
-            return self._flights.flight is not None
-        if kind == "wait":
-            return arg.wait(self._flights.wait_limit)
-        if kind == "background":
-            return self._refresh_in_background(*arg)
-        assert self.store is not None  # noqa: S101 - the other steps need a store
-        if kind == "load":
-            return self.store.load(self.cache_key)
-        if kind == "save":
-            return self.store.save(self.cache_key, arg)
-        coordinator, since = arg
-        return held.enter_context(
-            coordinator.coordinate(
-                self.cache_key, newer_than=since, timeout=self.fetch_options.timeout
-            )
-        )
-
-    async def _run_async(self, plan: Plan[T]) -> T:
-        async with contextlib.AsyncExitStack() as held:
-            step = advance(plan, None)
-            while not isinstance(step, Done):
-                try:
-                    reply = await self._do_async(step, held)
-                except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the plan
-                    step = advance(plan, exc, throw=True)
-                else:
-                    step = advance(plan, reply)
-            return step.value
-
-    async def _do_async(  # noqa: PLR0911 - a dispatch
-        self, step: Step, held: contextlib.AsyncExitStack
-    ) -> Any:
-        kind, arg = step.kind, step.arg
-        if kind == "get":
-            return await self._get_async()
-        if kind == "refresh":
-            return await self._refresh_async(arg)
-        if kind == "in_flight":
-            return self._flights.running_async()
-        if kind == "wait":
-            return await wait_event(arg, self._flights.wait_limit)
-        if kind == "background":
-            return self._refresh_in_background_async(*arg)
-        assert self.store is not None  # noqa: S101 - the other steps need a store
-        if kind == "load":
-            return await self.store.load_async(self.cache_key)
-        if kind == "save":
-            return await self.store.save_async(self.cache_key, arg)
-        coordinator, since = arg
-        return await held.enter_async_context(
-            coordinator.coordinate_async(
-                self.cache_key, newer_than=since, timeout=self.fetch_options.timeout
-            )
-        )
-
-    def _get(self) -> Fetched:
-        """GET the key set (discovering its URI first if needed) in one HTTP session."""
-        from ._http import fetch_metadata
-
-        with self._fetcher().session() as get:
-            uri = self._jwks_uri or self._jwks_uri_from(fetch_metadata(get, self._issuer()))
-            return get(uri)
-
-    async def _get_async(self) -> Fetched:
-        from ._http import fetch_metadata_async
-
-        async with self._fetcher().session_async() as get:
-            uri = self._jwks_uri
-            if uri is None:
-                uri = self._jwks_uri_from(await fetch_metadata_async(get, self._issuer()))
-            return await get(uri)
-
-    # Single flight (threads, and the tasks of each loop) ----------------------------------------
-    def _fetch_sync(self, seq: int, reason: str) -> Snapshot:
-        return self._run(self._fetch_plan(seq, reason))
-
-    def _refresh(self, reason: str) -> Snapshot:
-        """Fetch now, or wait for the fetch another thread already started."""
-        return self._flights.share(self._next_seq, lambda seq: self._fetch_sync(seq, reason))
-
-    async def _refresh_async(self, reason: str) -> Snapshot:
-        """Fetch now, or await the fetch another task of this event loop already started."""
-        return await self._flights.share_async(
-            self._next_seq, lambda seq: self._run_async(self._fetch_plan(seq, reason))
-        )
-
-    def _refresh_in_background(self, now: float, reason: str) -> None:
-        def refresh() -> None:
-            with contextlib.suppress(JwtError):  # logged by _failed; the current keys serve
-                self._refresh(reason)
-
-        self._flights.in_background(refresh, allowed=lambda: self._gate.may_fetch(now))
-
-    def _refresh_in_background_async(self, now: float, reason: str) -> None:
-        self._flights.in_background_async(
-            lambda: self._refresh_async(reason), allowed=lambda: self._gate.may_fetch(now)
-        )
-
-    def _next_seq(self) -> int:
-        """Number a fetch about to start (called under the lock)."""
-        self._last_seq = seq = next(self._seq)
-        return seq
 
     # Decisions (no I/O) -------------------------------------------------------------------------
     def _step(self, snapshot: Snapshot | None, now: float) -> str:

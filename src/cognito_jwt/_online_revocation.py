@@ -29,15 +29,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from ._claims import Claims
-from ._discovery import check_url
 from ._errors import ConfigurationError, JwtError, RevocationUnavailableError
 from ._json import loads_object
 from ._options import FetchOptions
+from ._plan import run_plan, run_plan_async
+from ._url_policy import check_url
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
 
-    from ._assertion import ClientAssertionSigner
+    from ._client._assertion import ClientAssertionSigner
     from ._http import FormFields, HttpFetcher, Posted
 else:
     from ._record import dataclass
@@ -227,7 +228,7 @@ class _OnlineCheck:
 
     def _fetcher(self) -> HttpFetcher:
         if self._http is None:
-            from ._http import HttpFetcher  # httpx is imported on the first check
+            from ._http import HttpFetcher  # the HTTP layer is imported on the first check
 
             self._http = HttpFetcher(self._fetch)
         return self._http
@@ -241,37 +242,13 @@ class _OnlineCheck:
                 and ``on_error="closed"`` (the default).
             ConfigurationError: *token* is missing, or the check cannot apply to it.
         """
-        plan = self._plan(claims, token)
-        reply: Any = None
-        failure: JwtError | None = None
-        while True:
-            try:
-                step = plan.send(reply) if failure is None else plan.throw(failure)
-            except StopIteration as stop:
-                result: bool = stop.value
-                return result
-            reply, failure = None, None
-            try:
-                reply = self._run(step)
-            except JwtError as exc:
-                failure = exc
+        result: bool = run_plan(self._plan(claims, token), self._run)
+        return result
 
     async def is_revoked_async(self, claims: Claims, token: str | None = None) -> bool:
-        """Like :meth:`is_revoked`, without blocking the event loop."""
-        plan = self._plan(claims, token)
-        reply: Any = None
-        failure: JwtError | None = None
-        while True:
-            try:
-                step = plan.send(reply) if failure is None else plan.throw(failure)
-            except StopIteration as stop:
-                result: bool = stop.value
-                return result
-            reply, failure = None, None
-            try:
-                reply = await self._run_async(step)
-            except JwtError as exc:
-                failure = exc
+        """Like :meth:`is_revoked`, without blocking the event loop (the same plan)."""
+        result: bool = await run_plan_async(self._plan(claims, token), self._run_async)
+        return result
 
     def _run(self, step: _Step) -> Any:
         if isinstance(step, _Sign):
@@ -555,7 +532,7 @@ class IntrospectionCheck(_OnlineCheck):
         if (assertion_signer is None) == (client_secret is None):
             raise ConfigurationError("give exactly one of assertion_signer= and client_secret=")
         if assertion_signer is not None:
-            from ._assertion import ClientAssertionSigner, _audience
+            from ._client._assertion import ClientAssertionSigner, _audience
 
             if not isinstance(assertion_signer, ClientAssertionSigner):
                 raise ConfigurationError("assertion_signer must be a ClientAssertionSigner")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from ._errors import (
@@ -24,6 +24,7 @@ from ._errors import (
     TokenRevokedError,
     bounded_repr,
 )
+from ._plan import run_plan, run_plan_async
 
 if TYPE_CHECKING:
     from ._claims import Claims
@@ -165,32 +166,31 @@ def check_revocation(
         TokenRevokedError: A check says the token was revoked.
         RevocationUnavailableError: No check said so, and one could not decide.
     """
-    verdict, revoked_by = _Verdict(), None
-    try:
-        for check in checks:
-            try:
-                answer = check.is_revoked(claims, token)
-            except Exception as exc:  # noqa: BLE001 - a user's check: fail closed
-                verdict.failed(check, exc)
-                continue
-            if verdict.answered(check, answer):
-                revoked_by = check
-                break
-        verdict.finish(revoked_by)
-    except JwtError as exc:
-        _blame(exc, claims)
-        raise
+    run_plan(_revocation_plan(checks, claims), lambda check: check.is_revoked(claims, token))
 
 
 async def check_revocation_async(
     checks: tuple[RevocationCheck, ...], claims: Claims, token: str | None
 ) -> None:
-    """The async twin of :func:`check_revocation` (awaits ``is_revoked_async``)."""
+    """Like :func:`check_revocation`, awaiting ``is_revoked_async`` (the same steps)."""
+    await run_plan_async(
+        _revocation_plan(checks, claims), lambda check: check.is_revoked_async(claims, token)
+    )
+
+
+def _revocation_plan(
+    checks: tuple[RevocationCheck, ...], claims: Claims
+) -> Generator[RevocationCheck, object, None]:
+    """The steps of a revocation check, written once: each yields a check to ask.
+
+    The driver asks it (``is_revoked`` or ``is_revoked_async``) and sends its answer back, or
+    throws in what it raised (fail closed: a check that raises could not decide).
+    """
     verdict, revoked_by = _Verdict(), None
     try:
         for check in checks:
             try:
-                answer = await check.is_revoked_async(claims, token)
+                answer = yield check
             except Exception as exc:  # noqa: BLE001 - a user's check: fail closed
                 verdict.failed(check, exc)
                 continue

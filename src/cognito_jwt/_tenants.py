@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._audit import Audit, DecisionHook, as_audit, current_scope, run, run_async
@@ -34,15 +34,19 @@ from ._cognito import cognito_issuer, cognito_issuers, parse_user_pool_id
 from ._errors import (
     ConfigurationError,
     IssuerMismatchError,
+    JwtError,
     KeySetUnavailableError,
     TenantRateLimitError,
     bounded_repr,
 )
+from ._plan import run_plan, run_plan_async
 from ._token import DEFAULT_LIMITS, TokenLimits, decode_payload, parse_token
 from ._verifier import BaseVerifier
 
 if TYPE_CHECKING:
     from ._claims import Claims
+    from ._jwk import KeySet
+    from ._keysource import KeySetState
     from ._verifier import Routed
 
 __all__ = ["MultiTenantVerifier"]
@@ -173,22 +177,6 @@ def _strings(value: object, what: str) -> tuple[str, ...]:
     return items
 
 
-def _load(verifier: BaseVerifier) -> KeySetUnavailableError | None:
-    try:
-        verifier.hydrate()
-    except KeySetUnavailableError as exc:
-        return exc
-    return None
-
-
-async def _load_async(verifier: BaseVerifier) -> KeySetUnavailableError | None:
-    try:
-        await verifier.hydrate_async()
-    except KeySetUnavailableError as exc:
-        return exc
-    return None
-
-
 def _report(outcomes: list[tuple[str, KeySetUnavailableError | None]]) -> None:
     """Raise one error for the key sets :meth:`MultiTenantVerifier.hydrate` could not load."""
     failed = [(iss, exc) for iss, exc in outcomes if exc is not None]
@@ -241,6 +229,31 @@ class _Bucket:
     def available(self) -> int:
         self._refill()
         return int(self._tokens)
+
+
+class _Call(NamedTuple):
+    """The one step of :meth:`MultiTenantVerifier._verify_plan`: the tenant verifies."""
+
+    verifier: BaseVerifier
+    token: object
+    routed: Routed
+    audit: Audit | None  # the tenant's own audit, to run under; None when the router's runs
+
+
+def _verify_step(call: _Call) -> Claims:
+    """The sync face of the step: the tenant's routed pipeline (under its own audit, if any)."""
+    verifier, token, routed, audit = call
+    if audit is None:
+        return verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
+    return run(audit, verifier._verify_routed, token, routed, verifier.issuers)  # noqa: SLF001
+
+
+async def _verify_step_async(call: _Call) -> Claims:
+    """The async face of the step."""
+    verifier, token, routed, audit = call
+    if audit is None:
+        return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+    return await run_async(audit, verifier._verify_routed_async, token, routed, verifier.issuers)  # noqa: SLF001
 
 
 class MultiTenantVerifier:
@@ -405,6 +418,8 @@ class MultiTenantVerifier:
             }
 
     # Verification ---------------------------------------------------------------------------------
+    # verify and verify_async run one plan (_verify_plan): routing, the tenant's audit, and
+    # promotion out of probation are written once; only the call into the tenant differs.
     def verify(self, token: str | bytes) -> Claims:
         """Verify *token* with its tenant's verifier, built on first use.
 
@@ -418,20 +433,7 @@ class MultiTenantVerifier:
         """
         if self._audit is not None:
             return run(self._audit, self._verify_audited, token, None, None)
-        verifier, routed, iss, on_probation = self._route(token)
-        if verifier._audit is None:  # noqa: SLF001
-            claims = verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
-        else:
-            claims = run(
-                verifier._audit,  # noqa: SLF001
-                verifier._verify_routed,  # noqa: SLF001
-                token,
-                routed,
-                verifier.issuers,
-            )
-        if on_probation:
-            self._promote(iss, verifier)
-        return claims
+        return run_plan(self._verify_plan(token, audited=False), _verify_step)
 
     async def verify_async(self, token: str | bytes) -> Claims:
         """Verify *token* like :meth:`verify`; key fetches never block the event loop.
@@ -443,69 +445,92 @@ class MultiTenantVerifier:
         """
         if self._audit is not None:
             return await run_async(self._audit, self._verify_audited_async, token, None, None)
-        verifier, routed, iss, on_probation = self._route(token)
-        if verifier._audit is None:  # noqa: SLF001
-            claims = await verifier._verify_routed_async(token, routed)  # noqa: SLF001
-        else:
-            claims = await run_async(
-                verifier._audit,  # noqa: SLF001
-                verifier._verify_routed_async,  # noqa: SLF001
-                token,
-                routed,
-                verifier.issuers,
-            )
-        if on_probation:
-            self._promote(iss, verifier)
-        return claims
+        return await run_plan_async(self._verify_plan(token, audited=False), _verify_step_async)
 
     def _verify_audited(self, token: object, _: object) -> Claims:
         """Route and verify under the router's audit, telling it where the token went."""
-        verifier, routed, iss, on_probation = self._route(token)
-        verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
-        scope = current_scope()
-        if scope is not None:
-            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
-        claims = verifier._verify_routed(token, routed)  # noqa: SLF001
-        if on_probation:
-            self._promote(iss, verifier)
-        return claims
+        return run_plan(self._verify_plan(token, audited=True), _verify_step)
 
     async def _verify_audited_async(self, token: object, _: object) -> Claims:
-        """The async twin of :meth:`_verify_audited`."""
+        """Like :meth:`_verify_audited`, without blocking the event loop."""
+        return await run_plan_async(self._verify_plan(token, audited=True), _verify_step_async)
+
+    def _verify_plan(self, token: object, *, audited: bool) -> Generator[_Call, Claims, Claims]:
+        """The steps of a verification, written once: route, have the tenant verify, promote.
+
+        *audited*: the router's own audit watches (its scope is told where the token went,
+        and the tenant's hook gets the router's record); else a tenant with a hook of its
+        own is run under it.
+        """
         verifier, routed, iss, on_probation = self._route(token)
-        verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
-        scope = current_scope()
-        if scope is not None:
-            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
-        claims = await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+        if audited:
+            verifier._tracked = True  # noqa: SLF001 - it reports cache hits to our audit
+            scope = current_scope()
+            if scope is not None:
+                scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
+        claims = yield _Call(verifier, token, routed, None if audited else verifier._audit)  # noqa: SLF001
         if on_probation:
             self._promote(iss, verifier)
         return claims
 
-    def hydrate(self, issuers: Iterable[str] = ()) -> None:
+    def hydrate(self, issuers: Iterable[str] = ()) -> dict[str, KeySet | JwtError]:
         """Build the verifiers of known tenants and load their key sets, e.g. at start-up.
 
         Hydrated tenants count as proven (evicted last) and do not use the new-issuer
         allowance. Without *issuers*, the key sets of the tenants already built are loaded
         (a Lambda authorizer calls ``hydrate()`` at init: a no-op for a fresh verifier).
 
+        Returns:
+            What was loaded, by issuer, as :meth:`JwtVerifier.hydrate` reports it: each
+            tenant verifier's report, merged (a Cognito tenant names both issuer formats of
+            its pool; a format the pool does not use is reported with its error).
+
         Raises:
             ConfigurationError: An issuer outside the allowlist or refused by the factory, a
                 factory error, or more issuers than *max_verifiers*.
             KeySetUnavailableError: Some key sets could not be loaded (the others were).
         """
-        loaded = self._hydrated(issuers)
-        _report([(iss, _load(verifier)) for iss, verifier in loaded])
+        return run_plan(self._hydrate_plan(issuers), lambda verifier: verifier.hydrate())
 
-    async def hydrate_async(self, issuers: Iterable[str] = ()) -> None:
+    async def hydrate_async(self, issuers: Iterable[str] = ()) -> dict[str, KeySet | JwtError]:
         """Like :meth:`hydrate`, without blocking the event loop on key fetches.
 
         Raises:
             ConfigurationError: As :meth:`hydrate`.
             KeySetUnavailableError: As :meth:`hydrate`.
         """
-        loaded = self._hydrated(issuers)
-        _report([(iss, await _load_async(verifier)) for iss, verifier in loaded])
+        return await run_plan_async(
+            self._hydrate_plan(issuers), lambda verifier: verifier.hydrate_async()
+        )
+
+    def _hydrate_plan(
+        self, issuers: Iterable[str]
+    ) -> Generator[BaseVerifier, dict[str, KeySet | JwtError], dict[str, KeySet | JwtError]]:
+        """The steps of :meth:`hydrate`, written once: each yields a tenant verifier to load."""
+        report: dict[str, KeySet | JwtError] = {}
+        outcomes: list[tuple[str, KeySetUnavailableError | None]] = []
+        for iss, verifier in self._hydrated(issuers):
+            try:
+                report.update((yield verifier))
+            except KeySetUnavailableError as exc:  # noqa: PERF203 - one per tenant
+                outcomes.append((iss, exc))
+            else:
+                outcomes.append((iss, None))
+        _report(outcomes)
+        return report
+
+    @property
+    def key_state(self) -> dict[str, KeySetState]:
+        """What the tenant verifiers hold of their keys now, for health checks (no I/O).
+
+        Every built tenant's :attr:`JwtVerifier.key_state`, merged (by issuer).
+        """
+        with self._lock:
+            verifiers = [*self._probation.values(), *self._proven.values()]
+        state: dict[str, KeySetState] = {}
+        for verifier in verifiers:
+            state.update(verifier.key_state)
+        return state
 
     # Internals ------------------------------------------------------------------------------------
     def _allowed(self, iss: str) -> tuple[bool, str | None]:

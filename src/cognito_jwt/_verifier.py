@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
 from ._audit import Audit, DecisionHook, as_audit, audit_scope, current_scope, run, run_async
 from ._claims import Claims
-from ._discovery import check_url
 from ._errors import (
     AlgorithmNotAllowedError,
     ConfigurationError,
@@ -42,8 +41,10 @@ from ._keysource import (
 from ._log import logger
 from ._normalise import string_set, string_tuple
 from ._options import FetchOptions, RefreshPolicy
+from ._plan import run_plan, run_plan_async
 from ._revocation import check_revocation, check_revocation_async, revocation_checks
 from ._token import DEFAULT_LIMITS, ParsedToken, TokenLimits, decode_payload, parse_token
+from ._url_policy import check_url
 from ._validate import (
     FUTURE_SKEW,
     check_any_scope,
@@ -190,6 +191,25 @@ def _hydrated(report: dict[str, KeySet | JwtError]) -> dict[str, KeySet | JwtErr
     errors = [r for r in report.values() if isinstance(r, JwtError)]
     # An outage says more than "this format is not in use" (which every format but one is).
     raise next((e for e in errors if not is_unused_issuer(e)), errors[0])
+
+
+_KeyStep: TypeAlias = "tuple[Literal['hydrate', 'refresh'], KeySource]"
+"""A step of :meth:`BaseVerifier.hydrate` or ``refresh``: what to do to which key source."""
+
+
+def _key_step(step: _KeyStep) -> None:
+    """The sync driver's way of doing a step: ``source.hydrate()`` or ``source.refresh()``."""
+    kind, source = step
+    if kind == "hydrate":
+        source.hydrate()
+    else:
+        source.refresh()
+
+
+async def _key_step_async(step: _KeyStep) -> None:
+    """The async driver's way: ``await source.hydrate_async()`` or ``refresh_async()``."""
+    kind, source = step
+    await (source.hydrate_async() if kind == "hydrate" else source.refresh_async())
 
 
 class _NoSource:
@@ -615,20 +635,7 @@ class BaseVerifier:
         Raises:
             KeySetUnavailableError: No usable key set could be had (for any issuer).
         """
-        by_issuer = self._by_issuer
-        if by_issuer is None:
-            self._keys.hydrate()
-            return dict.fromkeys(self._report_names(), _loaded(self._keys))
-        report: dict[str, KeySet | JwtError] = {}
-        for issuer in by_issuer.uris:
-            source = by_issuer.source(issuer)
-            try:
-                source.hydrate()
-            except JwtError as exc:
-                report[issuer] = exc
-            else:
-                report[issuer] = _loaded(source)
-        return _hydrated(report)
+        return run_plan(self._hydrate_plan(), _key_step)
 
     async def hydrate_async(self) -> dict[str, KeySet | JwtError]:
         """Like :meth:`hydrate`, without blocking the event loop.
@@ -636,20 +643,7 @@ class BaseVerifier:
         Raises:
             KeySetUnavailableError: No usable key set could be had (for any issuer).
         """
-        by_issuer = self._by_issuer
-        if by_issuer is None:
-            await self._keys.hydrate_async()
-            return dict.fromkeys(self._report_names(), _loaded(self._keys))
-        report: dict[str, KeySet | JwtError] = {}
-        for issuer in by_issuer.uris:
-            source = by_issuer.source(issuer)
-            try:
-                await source.hydrate_async()
-            except JwtError as exc:
-                report[issuer] = exc
-            else:
-                report[issuer] = _loaded(source)
-        return _hydrated(report)
+        return await run_plan_async(self._hydrate_plan(), _key_step_async)
 
     def refresh(self) -> None:
         """Fetch the key set now, e.g. after the issuer announced a rotation.
@@ -660,14 +654,7 @@ class BaseVerifier:
         Raises:
             KeySetUnavailableError: The fetch failed; the current keys stay in use.
         """
-        if self._by_issuer is None:
-            self._keys.refresh()
-            return
-        built = self._by_issuer.built()
-        if not built:
-            self.hydrate()
-        for source in built.values():
-            source.refresh()
+        run_plan(self._refresh_plan(), _key_step)
 
     async def refresh_async(self) -> None:
         """Fetch the key set now without blocking the event loop.
@@ -675,14 +662,35 @@ class BaseVerifier:
         Raises:
             KeySetUnavailableError: The fetch failed; the current keys stay in use.
         """
+        await run_plan_async(self._refresh_plan(), _key_step_async)
+
+    def _hydrate_plan(self) -> Generator[_KeyStep, None, dict[str, KeySet | JwtError]]:
+        """The steps of :meth:`hydrate`, written once: each yields a source to hydrate."""
+        by_issuer = self._by_issuer
+        if by_issuer is None:
+            yield "hydrate", self._keys
+            return dict.fromkeys(self._report_names(), _loaded(self._keys))
+        report: dict[str, KeySet | JwtError] = {}
+        for issuer in by_issuer.uris:
+            source = by_issuer.source(issuer)
+            try:
+                yield "hydrate", source
+            except JwtError as exc:
+                report[issuer] = exc
+            else:
+                report[issuer] = _loaded(source)
+        return _hydrated(report)
+
+    def _refresh_plan(self) -> Generator[_KeyStep, None, None]:
+        """The steps of :meth:`refresh`, written once."""
         if self._by_issuer is None:
-            await self._keys.refresh_async()
+            yield "refresh", self._keys
             return
         built = self._by_issuer.built()
         if not built:
-            await self.hydrate_async()
+            yield from self._hydrate_plan()
         for source in built.values():
-            await source.refresh_async()
+            yield "refresh", source
 
     @property
     def stats(self) -> KeySetStats:
@@ -1038,19 +1046,21 @@ class MultiIssuerVerifier:
 
     def _verify_audited(self, token: object, _: object) -> Claims:
         """Route and verify under the router's audit, telling it where the token went."""
-        verifier, routed = self._route(token)
-        scope = current_scope()
-        if scope is not None:
-            scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
+        verifier, routed = self._route_audited(token)
         return verifier._verify_routed(token, routed)  # noqa: SLF001
 
     async def _verify_audited_async(self, token: object, _: object) -> Claims:
-        """The async twin of :meth:`_verify_audited`."""
+        """Like :meth:`_verify_audited`, awaiting the routed verifier (the routing is shared)."""
+        verifier, routed = self._route_audited(token)
+        return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+
+    def _route_audited(self, token: object) -> tuple[BaseVerifier, Routed]:
+        """Route *token* and tell the router's audit (if it watches) which verifier took it."""
         verifier, routed = self._route(token)
         scope = current_scope()
         if scope is not None:
             scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001
-        return await verifier._verify_routed_async(token, routed)  # noqa: SLF001
+        return verifier, routed
 
     def hydrate(self) -> dict[str, KeySet | JwtError]:
         """Load every verifier's key set now; what each loaded, by issuer.

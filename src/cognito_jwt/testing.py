@@ -40,11 +40,11 @@ from typing_extensions import Self
 
 from ._alb import AlbVerifier
 from ._algorithms import ALGORITHMS, PrivateKey
+from ._client._sign import encode_compact
 from ._cognito import CognitoVerifier, TokenUse, cognito_issuer
 from ._errors import ConfigurationError
 from ._jwk import jwk_from_public_key, jwk_thumbprint
 from ._record import dataclass
-from ._sign import encode_compact
 from ._verifier import JwtVerifier
 
 __all__ = ["LocalIssuer", "LocalLoadBalancer"]

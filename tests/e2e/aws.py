@@ -150,8 +150,9 @@ def create_function(
     handler: str,
     role: str,
     env: dict[str, str] | None = None,
+    layers: list[str] | None = None,
 ) -> str:
-    """Create a Python function from a zip; return its ARN."""
+    """Create a Python function from a zip (and layer version ARNs); return its ARN."""
     lam = ministack.client("lambda")
     arn = lam.create_function(
         FunctionName=name,
@@ -162,6 +163,7 @@ def create_function(
         Timeout=30,
         MemorySize=256,
         Environment={"Variables": env or {}},
+        Layers=layers or [],
     )["FunctionArn"]
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
     lam.add_permission(

@@ -513,7 +513,7 @@ def test_expired_assertion(client: Client, mode: str) -> None:
 def test_reused_jti(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every assertion of this test carries the same jti (secrets.token_urlsafe makes them).
     monkeypatch.setattr(
-        "cognito_jwt._assertion.secrets.token_urlsafe", lambda nbytes=None: "the-same-jti"
+        "cognito_jwt._client._assertion.secrets.token_urlsafe", lambda nbytes=None: "the-same-jti"
     )
     tc = client.token_client()
     resource = client.provider.audience("ES256")

@@ -224,3 +224,12 @@ from collections.abc import Callable  # noqa: E402
 from cognito_jwt import after_restore  # noqa: E402
 
 restore_hook: Callable[[], None] = after_restore
+
+
+def route_by_issuer(token: str) -> str | None:
+    from cognito_jwt import UnverifiedToken, decode_unverified
+
+    unverified: UnverifiedToken = decode_unverified(token, limits=TokenLimits())
+    kid: str | None = unverified.kid
+    issuer = unverified.claims.get("iss")
+    return issuer if isinstance(issuer, str) else kid

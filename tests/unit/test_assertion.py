@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 
 from cognito_jwt import ClientAssertionSigner, JwtVerifier
 from cognito_jwt._algorithms import ALGORITHMS, PrivateKey
-from cognito_jwt._assertion import CLIENT_ASSERTION_TYPE
 from cognito_jwt._b64 import b64url_decode, b64url_encode
+from cognito_jwt._client._assertion import CLIENT_ASSERTION_TYPE
+from cognito_jwt._client._keygen import _certificate
 from cognito_jwt._errors import ConfigurationError, JwtError, SigningError
 from cognito_jwt._jwk import jwk_from_public_key, jwk_thumbprint
-from cognito_jwt._keygen import _certificate
 from tests.helpers import FIXED_NOW, all_keys, rsa_private
 from tests.strategies import encodable_text
 from tests.unit.test_private_keys import PASSWORD, pem, private_jwk, rsa_1024

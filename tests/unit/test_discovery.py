@@ -1,4 +1,7 @@
-"""Well-known URLs, the URL policy and issuer metadata checks (``_discovery``): pure functions."""
+"""Well-known URLs and issuer metadata checks (``_discovery``), the URL policy (``_url_policy``).
+
+Pure functions.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,8 @@ import json
 import pytest
 
 from cognito_jwt import ConfigurationError, DiscoveryError, KeySetUnavailableError
-from cognito_jwt._discovery import (
-    check_url,
-    cognito_jwks_uri,
-    discovery_urls,
-    is_loopback_host,
-    jwks_uri_from_metadata,
-)
+from cognito_jwt._discovery import cognito_jwks_uri, discovery_urls, jwks_uri_from_metadata
+from cognito_jwt._url_policy import check_url, is_loopback_host
 
 ISS = "https://login.example.com"
 COGNITO = "https://cognito-idp.eu-west-1.amazonaws.com"

@@ -18,9 +18,9 @@ from cryptography.x509.oid import NameOID
 
 from cognito_jwt import ClientAssertionSigner, JwtVerifier
 from cognito_jwt._b64 import b64url_decode
+from cognito_jwt._client._keygen import ClientKey, generate_client_key
 from cognito_jwt._errors import ConfigurationError
 from cognito_jwt._jwk import jwk_from_public_key, jwk_thumbprint, parse_jwk, parse_jwks
-from cognito_jwt._keygen import ClientKey, generate_client_key
 from tests.helpers import FIXED_NOW
 
 CLIENT = "my-client"

@@ -200,8 +200,8 @@ def test_warm_l2_serves_a_new_verifier_without_network(world: World) -> None:
     assert world.issuer.total == before
     assert second.stats.l2_loads == 1
     assert second.stats.fetches == 0
-    assert second._keys.snapshot.source == "store"
-    assert second._keys.jwks_uri == world.issuer.jwks_uri
+    assert key_state(second).source == "store"
+    assert key_state(second).url == world.issuer.jwks_uri
 
 
 def test_fetch_writes_the_document_to_l2(world: World) -> None:
@@ -648,7 +648,7 @@ def test_manual_refresh_ignores_backoff_and_cooldown(world: World) -> None:
     world.issuer.fail("500")
     with pytest.raises(KeySetUnavailableError):
         world.runner.refresh(verifier)
-    assert verifier._keys._gate.failures == 1  # in backoff now
+    assert key_state(verifier).consecutive_failures == 1  # in backoff now
     world.issuer.recover()
     world.issuer.rotate(key_a(), key_b())
     world.runner.refresh(verifier)  # same instant: backoff does not apply
@@ -816,7 +816,7 @@ def test_discovery_accepts_loopback_http_jwks_uri(disco: World) -> None:
     disco.issuer.metadata["jwks_uri"] = "http://127.0.0.1:9/jwks"
     verifier = disco.make()
     disco.ok(verifier)
-    assert verifier._keys.jwks_uri == "http://127.0.0.1:9/jwks"
+    assert key_state(verifier).url == "http://127.0.0.1:9/jwks"
 
 
 def test_discovery_runs_again_after_a_failed_fetch(disco: World) -> None:
@@ -831,7 +831,7 @@ def test_discovery_runs_again_after_a_failed_fetch(disco: World) -> None:
         200, json=jwks_of(key_a(), key_b())
     )
     disco.runner.refresh(verifier)
-    assert verifier._keys.jwks_uri == OIDC_ISSUER + "/moved"
+    assert key_state(verifier).url == OIDC_ISSUER + "/moved"
     assert disco.discovery_hits == 2  # initial, then again after the failure reset the URI
     disco.ok(verifier, disco.token(key_b()))
 
@@ -908,7 +908,7 @@ def test_cognito_default_jwks_uri_is_the_pool_well_known_path() -> None:
         store=None,
         issuer_format="original",
     )
-    assert verifier._keys.jwks_uri == ISSUER + "/.well-known/jwks.json"
+    assert key_state(verifier).url == ISSUER + "/.well-known/jwks.json"
     assert verifier._keys.cache_key == ISSUER + "/.well-known/jwks.json"
     assert verifier.stats.fetches == 0  # nothing fetched at construction
 

@@ -16,7 +16,7 @@ import pytest
 from cognito_jwt import KeyNotFoundError, KeySetUnavailableError, MemoryStore, StoredKeySet
 from cognito_jwt.stores import RefreshCoordinator
 from tests.fake_issuer import Runner
-from tests.helpers import SigningKey, jwks_of
+from tests.helpers import SigningKey, jwks_of, key_state
 from tests.unit.test_keysource import HOUR, World, key_a, key_b, weak_rsa_jwk
 
 
@@ -118,7 +118,7 @@ def test_an_unusable_shared_key_set_is_fetched_over(
     oidc.ok(verifier)
     assert oidc.jwks_hits == 1
     assert verifier.stats.l2_loads == 0
-    assert verifier._keys.snapshot.source == "fetch"
+    assert key_state(verifier).source == "network"  # fetched here, not adopted
 
 
 def test_a_shared_key_set_from_the_future_is_fetched_over(

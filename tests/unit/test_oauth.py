@@ -32,9 +32,9 @@ from cognito_jwt import (
     TokenClient,
     TokenEndpointUnavailableError,
 )
-from cognito_jwt._assertion import CLIENT_ASSERTION_TYPE
 from cognito_jwt._b64 import b64url_decode, b64url_encode
-from cognito_jwt._oauth import (
+from cognito_jwt._client._assertion import CLIENT_ASSERTION_TYPE
+from cognito_jwt._client._oauth import (
     AuthorizationRequest,
     PkcePair,
     TokenResponse,

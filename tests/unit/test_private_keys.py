@@ -16,10 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x
 
 from cognito_jwt._algorithms import ALGORITHMS, PrivateKey
 from cognito_jwt._b64 import b64url_encode
-from cognito_jwt._errors import ConfigurationError, JwtError
-from cognito_jwt._jwk import jwk_from_public_key, parse_jwk
-from cognito_jwt._keygen import generate_client_key
-from cognito_jwt._private_keys import (
+from cognito_jwt._client._keygen import generate_client_key
+from cognito_jwt._client._private_keys import (
     algorithms_for,
     check_key_alg,
     check_private_key,
@@ -27,6 +25,8 @@ from cognito_jwt._private_keys import (
     load_pem_private_key,
     private_key_from_jwk,
 )
+from cognito_jwt._errors import ConfigurationError, JwtError
+from cognito_jwt._jwk import jwk_from_public_key, parse_jwk
 from tests.helpers import all_keys, rsa_private
 
 PASSWORD = "correct horse battery staple"

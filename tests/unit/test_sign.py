@@ -9,9 +9,9 @@ import pytest
 
 from cognito_jwt._algorithms import ALGORITHMS
 from cognito_jwt._b64 import b64url_decode
+from cognito_jwt._client._sign import encode_compact
 from cognito_jwt._errors import ConfigurationError
 from cognito_jwt._jwk import parse_jwk
-from cognito_jwt._sign import encode_compact
 from cognito_jwt._token import decode_payload, parse_token
 from tests.helpers import all_keys, rsa_private
 

@@ -112,7 +112,7 @@ def test_client_assertion_ids_come_from_the_operating_system(
     """``jti`` is drawn from :mod:`secrets` (the OS generator, never copied by a snapshot)."""
     import secrets
 
-    from cognito_jwt._assertion import ClientAssertionSigner
+    from cognito_jwt._client._assertion import ClientAssertionSigner
 
     drawn: list[int] = []
     real = secrets.token_urlsafe

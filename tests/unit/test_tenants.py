@@ -676,6 +676,57 @@ def test_hydrate_loads_every_tenant_it_can_and_reports_the_others(key, monotonic
     assert issuer.count() == 1
 
 
+def _fetching_tenants(issuer: FakeIssuer, monotonic: FakeClock) -> MultiTenantVerifier:
+    return tenants(
+        lambda i, p: CognitoVerifier(
+            user_pool_id=p,
+            client_id=CLIENTS[p],
+            token_use="access",
+            issuer_format="original",
+            jwks_uri=issuer.jwks_uri,
+            fetch=issuer.fetch_options(),
+            store=None,
+            clock=lambda: float(FIXED_NOW),
+        ),
+        monotonic,
+    )
+
+
+def test_hydrate_returns_the_report_the_other_verifiers_return(key, monotonic):
+    issuer = FakeIssuer(original(POOL_A), base="https://keys.example.com", keys=(key,))
+    verifier = _fetching_tenants(issuer, monotonic)
+    report = verifier.hydrate([original(POOL_A), original(POOL_B)])
+    assert set(report) == {original(POOL_A), original(POOL_B)}
+    for loaded in report.values():
+        assert isinstance(loaded, cognito_jwt.KeySet)
+        assert loaded.kids == {key.kid}
+    # The same shape as a tenant verifier's own report, merged.
+    tenant = verifier.verifier_for(original(POOL_A))
+    assert tenant is not None
+    assert set(tenant.hydrate()) == {original(POOL_A)}
+    again = asyncio.run(verifier.hydrate_async([original(POOL_B)]))
+    assert set(again) == {original(POOL_B)}
+    assert set(verifier.hydrate()) == set(report)  # the tenants already built
+    assert issuer.count() == 2  # one key set per tenant, loaded once
+
+
+def test_key_state_merges_every_built_tenant(key, monotonic):
+    issuer = FakeIssuer(original(POOL_A), base="https://keys.example.com", keys=(key,))
+    verifier = _fetching_tenants(issuer, monotonic)
+    assert verifier.key_state == {}
+    verifier.verify(token_for(key, POOL_A))  # on probation until then; proven after
+    verifier.hydrate([original(POOL_B)])
+    state = verifier.key_state
+    assert set(state) == {original(POOL_A), original(POOL_B)}
+    for iss in (original(POOL_A), original(POOL_B)):
+        assert state[iss].kids == {key.kid}
+        assert state[iss].source == "network"
+        assert state[iss].url == issuer.jwks_uri
+        tenant = verifier.verifier_for(iss)
+        assert tenant is not None
+        assert state[iss] == tenant.key_state[iss]
+
+
 @pytest.mark.parametrize(
     "issuers",
     [

@@ -6,8 +6,9 @@ Zipped at the root of the deployment package next to the library and its depende
 MiniStack runs it with the emulator's interpreter, whose site-packages stay importable (AWS's
 runtime has only the standard library and boto3). So that a dependency missing from the
 package fails here as it would on AWS, the module first keeps on ``sys.path`` only the package
-and the standard library, forgets modules already imported from elsewhere, and once the
-handler is built checks that the library and its dependencies came from the package.
+(and the function's layers, if any) and the standard library, forgets modules already imported
+from elsewhere, and once the handler is built checks that the library and its dependencies came
+from the package (or a layer).
 
 Environment (the function's configuration):
     POOL_ID, CLIENT_IDS (comma-separated), TOKEN_USE ("id" | "access"), JWKS_URI: the verifier.
@@ -34,11 +35,16 @@ import uuid
 
 _BEGAN = time.perf_counter()
 _ROOT = os.path.realpath(os.environ.get("LAMBDA_TASK_ROOT") or os.path.dirname(__file__))
+# The function's layers, when the library comes in one (tests/e2e/test_layer.py): MiniStack
+# extracts each to a folder it names in _LAMBDA_LAYERS_DIRS (AWS merges them into /opt).
+_LAYERS = os.environ.get("_LAMBDA_LAYERS_DIRS", "").split(os.pathsep)
+_ROOTS = [_ROOT, *(os.path.realpath(path) for path in _LAYERS if path)]
 
 
 def _inside(path: str) -> bool:
+    """In the deployment package or one of the function's layers."""
     real = os.path.realpath(path) if path else ""
-    return real == _ROOT or real.startswith(_ROOT + os.sep)
+    return any(real == root or real.startswith(root + os.sep) for root in _ROOTS)
 
 
 def _standard(path: str) -> bool:
@@ -130,4 +136,4 @@ for _name in (
 ):
     _file = getattr(importlib.import_module(_name), "__file__", None) or ""
     if not _inside(_file):
-        raise RuntimeError(f"{_name} was not loaded from the deployment package ({_file!r})")
+        raise RuntimeError(f"{_name} was not loaded from the package or a layer ({_file!r})")

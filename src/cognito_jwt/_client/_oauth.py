@@ -19,17 +19,13 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ._b64 import b64url_encode
-from ._discovery import (
-    check_url,
-    endpoint_from_metadata,
-    metadata_from_document,
-)
-from ._errors import (
+from .._b64 import b64url_encode
+from .._discovery import endpoint_from_metadata, metadata_from_document, metadata_plan
+from .._errors import (
     ConfigurationError,
     DiscoveryError,
     InvalidClientError,
@@ -38,17 +34,19 @@ from ._errors import (
     OAuthError,
     TokenEndpointUnavailableError,
 )
-from ._json import loads_object
-from ._options import FetchOptions
+from .._json import loads_object
+from .._options import FetchOptions
+from .._plan import Step, run_plan, run_plan_async
+from .._url_policy import check_url
 
 if TYPE_CHECKING:
     import asyncio
     from dataclasses import dataclass, field
 
+    from .._http import Fetched, FormFields, HttpFetcher, Posted
     from ._assertion import ClientAssertionSigner
-    from ._http import FormFields, HttpFetcher, Posted
 else:
-    from ._record import dataclass, field
+    from .._record import dataclass, field
 
 __all__ = ["AuthorizationRequest", "PkcePair", "TokenClient", "TokenResponse"]
 
@@ -444,7 +442,7 @@ class TokenClient:
     # -- discovery ----------------------------------------------------------------------------
     def _fetcher(self) -> HttpFetcher:
         if self._http is None:
-            from ._http import HttpFetcher  # httpx is imported on the first request
+            from .._http import HttpFetcher  # the HTTP layer is imported on the first request
 
             self._http = HttpFetcher(self._fetch)
         return self._http
@@ -483,12 +481,13 @@ class TokenClient:
             return kept if kept is not None else self._discover_sync(self._issuer)
 
     def _discover_sync(self, issuer: str) -> Mapping[str, Any]:
-        from ._http import fetch_metadata
+        with self._fetcher().session() as get:
+            return run_plan(self._discovery_plan(issuer), get)
 
-        fetcher = self._fetcher()
+    def _discovery_plan(self, issuer: str) -> Generator[str, Fetched, Mapping[str, Any]]:
+        """Discovery written once: the RFC 8414 fallback's GETs, then the document's checks."""
         try:
-            with fetcher.session() as get:
-                fetched = fetch_metadata(get, issuer)
+            fetched: Fetched = yield from metadata_plan(issuer)
         except DiscoveryError:
             raise
         except KeySetUnavailableError as exc:
@@ -520,17 +519,8 @@ class TokenClient:
             return lock
 
     async def _discover_async(self, issuer: str) -> Mapping[str, Any]:
-        from ._http import fetch_metadata_async
-
-        fetcher = self._fetcher()
-        try:
-            async with fetcher.session_async() as get:
-                fetched = await fetch_metadata_async(get, issuer)
-        except DiscoveryError:
-            raise
-        except KeySetUnavailableError as exc:
-            raise DiscoveryError(f"discovery of {issuer} failed: {exc}") from None
-        return self._accept_metadata(fetched.body, fetched.url)
+        async with self._fetcher().session_async() as get:
+            return await run_plan_async(self._discovery_plan(issuer), get)
 
     def _endpoint(self, name: str) -> str:
         given = self._endpoints[name]
@@ -636,26 +626,42 @@ class TokenClient:
         return await self._send_async(_request(grant_type, fields, None))
 
     def _send(self, request: _Request) -> TokenResponse:
-        url = self.token_endpoint()
-        assertion = self._signer.form_fields(self._audience(url))
+        return run_plan(self._send_plan(request), self._do)
+
+    async def _send_async(self, request: _Request) -> TokenResponse:
+        return await run_plan_async(self._send_plan(request), self._do_async)
+
+    def _send_plan(self, request: _Request) -> Generator[Step, Any, TokenResponse]:
+        """A token request written once: endpoint, assertion, POST, the answer read.
+
+        Steps: ``endpoint`` (the token endpoint, discovered on first use), ``sign`` (the
+        client assertion for an audience) and ``post`` (the form to the endpoint).
+        """
+        url: str = yield Step("endpoint")
+        assertion: dict[str, str] = yield Step("sign", self._audience(url))
         try:
-            posted = self._fetcher().post_form(url, self._form(request, assertion))
+            posted: Posted = yield Step("post", (url, self._form(request, assertion)))
         except TokenEndpointUnavailableError:
             self._log(request, url, None)
             raise
         self._log(request, url, posted.status)
         return _token_response(posted, request.grant_type, self._clock(), request.scope)
 
-    async def _send_async(self, request: _Request) -> TokenResponse:
-        url = await self.token_endpoint_async()
-        assertion = await self._signer.form_fields_async(self._audience(url))
-        try:
-            posted = await self._fetcher().post_form_async(url, self._form(request, assertion))
-        except TokenEndpointUnavailableError:
-            self._log(request, url, None)
-            raise
-        self._log(request, url, posted.status)
-        return _token_response(posted, request.grant_type, self._clock(), request.scope)
+    def _do(self, step: Step) -> Any:
+        """The sync face of a step of :meth:`_send_plan`."""
+        if step.kind == "endpoint":
+            return self.token_endpoint()
+        if step.kind == "sign":
+            return self._signer.form_fields(step.arg)
+        return self._fetcher().post_form(*step.arg)
+
+    async def _do_async(self, step: Step) -> Any:
+        """The async face of a step of :meth:`_send_plan`."""
+        if step.kind == "endpoint":
+            return await self.token_endpoint_async()
+        if step.kind == "sign":
+            return await self._signer.form_fields_async(step.arg)
+        return await self._fetcher().post_form_async(*step.arg)
 
     def client_credentials(
         self,

@@ -9,17 +9,15 @@ Error messages never contain key material or passwords.
 from __future__ import annotations
 
 import re
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ._algorithms import ALGORITHMS, PrivateKey, PublicKey, is_forbidden
-from ._b64 import b64url_decode
-from ._errors import ConfigurationError
-from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, parse_jwk
+from .._algorithms import ALGORITHMS, PrivateKey, PublicKey, is_forbidden
+from .._b64 import b64url_decode
+from .._errors import ConfigurationError
+from .._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, parse_jwk, quiet_key_loading
 
 __all__ = [
     "algorithms_for",
@@ -29,7 +27,6 @@ __all__ = [
     "default_alg",
     "load_pem_private_key",
     "private_key_from_jwk",
-    "quiet_key_loading",
 ]
 
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -38,22 +35,6 @@ _PEM_BLOCK = re.compile(
     rb"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+?-----END \1-----", re.DOTALL
 )
 _MAX_PEM_BYTES = 64 * 1024
-
-
-@contextmanager
-def quiet_key_loading() -> Iterator[None]:
-    """Load keys of any type inside this block without cryptography's deprecation warnings.
-
-    cryptography 51 warns whenever a DSA key is loaded (DSA is deprecated, to be removed). Such
-    a key is refused after loading whatever cryptography says; its warning must not be the
-    outcome instead (under ``-W error`` it would be raised in place of our error). Only used
-    where keys are loaded from configuration, never on the verification path.
-    """
-    from cryptography.utils import CryptographyDeprecationWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        yield
 
 
 def check_private_key(key: object) -> PrivateKey:

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ._algorithms import ALGORITHMS, PrivateKey
-from ._errors import ConfigurationError
-from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
+from .._algorithms import ALGORITHMS, PrivateKey
+from .._errors import ConfigurationError
+from .._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
+from .._record import dataclass, field
 from ._private_keys import check_key_alg
-from ._record import dataclass, field
 
 if TYPE_CHECKING:
     from cryptography import x509

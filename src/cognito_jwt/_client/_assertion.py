@@ -12,14 +12,21 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._algorithms import ALGORITHMS, PrivateKey, PublicKey
-from ._b64 import b64url_encode
-from ._errors import ConfigurationError, SigningError
-from ._jwk import MAX_RSA_BITS, MIN_RSA_BITS, jwk_from_public_key, jwk_thumbprint
+from .._algorithms import ALGORITHMS, PrivateKey, PublicKey
+from .._b64 import b64url_encode
+from .._errors import ConfigurationError, SigningError
+from .._jwk import (
+    MAX_RSA_BITS,
+    MIN_RSA_BITS,
+    jwk_from_public_key,
+    jwk_thumbprint,
+    quiet_key_loading,
+)
+from .._plan import run_plan, run_plan_async
 from ._private_keys import (
     check_key_alg,
     check_private_key,
@@ -27,7 +34,6 @@ from ._private_keys import (
     default_alg,
     load_pem_private_key,
     private_key_from_jwk,
-    quiet_key_loading,
 )
 from ._sign import encode_compact, signing_input
 
@@ -266,7 +272,7 @@ class ClientAssertionSigner:
             ConfigurationError: Not a usable private RSA/EC/Ed25519 JWK.
         """
         if isinstance(jwk, str | bytes):
-            from ._json import loads_object
+            from .._json import loads_object
 
             try:
                 jwk = loads_object(jwk.encode() if isinstance(jwk, str) else jwk)
@@ -415,17 +421,7 @@ class ClientAssertionSigner:
             SigningError: The sign callable failed, is async (use :meth:`sign_async`), or
                 returned something that is not a valid signature.
         """
-        claims = self._claims(audience, lifetime, extra_claims)
-        if self._key is not None:
-            return encode_compact(claims, self._key, alg=self._alg, headers=self._header())
-        data = signing_input(self._header(), claims)
-        result = self._call(data)
-        if hasattr(result, "__await__"):
-            close = getattr(result, "close", None)
-            if callable(close):
-                close()  # a coroutine never awaited would warn
-            raise SigningError("the sign callable is async: use sign_async()")
-        return self._finish(data, result)
+        return run_plan(self._sign_plan(audience, lifetime, extra_claims), self._call_sync)
 
     async def sign_async(
         self,
@@ -439,13 +435,42 @@ class ClientAssertionSigner:
         An async sign callable is awaited; a sync one runs in a worker thread (it may do
         network I/O, like a KMS call), so the event loop never blocks on it.
         """
+        return await run_plan_async(
+            self._sign_plan(audience, lifetime, extra_claims), self._call_async
+        )
+
+    def _sign_plan(
+        self,
+        audience: str | Sequence[str] | None,
+        lifetime: float | None,
+        extra_claims: Mapping[str, Any] | None,
+    ) -> Generator[bytes, object, str]:
+        """The steps of :meth:`sign`, written once: the one step is the sign callable's.
+
+        With a key, nothing is yielded. With a sign callable, the signing input is yielded;
+        the driver (:meth:`_call_sync` or :meth:`_call_async`) sends back what it returned.
+        """
         claims = self._claims(audience, lifetime, extra_claims)
         if self._key is not None:
             return encode_compact(claims, self._key, alg=self._alg, headers=self._header())
+        data = signing_input(self._header(), claims)
+        return self._finish(data, (yield data))
+
+    def _call_sync(self, data: bytes) -> object:
+        """The sync face of the step: call the sign callable; an awaitable is refused."""
+        result = self._call(data)
+        if hasattr(result, "__await__"):
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()  # a coroutine never awaited would warn
+            raise SigningError("the sign callable is async: use sign_async()")
+        return result
+
+    async def _call_async(self, data: bytes) -> object:
+        """The async face: await an async callable; run a sync one in a worker thread."""
         import asyncio  # lazy: verifiers in sync code never pay for it
         import inspect
 
-        data = signing_input(self._header(), claims)
         if inspect.iscoroutinefunction(self._sign):
             result = self._call(data)
         else:
@@ -455,7 +480,7 @@ class ClientAssertionSigner:
                 result = await result
             except Exception as exc:
                 raise SigningError(f"the sign callable failed: {type(exc).__name__}") from exc
-        return self._finish(data, result)
+        return result
 
     def _finish(self, data: bytes, result: object) -> str:
         signature = self._check_signature(result, data)

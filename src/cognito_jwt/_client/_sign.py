@@ -10,9 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._algorithms import ALGORITHMS, PrivateKey, is_forbidden
-from ._b64 import b64url_encode
-from ._errors import ConfigurationError
+from .._algorithms import ALGORITHMS, PrivateKey, is_forbidden
+from .._b64 import b64url_encode
+from .._errors import ConfigurationError
 
 __all__ = ["encode_compact", "signing_input"]
 
