@@ -517,11 +517,25 @@ class _Connections:
         owner = self
 
         def response(sock: socket.socket, **kwargs: Any) -> http.client.HTTPResponse:
-            return http.client.HTTPResponse(_DeadlineSocket(sock, owner), **kwargs)  # type: ignore[arg-type]
+            return _response_class()(_DeadlineSocket(sock, owner), **kwargs)  # type: ignore[arg-type]
+
+        def open_socket(
+            address: tuple[str, int], timeout: float, source: Any = None
+        ) -> socket.socket:
+            sock = socket.create_connection(address, timeout, source)
+            try:  # the TLS handshake that follows waits only for the time left
+                sock.settimeout(owner.time_left())
+            except TimeoutError:
+                sock.close()
+                raise
+            return sock
 
         connection.response_class = response  # type: ignore[assignment]
+        connection._create_connection = open_socket  # type: ignore[attr-defined]  # noqa: SLF001
         try:
-            connection.connect()  # TCP, then the TLS handshake, each within *wait*
+            # TCP within *wait*, then the TLS handshake within the time left (CPython bounds
+            # a handshake as a whole by the socket's timeout, however the bytes trickle)
+            connection.connect()
         except TimeoutError:
             connection.close()
             raise _TransportError("timed out", connect=True) from None
@@ -529,6 +543,54 @@ class _Connections:
             connection.close()
             raise _TransportError("connection failed", connect=True) from None
         return connection
+
+
+@contextlib.contextmanager
+def _as_post_failure() -> Iterator[None]:
+    """Setting up a POST's carrier fails as a POST does (the TLS roots could not be loaded)."""
+    try:
+        yield
+    except KeySetUnavailableError as exc:
+        raise TokenEndpointUnavailableError(str(exc)) from None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of *url* (the default port made explicit)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or ""), port or (443 if scheme == "https" else 80)
+
+
+_MAX_INTERIM = 10
+_RESPONSE_CLASS: type[http.client.HTTPResponse] | None = None
+
+
+def _response_class() -> type[http.client.HTTPResponse]:
+    """``HTTPResponse`` that skips interim (1xx) answers before the final one, as httpx does.
+
+    ``http.client`` skips ``100 Continue`` only: a ``103 Early Hints`` would pass for the
+    answer. ``101 Switching Protocols`` is final (we never ask to switch: it is refused as a
+    status). At most ``_MAX_INTERIM`` interim answers, each head within http.client's limits.
+    """
+    global _RESPONSE_CLASS  # noqa: PLW0603 - built once, on the first own connection
+    if _RESPONSE_CLASS is None:
+        import http.client
+
+        class _Response(http.client.HTTPResponse):
+            def _read_status(self) -> tuple[str, int, str]:
+                for _ in range(_MAX_INTERIM):
+                    version, status, reason = super()._read_status()  # type: ignore[misc]
+                    if not 102 <= status < 200:  # 100: begin() skips it; 101 is final
+                        return version, status, reason
+                    http.client.parse_headers(self.fp)
+                raise http.client.HTTPException("too many interim answers")
+
+        _RESPONSE_CLASS = _Response
+    return _RESPONSE_CLASS
 
 
 def _http_exception() -> type[Exception]:
@@ -791,11 +853,41 @@ class HttpFetcher:
 
         return httpx.Timeout(self.options.timeout, connect=self.options.connect_timeout)
 
-    def _check(self, url: str) -> None:
+    def _check(self, url: str, error: type[JwtError] = KeySetUnavailableError) -> None:
+        """The URL policy (:func:`check_url`), and no credentials in the URL.
+
+        A ``user:password@`` part is refused, without the URL in the message: it would be in
+        every message and log line naming the URL (and ``http.client`` would not send it).
+        Credentials go in ``FetchOptions(headers=...)``.
+        """
+        try:
+            netloc = urlsplit(url).netloc
+        except ValueError:
+            netloc = url  # not a URL check_url accepts; no '@' may reach its message either
+        if "@" in netloc:
+            raise error(
+                "a URL with credentials (user:password@host) is refused; send them in "
+                "FetchOptions(headers=...)"
+            )
         try:
             check_url(url, allow_insecure_http=self.options.allow_insecure_http)
         except ConfigurationError as exc:
-            raise KeySetUnavailableError(str(exc)) from None
+            raise error(str(exc)) from None
+
+    def _headers_for(self, first: str, url: str) -> dict[str, str]:
+        """The request headers for *url*, redirected to from *first*.
+
+        Headers of the caller's (``FetchOptions.headers``: an API key, ``Authorization``) stay
+        with the origin (scheme, host, port) they were configured for: a redirect to another
+        origin carries only ``User-Agent`` and ``Accept``.
+        """
+        if _origin(first) == _origin(url):
+            return self._headers
+        return {
+            name: value
+            for name, value in self._headers.items()
+            if name.lower() in ("user-agent", "accept")
+        }
 
     def _next_url(self, answer: _Answer, url: str, hops: int) -> str | None:
         """The redirect target to follow, ``None`` to stop; raises if not allowed."""
@@ -875,9 +967,11 @@ class HttpFetcher:
 
     def _get_once(self, carrier: _Carrier, url: str) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
+        first = url
         with carrier.deadline():
             for hops in range(_MAX_REDIRECTS + 1):
-                with carrier.request("GET", url, self._headers) as answer:
+                headers = self._headers_for(first, url)
+                with carrier.request("GET", url, headers) as answer:
                     target = self._next_url(answer, url, hops)
                     if target is None:
                         limits.check_headers(answer)
@@ -924,9 +1018,10 @@ class HttpFetcher:
         self, client_for: Callable[[str], httpx.AsyncClient], url: str
     ) -> Fetched:
         limits = _Limits(url, self.options, self._monotonic)
+        first = url
         for hops in range(_MAX_REDIRECTS + 1):
             async with client_for(url).stream(
-                "GET", url, headers=self._headers, timeout=self.httpx_timeout(),
+                "GET", url, headers=self._headers_for(first, url), timeout=self.httpx_timeout(),
                 follow_redirects=False,
             ) as response:  # fmt: skip
                 answer = _HttpxAnswer(response)
@@ -944,10 +1039,7 @@ class HttpFetcher:
     # could not be made (the request never left), and every failure is a
     # TokenEndpointUnavailableError. Field values are secrets: they never reach a message.
     def _post_check(self, url: str) -> None:
-        try:
-            check_url(url, allow_insecure_http=self.options.allow_insecure_http)
-        except ConfigurationError as exc:
-            raise TokenEndpointUnavailableError(str(exc)) from None
+        self._check(url, TokenEndpointUnavailableError)
 
     def _posted(self, url: str, answer: _Answer, limits: _Limits) -> Posted:
         if answer.status in _REDIRECTS and answer.header("location") is not None:
@@ -1009,19 +1101,18 @@ class HttpFetcher:
         client = self.options.client
         if client is not None:
             return self._post_with(_HttpxSync(client, self), url, headers, body)
-        if _proxy_configured():
-            with _own_httpx_client(self) as proxied:
-                return self._post_with(proxied, url, headers, body)
-        with _Connections(self.options) as own:
-            return self._post_with(own, url, headers, body)
+        with _as_post_failure():
+            if _proxy_configured():
+                with _own_httpx_client(self) as proxied:
+                    return self._post_with(proxied, url, headers, body)
+            with _Connections(self.options) as own:
+                return self._post_with(own, url, headers, body)
 
     def _post_with(
         self, carrier: _Carrier, url: str, headers: dict[str, str], body: bytes
     ) -> Posted:
-        try:
+        with _as_post_failure():
             carrier.prepare(url)
-        except KeySetUnavailableError as exc:  # the TLS roots could not be loaded
-            raise TokenEndpointUnavailableError(str(exc)) from None
         plan: Generator[None, Posted, Posted] = self._attempts(
             f"POST {url}", TokenEndpointUnavailableError
         )
@@ -1058,7 +1149,9 @@ class HttpFetcher:
             return await self._post_async_with(user, url, headers, body)
         own = _AsyncClients(self)
         try:
-            return await self._post_async_with(own.client_for(url), url, headers, body)
+            with _as_post_failure():
+                client = own.client_for(url)
+            return await self._post_async_with(client, url, headers, body)
         finally:
             await own.aclose()
 
