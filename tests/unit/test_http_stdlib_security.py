@@ -323,8 +323,9 @@ def test_at_most_three_redirects_over_own_connections(
         assert len(server.requests) == 4  # the fourth redirect is never followed
 
 
+@pytest.mark.parametrize("face", ["sync", "async"])
 def test_a_redirect_to_another_origin_does_not_carry_credentials(
-    serve: Callable[..., CountingServer],
+    serve: Callable[..., CountingServer], face: str
 ) -> None:
     """``FetchOptions(headers=)`` may hold an API key: it stays with the configured origin."""
     target = serve({"/jwks": json_route({"keys": []})})
@@ -332,8 +333,9 @@ def test_a_redirect_to_another_origin_does_not_carry_credentials(
     origin.routes["/jwks2"] = json_route({"keys": []})
     headers = {"Authorization": f"Bearer {SECRET}", "Cookie": SECRET, "X-Api-Key": SECRET}
     fetcher = own_fetcher(follow_redirects=True, headers=headers)
-    assert fetcher.get(origin.url("/jwks")).url == target.url("/jwks")
-    assert fetcher.get(origin.url("/same")).url == origin.url("/jwks2")
+    get = fetcher.get if face == "sync" else lambda url: asyncio.run(fetcher.get_async(url))
+    assert get(origin.url("/jwks")).url == target.url("/jwks")
+    assert get(origin.url("/same")).url == origin.url("/jwks2")
     (_, _, sent, _), *_ = target.requests
     assert SECRET not in repr(sent)
     assert all(seen["authorization"] == f"Bearer {SECRET}" for _, _, seen, _ in origin.requests)
