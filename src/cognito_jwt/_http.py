@@ -500,6 +500,29 @@ class _Connections:
                     continue
                 raise _TransportError(type(exc).__name__) from None
 
+    def _open_socket(self, host: str, port: int) -> socket.socket:
+        """A TCP connection to one of *host*'s addresses, each tried within what is left.
+
+        ``socket.create_connection`` gives every address the whole connect timeout, so a name
+        with several unreachable addresses could outlast the deadline. Here each address waits
+        at most ``connect_timeout`` and the time left. (Resolving the name is not bounded: the
+        system's resolver has no timeout to give.)
+        """
+        failure: OSError | None = None
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, 0, socket.SOCK_STREAM
+        ):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(min(self._options.connect_timeout, self.time_left()))
+                sock.connect(address)
+            except OSError as exc:  # TimeoutError included: the next address, if time is left
+                sock.close()
+                failure = exc
+                continue
+            return sock
+        raise failure or OSError(f"no address for {host!r}")
+
     def _connect(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
         import http.client
 
@@ -519,10 +542,8 @@ class _Connections:
         def response(sock: socket.socket, **kwargs: Any) -> http.client.HTTPResponse:
             return _response_class()(_DeadlineSocket(sock, owner), **kwargs)  # type: ignore[arg-type]
 
-        def open_socket(
-            address: tuple[str, int], timeout: float, source: Any = None
-        ) -> socket.socket:
-            sock = socket.create_connection(address, timeout, source)
+        def open_socket(address: tuple[str, int], *_: Any) -> socket.socket:
+            sock = owner._open_socket(*address)
             try:  # the TLS handshake that follows waits only for the time left
                 sock.settimeout(owner.time_left())
             except TimeoutError:

@@ -465,13 +465,13 @@ def test_the_tls_handshake_waits_only_for_the_time_left(
     the handshake then must be given at most the 0.7 s left.
     """
     server = raw(answer(ok()), tls=tls_for(test_ca, "127.0.0.1"))
-    real_connect = socket.create_connection
+    real_connect = socket.socket.connect
     slow = threading.Event()
 
-    def slow_connect(*args: Any, **kwargs: Any) -> socket.socket:
-        sock = real_connect(*args, **kwargs)
-        slow.wait(0.3)  # the network took its time (the event is never set)
-        return sock
+    def slow_connect(sock: socket.socket, address: Any) -> None:
+        real_connect(sock, address)
+        if tuple(address)[:2] == ("127.0.0.1", server.port):
+            slow.wait(0.3)  # the network took its time (the event is never set)
 
     seen: list[float | None] = []
     context = http_module.tls_context()
@@ -481,12 +481,54 @@ def test_the_tls_handshake_waits_only_for_the_time_left(
         seen.append(sock.gettimeout())
         return real_wrap(sock, *args, **kwargs)
 
-    monkeypatch.setattr(socket, "create_connection", slow_connect)
+    monkeypatch.setattr(socket.socket, "connect", slow_connect)
     monkeypatch.setattr(context, "wrap_socket", spy_wrap)
     assert own_fetcher(timeout=1.0, connect_timeout=5.0).get(server.url("/jwks")).body == BODY
     assert len(seen) == 1
     assert seen[0] is not None
     assert seen[0] <= 0.7
+
+
+def test_a_name_with_many_unreachable_addresses_cannot_stretch_the_deadline(
+    raw: Callable[..., RawServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every address of a name is tried within what is left of the one deadline.
+
+    ``socket.create_connection`` gives each address the whole timeout: three addresses that
+    never answer would take three times the deadline. Here the name resolves to three
+    addresses; the first two swallow their connect timeout (an unreachable host, simulated at
+    ``socket.connect``), the third is a real server.
+    """
+    server = raw(answer(ok()))
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+    silent = [("127.0.0.2", server.port), ("127.0.0.3", server.port)]
+    given: list[float] = []
+    never = threading.Event()
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host != "multi.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
+            for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.1")
+        ]
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if tuple(address) in silent:
+            timeout = sock.gettimeout()
+            assert timeout is not None
+            given.append(timeout)
+            never.wait(timeout)  # no answer, for as long as the client waits
+            raise TimeoutError("timed out")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    fetcher = own_fetcher(timeout=0.6, connect_timeout=5.0, allow_insecure_http=True)
+    error = typed_get(fetcher, f"http://multi.test:{server.port}/jwks")
+    assert "timed out" in str(error)
+    assert given
+    assert sum(given) <= 0.6 + 0.05  # old: 0.6 for each address
 
 
 # === Content-Encoding, interim and empty answers =================================================
@@ -608,14 +650,18 @@ def test_ipv6_literals_and_ports_that_lead_nowhere_are_typed_errors(url: str) ->
 
 
 # === SSL_CERT_FILE naming a missing file =========================================================
+@pytest.mark.parametrize("roots", ["missing", "a-directory", "not-pem"])
 @pytest.mark.parametrize("face", ["sync", "async", "proxied"])
-def test_a_missing_ssl_cert_file_is_a_typed_error_for_every_face_and_method(
+def test_a_wrong_ssl_cert_file_is_a_typed_error_for_every_face_and_method(
     test_ca: trustme.CA,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     face: str,
+    roots: str,
 ) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    (tmp_path / "not.pem").write_text("not a certificate\n")
+    paths = {"missing": "missing.pem", "a-directory": ".", "not-pem": "not.pem"}
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / paths[roots]))
     if face == "proxied":
         monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     fetcher = own_fetcher()
@@ -629,3 +675,16 @@ def test_a_missing_ssl_cert_file_is_a_typed_error_for_every_face_and_method(
         get()
     with pytest.raises(TokenEndpointUnavailableError, match="TLS trust roots could not be loaded"):
         post()
+
+
+def test_a_missing_ssl_cert_dir_fails_the_handshake_as_a_typed_error(
+    test_ca: trustme.CA,
+    raw: Callable[..., RawServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """OpenSSL reads ``SSL_CERT_DIR`` lazily: nothing is trusted, every certificate refused."""
+    server = raw(answer(ok()), tls=tls_for(test_ca, "127.0.0.1"))
+    monkeypatch.delenv("SSL_CERT_FILE")
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "missing"))
+    assert "connection failed" in str(typed_get(own_fetcher(), server.url("/jwks")))
