@@ -476,8 +476,10 @@ class _Connections:
         """
         with self._lock:
             opened_in, connection = self._idle.pop(key, (_GENERATION, None))
-        if connection is not None and opened_in != _GENERATION:
-            connection.close()  # opened before a snapshot was restored: never reused
+        if connection is not None and (opened_in != _GENERATION or _unclean(connection)):
+            # opened before a snapshot was restored, or bytes nobody asked for wait on it (a
+            # body longer than declared, an unsolicited answer): never reused
+            connection.close()
             connection = None
         while True:
             reused = connection is not None
@@ -564,6 +566,26 @@ class _Connections:
             connection.close()
             raise _TransportError("connection failed", connect=True) from None
         return connection
+
+
+def _unclean(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection has something to read (so it must not be reused).
+
+    Either the server closed it, or bytes came after the last answer, which the next request
+    would take for its own answer.
+    """
+    import select
+
+    sock = connection.sock
+    if sock is None:
+        return True
+    if getattr(sock, "pending", lambda: 0)():  # TLS bytes already decrypted
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 @contextlib.contextmanager

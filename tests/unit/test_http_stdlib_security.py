@@ -382,6 +382,37 @@ def test_a_body_shorter_than_its_content_length_is_an_error(
     assert "timed out" in str(typed_get(own_fetcher(timeout=0.3), held.url("/jwks")))
 
 
+@pytest.mark.parametrize(
+    "extra", [b"\r\n", b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n{"keys": [1]}']
+)
+def test_bytes_after_a_body_are_never_read_as_the_next_answer(
+    raw: Callable[..., RawServer], extra: bytes
+) -> None:
+    """A kept connection with unread bytes (a stray CRLF, a body longer than declared, an
+    answer nobody asked for) is not reused: the next request of the fetch opens a new one."""
+    served: list[int] = []
+    first_read, extra_sent = threading.Event(), threading.Event()
+
+    def talk(conn: socket.socket) -> None:
+        served.append(len(served))
+        if read_request(conn):
+            conn.sendall(ok())
+        if len(served) == 1:  # the stray bytes come once the first answer has been read
+            assert first_read.wait(WAIT)
+            conn.sendall(extra)  # on loopback: in the client's receive buffer when this returns
+            extra_sent.set()
+        while read_request(conn):
+            conn.sendall(ok())
+
+    server = raw(talk)
+    with own_fetcher().session() as get:
+        assert get(server.url("/.well-known/openid-configuration")).body == BODY
+        first_read.set()
+        assert extra_sent.wait(WAIT)
+        assert get(server.url("/jwks")).body == BODY
+    assert len(served) == 2
+
+
 @pytest.mark.parametrize("declared", ["99999999999999999999999", "-1", "abc", "10, 12"])
 def test_a_content_length_that_is_no_length_is_capped_by_streaming(
     raw: Callable[..., RawServer], declared: str
