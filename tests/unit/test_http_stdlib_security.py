@@ -719,3 +719,23 @@ def test_a_missing_ssl_cert_dir_fails_the_handshake_as_a_typed_error(
     monkeypatch.delenv("SSL_CERT_FILE")
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "missing"))
     assert "connection failed" in str(typed_get(own_fetcher(), server.url("/jwks")))
+
+
+# === Nothing injected into a request =============================================================
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"headers": {"X-Api-Key": "k\r\nInjected: 1"}},
+        {"path": "/jwks\r\nInjected: 1"},
+        {"path": "/jw ks"},
+    ],
+    ids=["header-value", "path-crlf", "path-space"],
+)
+def test_a_header_or_path_that_would_split_the_request_is_a_typed_error(
+    raw: Callable[..., RawServer], bad: dict[str, Any]
+) -> None:
+    seen: list[bytes] = []
+    server = raw(lambda conn: seen.append(read_request(conn)))
+    fetcher = own_fetcher(headers=bad.get("headers", {}))
+    typed_get(fetcher, server.url(bad.get("path", "/jwks")))
+    assert not any(b"Injected" in request for request in seen)
