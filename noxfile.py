@@ -172,8 +172,8 @@ def bench(session: nox.Session) -> None:
     With no names, runs ``benchmarks/bench_peers.py``: cognito-jwt against the floor and the
     other JWT libraries (speed, import time, threads); it rewrites the results in
     ``docs/performance.md`` and ``docs/img/performance.png``. Names run the other scripts,
-    ``benchmarks/bench_<name>.py``: ``-- verify cache lambda asgi middleware fleet peers
-    threads``.
+    ``benchmarks/bench_<name>.py``: ``-- verify cache cold_start lambda asgi middleware fleet
+    dynamodb peers threads``.
     Options go to every script run: ``-- --quick --no-write`` for a rough look that leaves
     docs alone, ``-- --rounds 40`` for a longer run.
     """

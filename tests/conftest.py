@@ -40,7 +40,9 @@ def _is_loopback(address: Any) -> bool:
         if host == "localhost":
             return True
         try:
-            return ipaddress.ip_address(host).is_loopback
+            ip = ipaddress.ip_address(host)
+            mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+            return ip.is_loopback or (mapped is not None and mapped.is_loopback)
         except ValueError:
             return False
     return True  # AF_UNIX paths

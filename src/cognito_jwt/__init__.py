@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         TokenResponse,
         build_authorization_url,
     )
+    from ._http import after_restore
     from ._jwk import KeySet, SkippedKey
     from ._online_revocation import CognitoRevocationCheck, IntrospectionCheck
     from ._tenants import MultiTenantVerifier
@@ -75,9 +76,10 @@ if TYPE_CHECKING:
 # Imported on first use, so that `import cognito_jwt` stays cheap (Lambda cold starts): the
 # client side (private_key_jwt signing, the token client, key generation) and the ALB verifier,
 # which a Cognito or OIDC verifier never needs; the tenant router, which an app with one pool
-# never needs; the online revocation checks, which few routes use; decode_unverified, for
-# debugging and routing; key processing (KeySet, which needs cryptography), loaded anyway with
-# the first key set; the file store, built by a verifier that uses it.
+# never needs; the online revocation checks, which few routes use; the snapshot-restore hook,
+# which lives with the HTTP layer; decode_unverified, for debugging and routing; key processing
+# (KeySet, which needs cryptography), loaded anyway with the first key set; the file store,
+# built by a verifier that uses it.
 _LAZY = {
     "AlbVerifier": "._alb",
     "Audit": "._audit",
@@ -85,6 +87,7 @@ _LAZY = {
     "JsonLogSink": "._audit",
     "OpenTelemetrySink": "._audit",
     "VerificationRecord": "._audit",
+    "after_restore": "._http",
     "FileStore": ".stores._file",
     "KeySet": "._jwk",
     "MultiTenantVerifier": "._tenants",
@@ -196,6 +199,7 @@ __all__ = [
     "VerificationRecord",
     "Verifier",
     "__version__",
+    "after_restore",
     "build_authorization_url",
     "decode_unverified",
     "generate_client_key",

@@ -106,7 +106,7 @@ class Installs(KeySourceCore):
 
     def _fetcher(self) -> HttpFetcher:
         if self._http is None:
-            from ._http import HttpFetcher  # httpx is imported on the first fetch, not before
+            from ._http import HttpFetcher  # HTTP is imported on the first fetch
 
             self._http = HttpFetcher(self.fetch_options)
         return self._http

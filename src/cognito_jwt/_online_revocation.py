@@ -228,7 +228,7 @@ class _OnlineCheck:
 
     def _fetcher(self) -> HttpFetcher:
         if self._http is None:
-            from ._http import HttpFetcher  # httpx is imported on the first check
+            from ._http import HttpFetcher  # the HTTP layer is imported on the first check
 
             self._http = HttpFetcher(self._fetch)
         return self._http

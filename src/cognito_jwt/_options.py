@@ -54,7 +54,8 @@ class FetchOptions:
         allow_insecure_http: Accept plain ``http`` URLs for hosts that are not loopback.
             For tests only; loopback hosts are always allowed.
         headers: Extra request headers (e.g. an API gateway key). ``User-Agent`` defaults to
-            ``cognito-jwt/<version>``.
+            ``cognito-jwt/<version>``. Sent only to the origin of the URL configured: a
+            redirect to another origin carries ``User-Agent`` and ``Accept`` alone.
         client: Your own ``httpx.Client`` (proxies, mTLS, custom CA) for the sync face.
         async_client: Your own ``httpx.AsyncClient`` for the async face.
     """

@@ -218,6 +218,13 @@ document: dict[str, object] = emf.document(
     VerificationRecord("allow", None, "https://i", True, "k", "RS256", None, (), None, False, 0.001)
 )
 
+# Lambda SnapStart: the hook the runtime calls after a restore takes no arguments.
+from collections.abc import Callable  # noqa: E402
+
+from cognito_jwt import after_restore  # noqa: E402
+
+restore_hook: Callable[[], None] = after_restore
+
 
 def route_by_issuer(token: str) -> str | None:
     from cognito_jwt import UnverifiedToken, decode_unverified

@@ -442,7 +442,7 @@ class TokenClient:
     # -- discovery ----------------------------------------------------------------------------
     def _fetcher(self) -> HttpFetcher:
         if self._http is None:
-            from .._http import HttpFetcher  # httpx is imported on the first request
+            from .._http import HttpFetcher  # the HTTP layer is imported on the first request
 
             self._http = HttpFetcher(self._fetch)
         return self._http

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import stat
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,23 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
+# What tempfile.mkstemp does (a new file, 0600, never through a symlink), without importing
+# tempfile (with shutil and random) on a cold start.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_CREATE |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _create_temporary(directory: Path) -> tuple[int, str]:
+    """Create a new, private file with a random name in *directory*: (fd, path)."""
+    for _ in range(100):
+        path = str(directory / f".tmp-{os.urandom(8).hex()}.json")
+        try:
+            return os.open(path, _CREATE, 0o600), path
+        except FileExistsError:  # a name taken (64 random bits): draw again
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
 def default_cache_dir() -> Path:
     """Where key sets are stored by default.
 
@@ -55,7 +70,9 @@ def default_cache_dir() -> Path:
     if explicit:
         return Path(explicit)
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        return Path(tempfile.gettempdir()) / "cognito-jwt"
+        # Lambda runs Linux, where /tmp is writable (tempfile.gettempdir() would say the same,
+        # at the price of importing tempfile on every cold start).
+        return Path(os.environ.get("TMPDIR") or "/tmp") / "cognito-jwt"  # noqa: S108
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "cognito-jwt"
 
@@ -115,7 +132,7 @@ class FileStore:
             with self._reported_lock:
                 first = path not in self._reported
                 self._reported.add(path)
-        logger.log(logging.WARNING if first else logging.DEBUG, message, path, *args)
+        (logger.warning if first else logger.debug)(message, path, *args)
 
     def _usable(self, path: Path) -> None:
         if self._reported:  # the common case: nothing reported, no lock
@@ -206,9 +223,9 @@ class FileStore:
         previous = self._read(key, quiet=True)
         payload = build_document(key, record, previous, self.history_size)
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        fd, tmp = _create_temporary(self.directory)
         try:
-            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file with mode 0600
+            with os.fdopen(fd, "wb") as handle:
                 handle.write(payload)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -1,0 +1,90 @@
+"""What a cold start imports: only what its first verification needs (Lambda pays each import).
+
+A fresh interpreter builds a verifier with a file store, verifies a token (fetching the key set
+and writing the store: an empty cache), then a second interpreter does the same from the store
+it left (a warm cache, no network). Neither imports ``httpx`` (the sync face fetches with the
+standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cognito_jwt.testing import LocalIssuer
+
+NOT_NEEDED = ("httpx", "httpcore", "click", "tempfile", "logging", "asyncio")
+
+CHILD = """
+import json, sys
+from cognito_jwt import FileStore, JwtVerifier
+issuer, jwks_uri, store, token = sys.argv[1:]
+verifier = JwtVerifier(issuer=issuer, audience="api", jwks_uri=jwks_uri, store=FileStore(store))
+assert verifier.verify(token)["sub"] == "u"
+print(json.dumps({"fetches": verifier.stats.fetches, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.fixture
+def issuer() -> Iterator[LocalIssuer]:
+    with LocalIssuer() as running:
+        yield running
+
+
+def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[str]]:
+    import json
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, issuer.issuer, issuer.jwks_uri, str(store), token],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    return report["fetches"], set(report["modules"])
+
+
+def test_empty_then_warm_cache_import_only_what_they_need(
+    issuer: LocalIssuer, tmp_path: Path
+) -> None:
+    token = issuer.mint({"sub": "u", "aud": "api"})
+    for expected_fetches in (1, 0):  # empty store: fetch and save; then warm: read only
+        fetches, modules = cold_start(issuer, tmp_path, token)
+        assert fetches == expected_fetches
+        assert not modules & set(NOT_NEEDED), sorted(modules & set(NOT_NEEDED))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_a_warning_imports_logging_and_is_seen_an_unconfigurable_info_is_not() -> None:
+    code = (
+        "import sys\n"
+        "from cognito_jwt._log import logger\n"
+        "logger.info('kids added %s', 1)\n"
+        "logger.debug('detail')\n"
+        "assert 'logging' not in sys.modules\n"
+        "logger.warning('fetch failed %s', 2)\n"
+        "assert 'logging' in sys.modules\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # logging's last-resort handler prints WARNING and up; the info and debug lines were dropped
+    assert done.stderr.splitlines()[-1:] == ["fetch failed 2"]
+    assert "kids added" not in done.stderr
+    assert "detail" not in done.stderr
