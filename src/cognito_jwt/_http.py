@@ -38,6 +38,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -134,6 +135,18 @@ def _load_tls_context() -> ssl.SSLContext:
 _GENERATION = 0  # bumped by after_restore: a connection opened before it is never reused
 _OPEN: set[_Connections] = set()  # sessions of the sync face holding connections now
 _OPEN_LOCK = threading.Lock()
+# Clients of the stores (boto3, redis) whose connection pools after_restore empties, each with
+# the function that empties it; weakly held, so a store that is gone is forgotten.
+_POOLS: weakref.WeakKeyDictionary[Any, Callable[[Any], object]] = weakref.WeakKeyDictionary()
+
+
+def drop_pool_on_restore(client: Any, drop: Callable[[Any], object]) -> None:
+    """Have :func:`after_restore` call ``drop(client)``, emptying its connection pool.
+
+    A client that can't be weakly held is left alone: it is then the caller's to renew.
+    """
+    with _OPEN_LOCK, contextlib.suppress(TypeError):
+        _POOLS[client] = drop
 
 
 def after_restore() -> None:
@@ -152,14 +165,22 @@ def after_restore() -> None:
     was copied with the snapshot. Key sets need nothing: their age is computed from the clock
     when they are used, so keys hydrated at init and restored days later are refreshed then;
     ``jti`` values come from :mod:`secrets` (the operating system's generator), unique in
-    every copy. A ``client=`` of your own keeps its connection pool: create it after restore.
+    every copy. The connection pools of the stores' clients (``DynamoDBStore``,
+    ``DynamoDBDenyList``, and the blocking client of ``RedisStore``/``RedisDenyList``) are
+    emptied, so their first request after a restore opens a new connection instead of failing
+    on one the snapshot copied (and counting as an outage). An HTTP ``client=`` of your own
+    keeps its pool: create it after restore.
     """
     global _GENERATION  # noqa: PLW0603 - a process-wide counter
     with _OPEN_LOCK:
         _GENERATION += 1
         sessions = list(_OPEN)
+        pools = list(_POOLS.items())
     for session in sessions:
         session.close_idle()
+    for client, drop in pools:
+        with contextlib.suppress(Exception):  # a pool that can't close now reconnects later
+            drop(client)
     ssl_module = sys.modules.get("ssl")
     if ssl_module is not None:
         ssl_module.RAND_add(os.urandom(64), 64.0)

@@ -689,3 +689,27 @@ def test_the_guides_template_makes_the_table_the_store_and_deny_list_use(
         assert statement["Condition"] == {
             "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["cognito-jwt:*"]}
         }
+
+
+def test_after_restore_empties_the_clients_pool_and_the_next_read_reconnects(
+    dynamodb_server: MiniStack, dynamodb_table: str, tmp_path: Path
+) -> None:
+    """A SnapStart copy never reuses a connection the snapshot holds (it would fail, and count
+    as an outage): after_restore empties the pool of the store's and the deny-list's client."""
+    import cognito_jwt
+
+    store = _store(dynamodb_server, dynamodb_table, tmp_path)
+    deny = DynamoDBDenyList(dynamodb_table, client=dynamodb_server.client("dynamodb"))
+    key = "https://issuer.example/jwks"
+    store.save(key, _record({"keys": [], "v": 1}))
+    assert not deny.is_revoked(Claims({"sub": "alice", "jti": "j-1", "exp": time.time() + 60}))
+    pools = [c._endpoint.http_session._manager.pools for c in (store.client, deny.client)]
+    assert [len(pool) for pool in pools] == [1, 1]  # a connection each, kept for the next call
+
+    cognito_jwt.after_restore()
+
+    assert [len(pool) for pool in pools] == [0, 0]
+    loaded = store.load(key)  # a new connection, no outage
+    assert loaded is not None
+    assert loaded.jwks["v"] == 1
+    assert [len(pool) for pool in pools] == [1, 0]

@@ -25,6 +25,7 @@ from cognito_jwt import (
     FileStore,
     JwtVerifier,
     KeyNotFoundError,
+    StoredKeySet,
 )
 from cognito_jwt._jwk import jwk_from_public_key
 from cognito_jwt.stores import RedisStore
@@ -383,3 +384,26 @@ def test_an_acl_user_limited_to_its_namespace_is_enough(
     assert not wrong.available
     assert "unavailable" in _shared_store_messages(caplog, logging.WARNING)[-1]
     wrong.close()
+
+
+def test_after_restore_closes_the_pooled_connections_and_the_next_read_reconnects(
+    redis_server: RedisServer, redis_namespace: str, tmp_path: Path
+) -> None:
+    """A SnapStart copy never reuses a connection the snapshot holds: after_restore closes the
+    blocking client's pooled connections; the next command opens a new one."""
+    import cognito_jwt
+
+    store = _store(redis_server.url, redis_namespace, tmp_path)
+    key = "https://issuer.example/jwks"
+    store.save(key, StoredKeySet({"keys": []}, time.time(), 3600.0, key))
+    pool = store.client.connection_pool
+    connections = list(pool._available_connections)
+    assert connections
+    assert all(c._sock is not None for c in connections)
+
+    cognito_jwt.after_restore()
+
+    assert all(c._sock is None for c in connections)
+    loaded = store.load(key)
+    assert loaded is not None
+    assert loaded.jwks == {"keys": []}

@@ -129,3 +129,38 @@ def test_client_assertion_ids_come_from_the_operating_system(
     a, b = signer.sign(), signer.sign()
     assert a != b
     assert drawn == [32, 32]
+
+
+class _Pool:
+    """A client whose connection pool after_restore empties (stands for boto3's and redis')."""
+
+    def __init__(self) -> None:
+        self.emptied = 0
+
+    def empty(self) -> None:
+        self.emptied += 1
+
+
+def test_after_restore_empties_every_registered_pool_and_forgets_the_gone() -> None:
+    import gc
+
+    from cognito_jwt._http import drop_pool_on_restore
+
+    live, failing, gone = _Pool(), _Pool(), _Pool()
+    drop_pool_on_restore(live, _Pool.empty)
+
+    def cannot(pool: _Pool) -> None:
+        raise RuntimeError("this pool can't be closed now")
+
+    drop_pool_on_restore(failing, cannot)  # its failure stops neither the hook nor the others
+    drop_pool_on_restore(42, _Pool.empty)  # not weakly held: left alone, no error
+    emptied: list[object] = []
+    drop_pool_on_restore(gone, emptied.append)
+    del gone
+    gc.collect()
+
+    cognito_jwt.after_restore()
+    cognito_jwt.after_restore()
+
+    assert live.emptied == 2
+    assert emptied == []  # a client nobody holds any more is forgotten, not kept alive

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any, Literal, TypedDict, TypeVar
 
 from .._errors import ConfigurationError
+from .._http import drop_pool_on_restore
 from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of, key_digest, parse_document
 from ._shared import RENEWALS_PER_LEASE, Plan, _advance, _Call, _Health, _Lease, _positive
@@ -121,6 +122,11 @@ def dynamodb_client(
         )
     except (botocore.exceptions.BotoCoreError, ValueError) as exc:
         raise ConfigurationError(f"{what}: boto3 refused the client settings ({exc})") from None
+
+
+def _close_client(client: Any) -> None:
+    """Empty a boto3 client's connection pool (after a SnapStart restore); it reconnects."""
+    client.close()
 
 
 def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
@@ -329,6 +335,7 @@ class DynamoDBStore:
         if isinstance(history, bool) or not isinstance(history, int) or history < 0:
             raise ConfigurationError("DynamoDBStore history must be a non-negative int")
         self.client = client
+        drop_pool_on_restore(client, _close_client)
         self.namespace = namespace
         self.ttl = _positive("ttl", ttl, "DynamoDBStore")
         self.history_size = history

@@ -12,12 +12,14 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
+from .._http import drop_pool_on_restore
 from .._revocation import DEFAULT_LIFETIME
 from ._document import key_digest
 from ._dynamodb import (
     DYNAMODB_ERRORS,
     PARTITION_KEY,
     TTL_ATTRIBUTE,
+    _close_client,
     check_table_and_client,
     client_of,
     describe,
@@ -128,6 +130,7 @@ class DynamoDBDenyList(SharedDenyList):
             clock=clock,
         )
         self.client = client
+        drop_pool_on_restore(client, _close_client)
 
     def __repr__(self) -> str:
         return f"DynamoDBDenyList({self._name!r}, namespace={self.namespace!r})"

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from typing_extensions import Unpack
 
 from .._errors import ConfigurationError
+from .._http import drop_pool_on_restore
 from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of, key_digest, parse_document
 from ._shared import (
@@ -194,6 +195,11 @@ def _describe(client: redis.Redis) -> str:
     return f"{scheme}://{host}:{port}/{options.get('db', 0)}"
 
 
+def _disconnect(client: redis.Redis) -> None:
+    """Close a blocking client's pooled connections (after a SnapStart restore); it reconnects."""
+    client.connection_pool.disconnect()
+
+
 def _check_clients(client: object, async_client: object) -> None:
     if isinstance(client, redis.asyncio.Redis):
         raise ConfigurationError(
@@ -279,6 +285,7 @@ class RedisStore:
         if isinstance(history, bool) or not isinstance(history, int) or history < 0:
             raise ConfigurationError("RedisStore history must be a non-negative int")
         self.client = client
+        drop_pool_on_restore(client, _disconnect)
         self.async_client = async_client
         self.namespace = namespace
         self.ttl = _positive("ttl", ttl, "RedisStore")

@@ -15,9 +15,10 @@ from typing import Any, ClassVar, Literal, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
+from .._http import drop_pool_on_restore
 from .._revocation import DEFAULT_LIFETIME
 from ._document import key_digest
-from ._redis import _REDIS_ERRORS, _describe, clients_from_url, drive, drive_async
+from ._redis import _REDIS_ERRORS, _describe, _disconnect, clients_from_url, drive, drive_async
 from ._shared import Plan, _Call
 from ._shared_denylist import KINDS, Query, SharedDenyList
 
@@ -126,6 +127,7 @@ class RedisDenyList(SharedDenyList):
             clock=clock,
         )
         self.client = client
+        drop_pool_on_restore(client, _disconnect)
         self.async_client = async_client
         self._loop_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
