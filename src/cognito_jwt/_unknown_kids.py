@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._cache import Admission, Snapshot
 from ._errors import KeyAlgorithmMismatchError, KeyNotFoundError, KeySetUnavailableError
-from ._plan import IN_FLIGHT, KeySourceCore, Plan, Step
+from ._plan import IN_FLIGHT, JOIN, KeySourceCore, Plan, Step
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey
@@ -47,7 +47,10 @@ class UnknownKids(KeySourceCore):
                 yield Step("wait", pending)
             elif action != "settle":  # "settle": a refresh landed since *seen*, judge by it
                 try:
-                    yield Step("refresh", "unknown_kid")
+                    # A joiner only joins: the fetch it saw may have ended since (then it
+                    # judges by what that fetch installed), and a late joiner that started a
+                    # fetch of its own would escape the penalty box.
+                    yield JOIN if action == "join" else Step("refresh", "unknown_kid")
                 except KeySetUnavailableError as exc:
                     error = exc
                 finally:
@@ -163,15 +166,17 @@ class UnknownKids(KeySourceCore):
 
         Returns ``("join", None)`` when a fetch is already under way on this face (joined
         whatever the cooldown says: the callers that arrive with a newly rotated kid all wait
-        for the one refresh it caused); ``("lead", event)`` when this caller starts the
-        refresh and must set *event* when it is over; ``("wait", event)`` when the cooldown
-        is charged by a refresh that is still running (started on the other face, or not yet
-        registered as a fetch): wait for *event*, then look again; ``("settle", None)`` when
-        the cooldown is charged by a refresh that is over and installed a key set since
-        *seen*: judge the kid by that key set, as a caller that waited for it would;
-        ``("refuse", None)``. The cooldown and the pending event are set together under the
-        lock, and a refresh installs its key set (under the lock) before it sets its event,
-        so no caller can fall between the two, nor between a refresh landing and its event.
+        for the one refresh it caused; joined only, never restarted: if it has ended by the
+        time the caller gets to it, the caller judges by what it installed); ``("lead",
+        event)`` when this caller starts the refresh and must set *event* when it is over;
+        ``("wait", event)`` when the cooldown is charged by a refresh that is still running
+        (started on the other face, or not yet registered as a fetch): wait for *event*, then
+        look again; ``("settle", None)`` when the cooldown is charged by a refresh that is over
+        and installed a key set since *seen*: judge the kid by that key set, as a caller that
+        waited for it would; ``("refuse", None)``. The cooldown and the pending event are set
+        together under the lock, and a refresh installs its key set (under the lock) before it
+        sets its event, so no caller can fall between the two, nor between a refresh landing
+        and its event.
         """
         with self._lock:
             pending = self._kid_pending

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from cognito_jwt import JwtError, JwtVerifier
+from cognito_jwt import JwtError, JwtVerifier, KeyNotFoundError
 from cognito_jwt._keysource import RemoteKeySource
 from cognito_jwt.testing import LocalIssuer
 from tests.fake_issuer import FakeClock, FakeIssuer, oidc_token
@@ -355,3 +355,60 @@ def test_task_looking_as_a_threads_refresh_lands_takes_its_keys(
     assert not task_thread.is_alive()
     assert not isinstance(box[0], Exception), f"refused: {box[0]!r}"
     assert fake.count() == 2  # the cold start and the one refresh: the task fetched nothing
+
+
+def test_joiners_whose_fetch_ended_start_no_fetch_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A caller that decided to join the fetch in flight, and got to it after it ended, must
+    not start a fetch of its own: a chain of such late joiners would fetch past the bounds (one
+    refresh and one follow-up per cooldown) however many random kids arrive."""
+    fake, clock, verifier = _rotated()
+    paused: dict[str, tuple[threading.Event, threading.Event]] = {
+        name: (threading.Event(), threading.Event()) for name in ("late-1", "late-2")
+    }
+    original = RemoteKeySource._may_refresh_for_kid
+
+    def pause_joiner(self: RemoteKeySource, *args: Any) -> Any:
+        decision = original(self, *args)
+        events = paused.get(threading.current_thread().name)
+        if events is not None and decision[0] == "join":
+            events[0].set()  # decided to join the fetch in flight, not joined yet
+            assert events[1].wait(WAIT)
+        return decision
+
+    monkeypatch.setattr(RemoteKeySource, "_may_refresh_for_kid", pause_joiner)
+    outcomes: dict[str, object] = {}
+
+    def call(name: str, token: str) -> threading.Thread:
+        def run() -> None:
+            try:
+                outcomes[name] = verifier.verify(token)
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                outcomes[name] = exc
+
+        thread = threading.Thread(target=run, daemon=True, name=name)
+        thread.start()
+        return thread
+
+    fake.block()
+    lead = call("lead", oidc_token(_key("rsa-b", 1), clock()))  # the new key: the refresh
+    assert fake.entered.wait(WAIT)
+    late = call("late-1", oidc_token(_key("rsa-x", 2), clock()))  # a never-published kid
+    assert paused["late-1"][0].wait(WAIT)
+    fake.release()
+    lead.join(WAIT)  # the refresh is over: nothing in flight
+    fake.block()
+    paused["late-1"][1].set()
+    assert fake.entered.wait(WAIT)  # late-1's fetch (the one follow-up) is in flight
+    later = call("late-2", oidc_token(_key("rsa-y", 3), clock()))  # another one
+    assert paused["late-2"][0].wait(WAIT)
+    fake.release()
+    late.join(WAIT)
+    paused["late-2"][1].set()
+    later.join(WAIT)
+    assert not any(t.is_alive() for t in (lead, late, later))
+    assert not isinstance(outcomes["lead"], Exception), f"refused: {outcomes['lead']!r}"
+    assert isinstance(outcomes["late-1"], KeyNotFoundError)
+    assert isinstance(outcomes["late-2"], KeyNotFoundError)
+    assert fake.count() == 3  # the cold start, the refresh, the one follow-up
