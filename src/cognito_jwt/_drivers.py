@@ -62,6 +62,8 @@ class Drivers(KeySourceCore):
             return self._refresh(arg)
         if kind == "in_flight":
             return self._flights.flight is not None
+        if kind == "join":
+            return self._flights.join()
         if kind == "wait":
             return arg.wait(self._flights.wait_limit)
         if kind == "background":
@@ -92,6 +94,8 @@ class Drivers(KeySourceCore):
             return await self._refresh_async(arg)
         if kind == "in_flight":
             return self._flights.running_async()
+        if kind == "join":
+            return await self._flights.join_async()
         if kind == "wait":
             return await wait_event(arg, self._flights.wait_limit)
         if kind == "background":

@@ -109,6 +109,18 @@ class Flights(Generic[T]):
                     self.flight = None
             flight.done.set()
 
+    def join(self) -> T | None:
+        """Wait for the fetch another thread runs: its result, or ``None`` when none runs.
+
+        Never starts a fetch: a caller that decided to join one which has ended since looks at
+        the key set it installed instead.
+        """
+        with self._lock:
+            flight = self.flight
+            if flight is not None and _monotonic() - flight.started > self.wait_limit:
+                flight = None  # stuck: never wait on it
+        return None if flight is None else flight.wait(self.wait_limit)
+
     def in_background(self, run: Callable[[], None], *, allowed: Callable[[], bool]) -> None:
         """Start *run* on a daemon thread unless a fetch runs or ``allowed()`` says no."""
         with self._lock:
@@ -151,6 +163,26 @@ class Flights(Generic[T]):
                 task.add_done_callback(_retrieve)
                 self.by_loop[loop] = task
                 self._started[loop] = _monotonic()
+        return await self._await(task)
+
+    async def join_async(self) -> T | None:
+        """Await the fetch this event loop runs: its result, or ``None`` when none runs.
+
+        Never starts a fetch (see :meth:`join`).
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            task = self.by_loop.get(loop)
+            stuck = _monotonic() - self._started.get(loop, 0.0) > self.wait_limit
+        if task is None or task.done() or stuck:
+            return None
+        return await self._await(task)
+
+    async def _await(self, task: asyncio.Task[T]) -> T:
+        import asyncio
+
         # shield: a caller that gives up (cancelled) must not cancel the fetch others await;
         # bounded like a thread waiting on a flight, so a stuck fetch never holds callers.
         try:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IN_FLIGHT",
+    "JOIN",
     "LOAD",
     "Done",
     "KeySourceCore",
@@ -44,7 +45,7 @@ class Step:
         self.arg = arg
 
 
-LOAD, IN_FLIGHT = Step("load"), Step("in_flight")
+LOAD, IN_FLIGHT, JOIN = Step("load"), Step("in_flight"), Step("join")
 
 Plan: TypeAlias = "Generator[Step, Any, T]"
 """The steps of a lookup or a fetch, written once: a generator that yields the I/O it needs

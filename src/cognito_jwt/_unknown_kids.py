@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._cache import Admission, Snapshot
 from ._errors import KeyAlgorithmMismatchError, KeyNotFoundError, KeySetUnavailableError
-from ._plan import IN_FLIGHT, KeySourceCore, Plan, Step
+from ._plan import IN_FLIGHT, JOIN, KeySourceCore, Plan, Step
 
 if TYPE_CHECKING:
     from ._jwk import PreparedKey
@@ -45,9 +45,12 @@ class UnknownKids(KeySourceCore):
             error: KeySetUnavailableError | None = None
             if action == "wait":
                 yield Step("wait", pending)
-            else:
+            elif action != "settle":  # "settle": a refresh landed since *seen*, judge by it
                 try:
-                    yield Step("refresh", "unknown_kid")
+                    # A joiner only joins: the fetch it saw may have ended since (then it
+                    # judges by what that fetch installed), and a late joiner that started a
+                    # fetch of its own would escape the penalty box.
+                    yield JOIN if action == "join" else Step("refresh", "unknown_kid")
                 except KeySetUnavailableError as exc:
                     error = exc
                 finally:
@@ -79,7 +82,7 @@ class UnknownKids(KeySourceCore):
         newer = self._newer_key(snapshot, kid, alg)
         if newer is not None:
             return newer, "found", None
-        action, pending = self._may_refresh_for_kid(kid, now, in_flight)
+        action, pending = self._may_refresh_for_kid(snapshot, kid, now, in_flight)
         if action == "refuse":
             raise miss
         return None, action, pending
@@ -154,20 +157,26 @@ class UnknownKids(KeySourceCore):
 
     def _may_refresh_for_kid(
         self,
+        seen: Snapshot,
         kid: str | None,
         now: float,
         in_flight: bool,  # noqa: FBT001
     ) -> tuple[str, threading.Event | None]:
-        """Decide what an unknown kid may do: the penalty box.
+        """Decide what an unknown kid (missing from *seen*) may do: the penalty box.
 
         Returns ``("join", None)`` when a fetch is already under way on this face (joined
         whatever the cooldown says: the callers that arrive with a newly rotated kid all wait
-        for the one refresh it caused); ``("lead", event)`` when this caller starts the
-        refresh and must set *event* when it is over; ``("wait", event)`` when the cooldown
-        is charged by a refresh that is still running (started on the other face, or not yet
-        registered as a fetch): wait for *event*, then look again; ``("refuse", None)``.
-        The cooldown and the pending event are set together under the lock, so no caller
-        can fall between the two.
+        for the one refresh it caused; joined only, never restarted: if it has ended by the
+        time the caller gets to it, the caller judges by what it installed); ``("lead",
+        event)`` when this caller starts the refresh and must set *event* when it is over;
+        ``("wait", event)`` when the cooldown is charged by a refresh that is still running
+        (started on the other face, or not yet registered as a fetch): wait for *event*, then
+        look again; ``("settle", None)`` when the cooldown is charged by a refresh that is over
+        and installed a key set since *seen*: judge the kid by that key set, as a caller that
+        waited for it would; ``("refuse", None)``. The cooldown and the pending event are set
+        together under the lock, and a refresh installs its key set (under the lock) before it
+        sets its event, so no caller can fall between the two, nor between a refresh landing
+        and its event.
         """
         with self._lock:
             pending = self._kid_pending
@@ -180,6 +189,10 @@ class UnknownKids(KeySourceCore):
                 decision = ("lead", self._kid_pending)
             elif pending is not None and not pending.is_set():
                 decision = ("wait", pending)
+            elif self._snapshot is not seen:
+                # The refresh this caller would have waited for landed after it looked for a
+                # newer key set (another face's refresh, or one whose flight just ended).
+                decision = ("settle", None)
             else:
                 decision = ("refuse", None)
         if decision[0] == "refuse":
