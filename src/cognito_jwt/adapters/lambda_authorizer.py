@@ -549,51 +549,56 @@ def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerReque
     Raises:
         ValueError: Not an authorizer event, or without a usable ARN.
     """
-    if not isinstance(event, dict):
-        raise ValueError("the event is not a JSON object")
-    kind = _kind(event)
-    arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
-    if kind == "token":  # a TOKEN event has nothing else
-        return AuthorizerRequest(kind, arn, {}, {}, {}, {}, event)
-    return AuthorizerRequest(
-        kind,
-        arn,
-        _lower(event.get("headers")),
-        _strings(event.get("queryStringParameters")),
-        _strings(event.get("pathParameters")),
-        _strings(event.get("stageVariables")),
-        event,
-    )
+    return _read(event).full()
 
 
-class _TokenRequest:
-    """A ``TOKEN`` event, parsed as far as an answer needs (an ``AuthorizerRequest`` on demand).
+class _Event:
+    """An event, parsed as far as an answer needs: its kind and ARN (the record on demand).
 
-    A ``TOKEN`` event carries nothing but the token and the ARN: the full record is built only
-    for an ``authorize`` callback, which is handed one.
+    The handler reads the token straight from the event (:func:`_token_of`); the full
+    :class:`AuthorizerRequest` (every header name lowered, the query string, path parameters,
+    stage variables) is built only for an ``authorize`` callback, which is handed one.
     """
 
-    __slots__ = ("arn", "event")
-    kind: Literal["token"] = "token"
+    __slots__ = ("arn", "event", "kind")
 
-    def __init__(self, arn: ApiArn, event: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        kind: Literal["token", "request", "http", "websocket"],
+        arn: ApiArn,
+        event: dict[str, Any],
+    ) -> None:
+        self.kind = kind
         self.arn = arn
         self.event = event
 
     def full(self) -> AuthorizerRequest:
         """The request as :func:`parse_request` makes it."""
-        return AuthorizerRequest("token", self.arn, {}, {}, {}, {}, self.event)
+        event = self.event
+        if self.kind == "token":  # a TOKEN event has nothing else
+            return AuthorizerRequest("token", self.arn, {}, {}, {}, {}, event)
+        return AuthorizerRequest(
+            self.kind,
+            self.arn,
+            _lower(event.get("headers")),
+            _strings(event.get("queryStringParameters")),
+            _strings(event.get("pathParameters")),
+            _strings(event.get("stageVariables")),
+            event,
+        )
 
 
-def _read(event: object) -> AuthorizerRequest | _TokenRequest:
-    """:func:`parse_request`, lighter for a ``TOKEN`` event.
+def _read(event: object) -> _Event:
+    """Recognise an authorizer event and parse its ARN.
 
     Raises:
         ValueError: Not an authorizer event, or without a usable ARN.
     """
-    if isinstance(event, dict) and event.get("type") == "TOKEN":
-        return _TokenRequest(parse_api_arn(str(event.get("methodArn") or "")), event)
-    return parse_request(event)  # type: ignore[arg-type]  # it refuses what is not a dict
+    if not isinstance(event, dict):
+        raise ValueError("the event is not a JSON object")
+    kind = _kind(event)
+    arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    return _Event(kind, arn, event)
 
 
 def _token_value(event: Mapping[str, Any], source: TokenSource) -> str | None:
@@ -617,33 +622,102 @@ def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT
     return None  # empty, another scheme, or extra words
 
 
-def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:  # noqa: PLR0911
-    """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
-    event = request.event
-    if request.kind == "token":
+_UNSURE: Any = object()  # more than one name matches, or the quick scan cannot tell
+
+
+def _only_name(mapping: dict[Any, Any], name: str) -> Any:
+    """The name in *mapping* that is *name* (lower case) in some case, if exactly one is.
+
+    ``None`` when none is; ``_UNSURE`` when several are, or when the names are not plain
+    ASCII strings (then a scan name by name decides). The quick way: the names joined by
+    newlines, lowered and searched, in a few C-level passes rather than a ``lower()`` call per
+    name. A name holding a newline can make a false match, but never hide a true one (each
+    name is a whole line too); the caller looks the name found up, which settles it.
+    """
+    if not mapping:
+        return None
+    try:
+        names = "\n".join(mapping)
+    except TypeError:  # a name that is not a string
+        return _UNSURE
+    if not names.isascii() or "\n" in name:
+        return _UNSURE
+    needle = f"\n{name}\n"
+    lowered = f"\n{names.lower()}\n"
+    at = lowered.find(needle)
+    if at < 0:
+        return None
+    if lowered.find(needle, at + len(name) + 1) >= 0:  # two names may share a newline
+        return _UNSURE
+    return names[at : at + len(name)]  # ASCII: lowering kept every position
+
+
+def _sent(multi: dict[Any, Any], name: str) -> int:
+    """How many values ``multiValueHeaders`` holds under *name* (lower case), in any case."""
+    key = _only_name(multi, name)
+    if key is None:
+        return 0
+    values = multi.get(key, _UNSURE) if key is not _UNSURE else _UNSURE
+    if values is not _UNSURE:
+        return len(values) if isinstance(values, list) else 0
+    sent = 0
+    size = len(name)
+    for key, values in multi.items():  # lower() only the names of the right length
+        if isinstance(key, str) and len(key) == size and key.lower() == name:
+            sent += len(values) if isinstance(values, list) else 0
+    return sent
+
+
+def _header(headers: object, name: str) -> str | None:
+    """``_lower(headers).get(name)``, without lowering every name of the event."""
+    if not isinstance(headers, dict):
+        return None
+    key = _only_name(headers, name)
+    if key is None:
+        return None
+    value = headers.get(key, _UNSURE) if key is not _UNSURE else _UNSURE
+    if value is not _UNSURE:
+        return value if isinstance(value, str) else None
+    return _lower(headers).get(name)  # names in several cases: the last string value, as ever
+
+
+def _token_of(  # noqa: PLR0911
+    kind: str,
+    event: Mapping[str, Any],
+    source: TokenSource,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+) -> str | None:
+    """The token of an event (``None`` when absent, empty or ambiguous).
+
+    *headers* and *query* as an ``AuthorizerRequest`` has them, or ``None``: read from the
+    event, without lowering every header name.
+    """
+    if kind == "token":
         return _token_value(event, source)
     if source.header is not None:
+        name = source.header.lower()
         multi = event.get("multiValueHeaders")
-        if isinstance(multi, dict):
-            name = source.header.lower()
-            sent = 0
-            size = len(name)
-            for key, values in multi.items():  # lower() only the names of the right length
-                if type(key) is str and len(key) == size and key.lower() == name:
-                    sent += len(values) if isinstance(values, list) else 0
-            if sent > 1:
-                return None  # two Authorization headers: refuse to guess which one counts
-        header = request.headers.get(source.header.lower())
+        if isinstance(multi, dict) and _sent(multi, name) > 1:
+            return None  # two Authorization headers: refuse to guess which one counts
+        header = _header(event.get("headers"), name) if headers is None else headers.get(name)
         if header is not None:
-            if request.kind == "http" and "," in header:
+            if kind == "http" and "," in header:
                 return None  # HTTP APIs join repeated headers with commas
             return _from_value(header, source.allow_bare)
     if source.query is not None:
         multi_query = event.get("multiValueQueryStringParameters")
         if isinstance(multi_query, dict) and len(multi_query.get(source.query) or []) > 1:
             return None
-        return _from_value(request.query.get(source.query), allow_bare=True)
+        if query is None:
+            query = _strings(event.get("queryStringParameters"))
+        return _from_value(query.get(source.query), allow_bare=True)
     return None
+
+
+def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:
+    """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
+    return _token_of(request.kind, request.event, source, request.headers, request.query)
 
 
 def _policy(  # noqa: PLR0917 - internal, every argument a field of the response
@@ -742,10 +816,7 @@ class LambdaAuthorizer:
         except ValueError as exc:
             logger.warning("authorizer: unusable event (%s)", exc)
             raise Unauthorized from None
-        if isinstance(request, _TokenRequest):
-            token = _token_value(request.event, self.token_source)
-        else:
-            token = extract_token(request, self.token_source)
+        token = _token_of(request.kind, request.event, self.token_source)
         # The web decision: the same refusals, log lines and 401/403/5xx split as every adapter.
         outcome: Claims | JwtError | None = None
         if token is None:
@@ -777,16 +848,13 @@ class LambdaAuthorizer:
             return self._answer(request, allow=False, principal_id="anonymous")
         raise Unauthorized
 
-    def _decide(
-        self, claims: Claims, request: AuthorizerRequest | _TokenRequest
-    ) -> PolicyResponse | SimpleResponse:
+    def _decide(self, claims: Claims, request: _Event) -> PolicyResponse | SimpleResponse:
         principal = claims._data.get(self.principal_claim)  # noqa: SLF001 - a dict reads faster
         principal_id = str(principal) if principal is not None else "unknown"
         decision: Decision | None = None
         allow = True  # groups= and scopes= were checked by the web decision
         if self.authorize is not None:
-            full = request.full() if isinstance(request, _TokenRequest) else request
-            result = self.authorize(claims, full)
+            result = self.authorize(claims, request.full())
             if isinstance(result, Decision):
                 decision, allow = result, result.allow
                 principal_id = result.principal_id or principal_id
@@ -806,7 +874,7 @@ class LambdaAuthorizer:
         self,
         rules: Mapping[str, _Rule],
         claims: Claims,
-        request: AuthorizerRequest | _TokenRequest,
+        request: _Event,
         principal_id: str,
         decision: Decision | None,
         context: dict[str, ContextValue],
@@ -864,7 +932,7 @@ class LambdaAuthorizer:
 
     def _answer(
         self,
-        request: AuthorizerRequest | _TokenRequest,
+        request: _Event,
         *,
         allow: bool,
         principal_id: str,
