@@ -731,7 +731,24 @@ def test_the_handler_takes_the_token_extract_token_takes(
     stub = StubVerifier()
     handler = authorizer(stub, token_source=source, on_invalid="deny", hydrate=False)
     handler(event, None)
-    assert stub.verified == ([] if expected is None else [expected])
+    handler(copy.deepcopy(event), None)  # the same header names again: remembered
+    assert stub.verified == ([] if expected is None else [expected, expected])
+
+
+def test_remembered_header_names_are_bounded_and_right_for_new_values() -> None:
+    stub = StubVerifier()
+    handler = authorizer(stub, on_invalid="deny", hydrate=False)
+    for n in range(300):  # a client inventing header names: the memory stays small
+        event = rest_request_event(f"Bearer token.number.{n}")
+        event["headers"][f"X-Made-Up-{n}"] = "x"
+        event["multiValueHeaders"][f"X-Made-Up-{n}"] = ["x"]
+        handler(event, None)
+    assert len(lambda_authorizer._MATCHES) <= 64  # the bound is the point
+    assert stub.verified == [f"token.number.{n}" for n in range(300)]
+    twice = rest_request_event("Bearer token.number.0")  # names seen before, values not
+    twice["multiValueHeaders"]["Authorization"].append("Bearer second.token.y")
+    handler(twice, None)
+    assert len(stub.verified) == 300
 
 
 @pytest.mark.parametrize(

@@ -476,8 +476,7 @@ def flatten_context(
     context: dict[str, ContextValue] = {}
     texts: list[str] = []  # every string value, for the size bound below
     plain = 0  # the bound of the numbers and booleans, which are never escaped
-    for key in values:
-        value = values[key]
+    for key, value in values.items():
         kind = type(value)
         if kind is str:
             context[key] = value
@@ -622,63 +621,65 @@ def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT
     return None  # empty, another scheme, or extra words
 
 
-_UNSURE: Any = object()  # more than one name matches, or the quick scan cannot tell
+# The header names of an API's events repeat from one request to the next: where the token's
+# header (in whatever case) is among them is remembered for the last few sets of names, so that
+# a request costs a tuple and a look-up rather than a lower() per name.
+_MATCHES: dict[tuple[str, tuple[Any, ...]], tuple[int, ...] | None] = {}
+_MATCHES_SIZE = 64
+_UNCACHED: Any = object()
 
 
-def _only_name(mapping: dict[Any, Any], name: str) -> Any:
-    """The name in *mapping* that is *name* (lower case) in some case, if exactly one is.
+def _matching(mapping: dict[Any, Any], name: str) -> tuple[tuple[Any, ...], tuple[int, ...] | None]:
+    """The names of *mapping*, and the positions of those that are *name* (lower case).
 
-    ``None`` when none is; ``_UNSURE`` when several are, or when the names are not plain
-    ASCII strings (then a scan name by name decides). The quick way: the names joined by
-    newlines, lowered and searched, in a few C-level passes rather than a ``lower()`` call per
-    name. A name holding a newline can make a false match, but never hide a true one (each
-    name is a whole line too); the caller looks the name found up, which settles it.
+    The positions are in order; ``None`` when a name is not a ``str`` (the caller then reads
+    the names one by one, as it always did).
     """
-    if not mapping:
-        return None
-    try:
-        names = "\n".join(mapping)
-    except TypeError:  # a name that is not a string
-        return _UNSURE
-    if not names.isascii() or "\n" in name:
-        return _UNSURE
-    needle = f"\n{name}\n"
-    lowered = f"\n{names.lower()}\n"
-    at = lowered.find(needle)
-    if at < 0:
-        return None
-    if lowered.find(needle, at + len(name) + 1) >= 0:  # two names may share a newline
-        return _UNSURE
-    return names[at : at + len(name)]  # ASCII: lowering kept every position
+    names = tuple(mapping)
+    key = (name, names)
+    found = _MATCHES.get(key, _UNCACHED)
+    if found is _UNCACHED:
+        found = (
+            tuple(at for at, each in enumerate(names) if each.lower() == name)
+            if all(type(each) is str for each in names)
+            else None
+        )
+        if len(_MATCHES) >= _MATCHES_SIZE:
+            _MATCHES.clear()
+        _MATCHES[key] = found
+    return names, found
 
 
 def _sent(multi: dict[Any, Any], name: str) -> int:
     """How many values ``multiValueHeaders`` holds under *name* (lower case), in any case."""
-    key = _only_name(multi, name)
-    if key is None:
-        return 0
-    values = multi.get(key, _UNSURE) if key is not _UNSURE else _UNSURE
-    if values is not _UNSURE:
-        return len(values) if isinstance(values, list) else 0
-    sent = 0
-    size = len(name)
-    for key, values in multi.items():  # lower() only the names of the right length
-        if isinstance(key, str) and len(key) == size and key.lower() == name:
-            sent += len(values) if isinstance(values, list) else 0
-    return sent
+    names, found = _matching(multi, name)
+    if found is not None:
+        if len(found) == 1:  # the usual case: one Authorization header, its one value
+            values = multi[names[found[0]]]
+            return len(values) if isinstance(values, list) else 0
+        values_of = [multi[names[at]] for at in found]
+    else:
+        size = len(name)  # lower() only the names of the right length
+        values_of = [
+            values
+            for key, values in multi.items()
+            if type(key) is str and len(key) == size and key.lower() == name
+        ]
+    return sum(len(values) for values in values_of if isinstance(values, list))
 
 
 def _header(headers: object, name: str) -> str | None:
-    """``_lower(headers).get(name)``, without lowering every name of the event."""
-    if not isinstance(headers, dict):
+    """``_lower(headers).get(name)``: the last string value of *name* in any case."""
+    if not isinstance(headers, dict) or not headers:
         return None
-    key = _only_name(headers, name)
-    if key is None:
-        return None
-    value = headers.get(key, _UNSURE) if key is not _UNSURE else _UNSURE
-    if value is not _UNSURE:
-        return value if isinstance(value, str) else None
-    return _lower(headers).get(name)  # names in several cases: the last string value, as ever
+    names, found = _matching(headers, name)
+    if found is None:
+        return _lower(headers).get(name)
+    for at in reversed(found):
+        value = headers[names[at]]
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def _token_of(  # noqa: PLR0911
