@@ -271,7 +271,7 @@ def report(overheads: dict[str, list[float]]) -> str:
         median = statistics.median(values)
         q1, _, q3 = statistics.quantiles(values, n=4)
         spread = (q3 - q1) / median * 100 if median > 0 else float("nan")
-        verdict = "met" if median <= TARGET_US else "MISSED"
+        verdict = "PASS" if median <= TARGET_US else "ABOVE"
         lines.append(f"| {name} | {median:.2f} | {q3 - q1:.2f} | {spread:.0f} % | {verdict} |")
     return "\n".join(lines)
 
