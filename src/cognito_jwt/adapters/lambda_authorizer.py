@@ -46,8 +46,8 @@ from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
 from .._verifier import check_sync_use
-from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide, one_word
 from ._web import Decision as WebDecision
+from ._web import Rejection, RequestFacts, WebPolicy, decide, one_word, refusal
 
 __all__ = [
     "ApiArn",
@@ -230,12 +230,23 @@ _ARN = re.compile(
 )
 
 
-_ARN_CACHE: dict[str, ApiArn] = {}
+# An ARN, parsed, with its stage wildcard (what most answers allow or deny): the last few
+# are remembered, since they repeat.
+_ARN_CACHE: dict[str, tuple[ApiArn, str]] = {}
 _ARN_CACHE_SIZE = 256
 
 
 def parse_api_arn(arn: str) -> ApiArn:
     """Parse a ``methodArn``/``routeArn`` (the last few are remembered: they repeat).
+
+    Raises:
+        ValueError: Not an ``execute-api`` ARN.
+    """
+    return _parse_arn(arn)[0]
+
+
+def _parse_arn(arn: str) -> tuple[ApiArn, str]:
+    """:func:`parse_api_arn`, and the ARN's stage wildcard.
 
     Raises:
         ValueError: Not an ``execute-api`` ARN.
@@ -249,8 +260,8 @@ def parse_api_arn(arn: str) -> ApiArn:
     parsed = ApiArn(**match.groupdict())
     if len(_ARN_CACHE) >= _ARN_CACHE_SIZE:
         _ARN_CACHE.clear()
-    _ARN_CACHE[arn] = parsed
-    return parsed
+    cached = _ARN_CACHE[arn] = (parsed, parsed.stage_wildcard)
+    return cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +539,8 @@ def _strings(mapping: object) -> dict[str, str]:
 
 
 def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "websocket"]:
-    if event.get("type") == "TOKEN":
+    declared = event.get("type")
+    if declared == "TOKEN":
         return "token"
     if event.get("version") == "2.0":
         return "http"
@@ -537,7 +549,7 @@ def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "webs
         context.get("eventType") == "CONNECT" or context.get("routeKey") == "$connect"
     ):
         return "websocket"
-    if event.get("type") == "REQUEST":
+    if declared == "REQUEST":
         return "request"
     raise ValueError("not an API Gateway authorizer event")
 
@@ -559,16 +571,16 @@ class _Event:
     stage variables) is built only for an ``authorize`` callback, which is handed one.
     """
 
-    __slots__ = ("arn", "event", "kind")
+    __slots__ = ("arn", "event", "kind", "stage_wildcard")
 
     def __init__(
         self,
         kind: Literal["token", "request", "http", "websocket"],
-        arn: ApiArn,
+        arn: tuple[ApiArn, str],
         event: dict[str, Any],
     ) -> None:
         self.kind = kind
-        self.arn = arn
+        self.arn, self.stage_wildcard = arn
         self.event = event
 
     def full(self) -> AuthorizerRequest:
@@ -596,7 +608,7 @@ def _read(event: object) -> _Event:
     if not isinstance(event, dict):
         raise ValueError("the event is not a JSON object")
     kind = _kind(event)
-    arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    arn = _parse_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
     return _Event(kind, arn, event)
 
 
@@ -682,10 +694,11 @@ def _header(headers: object, name: str) -> str | None:
     return None
 
 
-def _token_of(  # noqa: PLR0911
+def _token_of(  # noqa: PLR0911, PLR0917 - internal, each argument used
     kind: str,
     event: Mapping[str, Any],
     source: TokenSource,
+    name: str | None,
     headers: Mapping[str, str] | None = None,
     query: Mapping[str, str] | None = None,
 ) -> str | None:
@@ -696,8 +709,7 @@ def _token_of(  # noqa: PLR0911
     """
     if kind == "token":
         return _token_value(event, source)
-    if source.header is not None:
-        name = source.header.lower()
+    if name is not None:  # source.header, lowered
         multi = event.get("multiValueHeaders")
         if isinstance(multi, dict) and _sent(multi, name) > 1:
             return None  # two Authorization headers: refuse to guess which one counts
@@ -718,7 +730,8 @@ def _token_of(  # noqa: PLR0911
 
 def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:
     """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
-    return _token_of(request.kind, request.event, source, request.headers, request.query)
+    name = None if source.header is None else source.header.lower()
+    return _token_of(request.kind, request.event, source, name, request.headers, request.query)
 
 
 def _policy(  # noqa: PLR0917 - internal, every argument a field of the response
@@ -795,6 +808,7 @@ class LambdaAuthorizer:
         self.scopes = string_set(scopes, "scopes")
         self._policy = WebPolicy.of(scopes=self.scopes, groups=self.groups)
         self.token_source = token_source
+        self._header_name = None if token_source.header is None else token_source.header.lower()
         self.principal_claim = principal_claim
         self.context_claims: tuple[str, ...] | Literal["all"] | None = (
             "all"
@@ -817,19 +831,19 @@ class LambdaAuthorizer:
         except ValueError as exc:
             logger.warning("authorizer: unusable event (%s)", exc)
             raise Unauthorized from None
-        token = _token_of(request.kind, request.event, self.token_source)
+        token = _token_of(request.kind, request.event, self.token_source, self._header_name)
         # The web decision: the same refusals, log lines and 401/403/5xx split as every adapter.
         outcome: Claims | JwtError | None = None
         if token is None:
-            answer: WebDecision = decide(self._policy, _NO_FACTS)
+            answer: WebDecision | None = decide(self._policy, _NO_FACTS)
         else:
             try:
                 outcome = self.verifier.verify(token)
             except JwtError as exc:
                 outcome = exc
-            answer = decide(self._policy, _NO_FACTS, outcome)
-        if isinstance(answer, Admit) and isinstance(outcome, Claims):
-            return self._decide(outcome, request)
+            answer = refusal(self._policy, outcome)  # decide()'s, without an Admit record
+            if answer is None and isinstance(outcome, Claims):
+                return self._decide(outcome, request)
         status = answer.status if isinstance(answer, Rejection) else 401
         if status >= 500 and isinstance(outcome, JwtError):
             # Our outage (no keys, revocation unknown) or our bug (a verifier that can't serve
@@ -945,7 +959,7 @@ class LambdaAuthorizer:
             if context and allow:
                 simple["context"] = context
             return simple
-        default = request.arn.stage_wildcard if self.resource == "stage" else str(request.arn)
+        default = request.stage_wildcard if self.resource == "stage" else str(request.arn)
         resources = [default]
         if allow and decision is not None and decision.resources is not None:
             resources = list(decision.resources)
