@@ -37,6 +37,7 @@ from cognito_jwt.adapters._web import (
     Verify,
     WebPolicy,
     decide,
+    refusal,
     request_token,
 )
 from cognito_jwt.adapters.asgi import BearerAuthMiddleware as AsgiMiddleware
@@ -62,6 +63,38 @@ def test_a_bearer_token_is_to_be_verified() -> None:
 
 def test_valid_claims_are_admitted_with_them() -> None:
     assert decide(WebPolicy.of(), facts(f"Bearer {TOKEN}"), CLAIMS) == Admit(CLAIMS)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        WebPolicy.of(),
+        WebPolicy.of(scopes="orders/read"),
+        WebPolicy.of(scopes="orders/write", realm="orders"),
+        WebPolicy.of(groups="staff"),
+        WebPolicy.of(groups=["admins"]),
+    ],
+)
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        CLAIMS,
+        Claims({"sub": "bob"}),
+        ExpiredTokenError("expired"),
+        MalformedTokenError("garbage"),
+        InsufficientScopeError("no scope"),
+        MissingGroupError("no group"),
+        KeySetUnavailableError("issuer down"),
+    ],
+    ids=repr,
+)
+def test_refusal_is_the_second_call_without_the_admission(
+    policy: WebPolicy, outcome: Claims | Exception
+) -> None:
+    """What the Lambda authorizer asks instead of decide(): the same refusal, or None."""
+    answer = decide(policy, RequestFacts(), outcome)  # type: ignore[arg-type]
+    expected = None if isinstance(answer, Admit) else answer
+    assert refusal(policy, outcome) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from cognito_jwt import (
     KeySetUnavailableError,
 )
 from cognito_jwt._b64 import b64url_encode
+from cognito_jwt.adapters import lambda_authorizer
 from cognito_jwt.adapters.lambda_authorizer import (
     ApiArn,
     AuthorizerRequest,
@@ -659,6 +660,129 @@ def test_ambiguous_tokens_are_401_through_the_handler(token: str, make_handler: 
     strict = make_handler(token_source=TokenSource(allow_bare=False))
     assert_unauthorized(strict, rest_request_event(token))
     assert strict(rest_request_event(f"Bearer {token}"), None)["principalId"] == SUB
+
+
+def _odd_header_events() -> list[Any]:
+    """Events whose headers test the handler's own reading of the token (see the test below)."""
+    good, other = "Bearer first.token.x", "Bearer second.token.y"
+
+    def rest(headers: dict[Any, Any], multi: Any = None) -> dict[str, Any]:
+        event = rest_request_event(None)
+        event["headers"].update(headers)
+        if multi is not None:
+            event["multiValueHeaders"] = multi
+        return event
+
+    def http(headers: Any) -> dict[str, Any]:
+        event = http_v2_event(None)
+        event["headers"] = headers
+        return event
+
+    cases = {
+        "one": rest({"Authorization": good}, {"Authorization": [good]}),
+        "upper": rest({"AUTHORIZATION": good}, {"AUTHORIZATION": [good]}),
+        "multi-two-values": rest({"Authorization": good}, {"Authorization": [good, other]}),
+        "multi-cased-twice": rest(
+            {"Authorization": good}, {"Authorization": [good], "authorization": [other]}
+        ),
+        "multi-adjacent-twice": rest(
+            {"Authorization": good}, {"authorization": [good], "AUTHORIZATION": [other]}
+        ),
+        "multi-not-lists": rest({"Authorization": good}, {"Authorization": good}),
+        "multi-empty-list": rest({"Authorization": good}, {"Authorization": []}),
+        "multi-not-a-dict": rest({"Authorization": good}, ["Authorization"]),
+        "multi-int-name": rest({"Authorization": good}, {1: [good], "Authorization": [good]}),
+        "multi-newline-name": rest(
+            {"Authorization": good}, {"x\nauthorization": [good], "Authorization": [good]}
+        ),
+        "multi-missing-header-present": rest({"Authorization": good}, {}),
+        "headers-cased-twice": http({"Authorization": good, "authorization": other}),
+        "headers-cased-twice-one-str": http({"Authorization": good, "authorization": 7}),
+        "headers-cased-twice-str-last": http({"authorization": 7, "AUTHORIZATION": good}),
+        "headers-not-str": http({"authorization": ["Bearer a.b.c"]}),
+        "headers-int-name": http({1: "x", "authorization": good}),
+        "headers-newline-name": http({"x\nauthorization": other, "authorization": good}),
+        "headers-newline-before": http({"Authorization\nx": other, "authorization": good}),
+        "headers-newline-only": http({"x\nAuthorization\ny": good}),
+        "multi-newline-only": rest({"Authorization": good}, {"Authorization\nx": [good, other]}),
+        "headers-non-ascii-name": http({"authorizatİon": other, "authorization": good}),
+        "headers-kelvin": http({"x-api-\u212aey": good}),
+        "headers-empty-name": http({"": other, "authorization": good}),
+        "headers-empty": http({}),
+        "headers-not-a-dict": http([("authorization", good)]),
+        "headers-comma": http({"authorization": f"{good},{other}"}),
+        "websocket-twice": websocket_event(header=good),
+    }
+    cases["websocket-twice"]["multiValueHeaders"]["authorization"] = [other]
+    return [pytest.param(event, id=name) for name, event in cases.items()]
+
+
+@pytest.mark.parametrize("event", _odd_header_events())
+@pytest.mark.parametrize(
+    "source",
+    [TokenSource(), TokenSource(header="X-Api-Key"), TokenSource(query="token")],
+    ids=["authorization", "x-api-key", "query"],
+)
+def test_the_handler_takes_the_token_extract_token_takes(
+    event: dict[str, Any], source: TokenSource
+) -> None:
+    """The handler reads the token from the event itself: the same token, or none, every time."""
+    expected = extract_token(parse_request(event), source)
+    stub = StubVerifier()
+    handler = authorizer(stub, token_source=source, on_invalid="deny", hydrate=False)
+    handler(event, None)
+    handler(copy.deepcopy(event), None)  # the same header names again: remembered
+    assert stub.verified == ([] if expected is None else [expected, expected])
+
+
+def test_remembered_header_names_are_bounded_and_right_for_new_values() -> None:
+    stub = StubVerifier()
+    handler = authorizer(stub, on_invalid="deny", hydrate=False)
+    for n in range(300):  # a client inventing header names: the memory stays small
+        event = rest_request_event(f"Bearer token.number.{n}")
+        event["headers"][f"X-Made-Up-{n}"] = "x"
+        event["multiValueHeaders"][f"X-Made-Up-{n}"] = ["x"]
+        handler(event, None)
+    assert len(lambda_authorizer._MATCHES) <= 64  # the bound is the point
+    assert stub.verified == [f"token.number.{n}" for n in range(300)]
+    twice = rest_request_event("Bearer token.number.0")  # names seen before, values not
+    twice["multiValueHeaders"]["Authorization"].append("Bearer second.token.y")
+    handler(twice, None)
+    assert len(stub.verified) == 300
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(lambda t: rest_request_event(f"Bearer {t}"), id="rest"),
+        pytest.param(lambda t: http_v2_event(f"Bearer {t}"), id="http-v2"),
+        pytest.param(lambda t: http_v1_event(f"Bearer {t}"), id="http-v1"),
+        pytest.param(lambda t: websocket_event(header=f"Bearer {t}"), id="websocket"),
+    ],
+)
+def test_the_request_record_is_built_only_for_an_authorize_callback(
+    event: Callable[[str], dict[str, Any]],
+    token: str,
+    make_handler: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lowering every header name is left to an ``authorize`` callback, which gets the record."""
+    seen: list[AuthorizerRequest] = []
+
+    def authorize(claims: Claims, request: AuthorizerRequest) -> bool:
+        seen.append(request)
+        return True
+
+    options: dict[str, Any] = {"http_response": "iam"}
+    assert make_handler(authorize=authorize, **options)(event(token), None)["principalId"] == SUB
+    assert seen == [parse_request(seen[0].event)]
+    assert seen[0].headers["authorization"] == f"Bearer {token}"
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("an AuthorizerRequest was built")
+
+    monkeypatch.setattr(lambda_authorizer, "AuthorizerRequest", refuse)
+    assert make_handler(**options)(event(token), None)["principalId"] == SUB
 
 
 # ==================================================================================================

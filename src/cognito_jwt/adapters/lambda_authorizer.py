@@ -46,8 +46,8 @@ from .._log import logger
 from .._normalise import string_set, string_tuple
 from .._record import dataclass, field
 from .._verifier import check_sync_use
-from ._web import Admit, Rejection, RequestFacts, WebPolicy, decide, one_word
 from ._web import Decision as WebDecision
+from ._web import Rejection, RequestFacts, WebPolicy, decide, one_word, refusal
 
 __all__ = [
     "ApiArn",
@@ -230,12 +230,23 @@ _ARN = re.compile(
 )
 
 
-_ARN_CACHE: dict[str, ApiArn] = {}
+# An ARN, parsed, with its stage wildcard (what most answers allow or deny): the last few
+# are remembered, since they repeat.
+_ARN_CACHE: dict[str, tuple[ApiArn, str]] = {}
 _ARN_CACHE_SIZE = 256
 
 
 def parse_api_arn(arn: str) -> ApiArn:
     """Parse a ``methodArn``/``routeArn`` (the last few are remembered: they repeat).
+
+    Raises:
+        ValueError: Not an ``execute-api`` ARN.
+    """
+    return _parse_arn(arn)[0]
+
+
+def _parse_arn(arn: str) -> tuple[ApiArn, str]:
+    """:func:`parse_api_arn`, and the ARN's stage wildcard.
 
     Raises:
         ValueError: Not an ``execute-api`` ARN.
@@ -249,8 +260,8 @@ def parse_api_arn(arn: str) -> ApiArn:
     parsed = ApiArn(**match.groupdict())
     if len(_ARN_CACHE) >= _ARN_CACHE_SIZE:
         _ARN_CACHE.clear()
-    _ARN_CACHE[arn] = parsed
-    return parsed
+    cached = _ARN_CACHE[arn] = (parsed, parsed.stage_wildcard)
+    return cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,8 +487,7 @@ def flatten_context(
     context: dict[str, ContextValue] = {}
     texts: list[str] = []  # every string value, for the size bound below
     plain = 0  # the bound of the numbers and booleans, which are never escaped
-    for key in values:
-        value = values[key]
+    for key, value in values.items():
         kind = type(value)
         if kind is str:
             context[key] = value
@@ -529,7 +539,8 @@ def _strings(mapping: object) -> dict[str, str]:
 
 
 def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "websocket"]:
-    if event.get("type") == "TOKEN":
+    declared = event.get("type")
+    if declared == "TOKEN":
         return "token"
     if event.get("version") == "2.0":
         return "http"
@@ -538,7 +549,7 @@ def _kind(event: Mapping[str, Any]) -> Literal["token", "request", "http", "webs
         context.get("eventType") == "CONNECT" or context.get("routeKey") == "$connect"
     ):
         return "websocket"
-    if event.get("type") == "REQUEST":
+    if declared == "REQUEST":
         return "request"
     raise ValueError("not an API Gateway authorizer event")
 
@@ -549,51 +560,56 @@ def parse_request(event: AuthorizerEvent | Mapping[str, Any]) -> AuthorizerReque
     Raises:
         ValueError: Not an authorizer event, or without a usable ARN.
     """
-    if not isinstance(event, dict):
-        raise ValueError("the event is not a JSON object")
-    kind = _kind(event)
-    arn = parse_api_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
-    if kind == "token":  # a TOKEN event has nothing else
-        return AuthorizerRequest(kind, arn, {}, {}, {}, {}, event)
-    return AuthorizerRequest(
-        kind,
-        arn,
-        _lower(event.get("headers")),
-        _strings(event.get("queryStringParameters")),
-        _strings(event.get("pathParameters")),
-        _strings(event.get("stageVariables")),
-        event,
-    )
+    return _read(event).full()
 
 
-class _TokenRequest:
-    """A ``TOKEN`` event, parsed as far as an answer needs (an ``AuthorizerRequest`` on demand).
+class _Event:
+    """An event, parsed as far as an answer needs: its kind and ARN (the record on demand).
 
-    A ``TOKEN`` event carries nothing but the token and the ARN: the full record is built only
-    for an ``authorize`` callback, which is handed one.
+    The handler reads the token straight from the event (:func:`_token_of`); the full
+    :class:`AuthorizerRequest` (every header name lowered, the query string, path parameters,
+    stage variables) is built only for an ``authorize`` callback, which is handed one.
     """
 
-    __slots__ = ("arn", "event")
-    kind: Literal["token"] = "token"
+    __slots__ = ("arn", "event", "kind", "stage_wildcard")
 
-    def __init__(self, arn: ApiArn, event: Mapping[str, Any]) -> None:
-        self.arn = arn
+    def __init__(
+        self,
+        kind: Literal["token", "request", "http", "websocket"],
+        arn: tuple[ApiArn, str],
+        event: dict[str, Any],
+    ) -> None:
+        self.kind = kind
+        self.arn, self.stage_wildcard = arn
         self.event = event
 
     def full(self) -> AuthorizerRequest:
         """The request as :func:`parse_request` makes it."""
-        return AuthorizerRequest("token", self.arn, {}, {}, {}, {}, self.event)
+        event = self.event
+        if self.kind == "token":  # a TOKEN event has nothing else
+            return AuthorizerRequest("token", self.arn, {}, {}, {}, {}, event)
+        return AuthorizerRequest(
+            self.kind,
+            self.arn,
+            _lower(event.get("headers")),
+            _strings(event.get("queryStringParameters")),
+            _strings(event.get("pathParameters")),
+            _strings(event.get("stageVariables")),
+            event,
+        )
 
 
-def _read(event: object) -> AuthorizerRequest | _TokenRequest:
-    """:func:`parse_request`, lighter for a ``TOKEN`` event.
+def _read(event: object) -> _Event:
+    """Recognise an authorizer event and parse its ARN.
 
     Raises:
         ValueError: Not an authorizer event, or without a usable ARN.
     """
-    if isinstance(event, dict) and event.get("type") == "TOKEN":
-        return _TokenRequest(parse_api_arn(str(event.get("methodArn") or "")), event)
-    return parse_request(event)  # type: ignore[arg-type]  # it refuses what is not a dict
+    if not isinstance(event, dict):
+        raise ValueError("the event is not a JSON object")
+    kind = _kind(event)
+    arn = _parse_arn(str(event.get("routeArn" if kind == "http" else "methodArn") or ""))
+    return _Event(kind, arn, event)
 
 
 def _token_value(event: Mapping[str, Any], source: TokenSource) -> str | None:
@@ -617,33 +633,105 @@ def _from_value(value: str | None, allow_bare: bool) -> str | None:  # noqa: FBT
     return None  # empty, another scheme, or extra words
 
 
-def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:  # noqa: PLR0911
-    """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
-    event = request.event
-    if request.kind == "token":
+# The header names of an API's events repeat from one request to the next: where the token's
+# header (in whatever case) is among them is remembered for the last few sets of names, so that
+# a request costs a tuple and a look-up rather than a lower() per name.
+_MATCHES: dict[tuple[str, tuple[Any, ...]], tuple[int, ...] | None] = {}
+_MATCHES_SIZE = 64
+_UNCACHED: Any = object()
+
+
+def _matching(mapping: dict[Any, Any], name: str) -> tuple[tuple[Any, ...], tuple[int, ...] | None]:
+    """The names of *mapping*, and the positions of those that are *name* (lower case).
+
+    The positions are in order; ``None`` when a name is not a ``str`` (the caller then reads
+    the names one by one, as it always did).
+    """
+    names = tuple(mapping)
+    key = (name, names)
+    found = _MATCHES.get(key, _UNCACHED)
+    if found is _UNCACHED:
+        found = (
+            tuple(at for at, each in enumerate(names) if each.lower() == name)
+            if all(type(each) is str for each in names)
+            else None
+        )
+        if len(_MATCHES) >= _MATCHES_SIZE:
+            _MATCHES.clear()
+        _MATCHES[key] = found
+    return names, found
+
+
+def _sent(multi: dict[Any, Any], name: str) -> int:
+    """How many values ``multiValueHeaders`` holds under *name* (lower case), in any case."""
+    names, found = _matching(multi, name)
+    if found is not None:
+        if len(found) == 1:  # the usual case: one Authorization header, its one value
+            values = multi[names[found[0]]]
+            return len(values) if isinstance(values, list) else 0
+        values_of = [multi[names[at]] for at in found]
+    else:
+        size = len(name)  # lower() only the names of the right length
+        values_of = [
+            values
+            for key, values in multi.items()
+            if type(key) is str and len(key) == size and key.lower() == name
+        ]
+    return sum(len(values) for values in values_of if isinstance(values, list))
+
+
+def _header(headers: object, name: str) -> str | None:
+    """``_lower(headers).get(name)``: the last string value of *name* in any case."""
+    if not isinstance(headers, dict) or not headers:
+        return None
+    names, found = _matching(headers, name)
+    if found is None:
+        return _lower(headers).get(name)
+    for at in reversed(found):
+        value = headers[names[at]]
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _token_of(  # noqa: PLR0911, PLR0917 - internal, each argument used
+    kind: str,
+    event: Mapping[str, Any],
+    source: TokenSource,
+    name: str | None,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+) -> str | None:
+    """The token of an event (``None`` when absent, empty or ambiguous).
+
+    *headers* and *query* as an ``AuthorizerRequest`` has them, or ``None``: read from the
+    event, without lowering every header name.
+    """
+    if kind == "token":
         return _token_value(event, source)
-    if source.header is not None:
+    if name is not None:  # source.header, lowered
         multi = event.get("multiValueHeaders")
-        if isinstance(multi, dict):
-            name = source.header.lower()
-            sent = 0
-            size = len(name)
-            for key, values in multi.items():  # lower() only the names of the right length
-                if type(key) is str and len(key) == size and key.lower() == name:
-                    sent += len(values) if isinstance(values, list) else 0
-            if sent > 1:
-                return None  # two Authorization headers: refuse to guess which one counts
-        header = request.headers.get(source.header.lower())
+        if isinstance(multi, dict) and _sent(multi, name) > 1:
+            return None  # two Authorization headers: refuse to guess which one counts
+        header = _header(event.get("headers"), name) if headers is None else headers.get(name)
         if header is not None:
-            if request.kind == "http" and "," in header:
+            if kind == "http" and "," in header:
                 return None  # HTTP APIs join repeated headers with commas
             return _from_value(header, source.allow_bare)
     if source.query is not None:
         multi_query = event.get("multiValueQueryStringParameters")
         if isinstance(multi_query, dict) and len(multi_query.get(source.query) or []) > 1:
             return None
-        return _from_value(request.query.get(source.query), allow_bare=True)
+        if query is None:
+            query = _strings(event.get("queryStringParameters"))
+        return _from_value(query.get(source.query), allow_bare=True)
     return None
+
+
+def extract_token(request: AuthorizerRequest, source: TokenSource) -> str | None:
+    """The bearer token of *request*, or ``None`` when absent, empty or ambiguous."""
+    name = None if source.header is None else source.header.lower()
+    return _token_of(request.kind, request.event, source, name, request.headers, request.query)
 
 
 def _policy(  # noqa: PLR0917 - internal, every argument a field of the response
@@ -720,6 +808,7 @@ class LambdaAuthorizer:
         self.scopes = string_set(scopes, "scopes")
         self._policy = WebPolicy.of(scopes=self.scopes, groups=self.groups)
         self.token_source = token_source
+        self._header_name = None if token_source.header is None else token_source.header.lower()
         self.principal_claim = principal_claim
         self.context_claims: tuple[str, ...] | Literal["all"] | None = (
             "all"
@@ -742,22 +831,19 @@ class LambdaAuthorizer:
         except ValueError as exc:
             logger.warning("authorizer: unusable event (%s)", exc)
             raise Unauthorized from None
-        if isinstance(request, _TokenRequest):
-            token = _token_value(request.event, self.token_source)
-        else:
-            token = extract_token(request, self.token_source)
+        token = _token_of(request.kind, request.event, self.token_source, self._header_name)
         # The web decision: the same refusals, log lines and 401/403/5xx split as every adapter.
         outcome: Claims | JwtError | None = None
         if token is None:
-            answer: WebDecision = decide(self._policy, _NO_FACTS)
+            answer: WebDecision | None = decide(self._policy, _NO_FACTS)
         else:
             try:
                 outcome = self.verifier.verify(token)
             except JwtError as exc:
                 outcome = exc
-            answer = decide(self._policy, _NO_FACTS, outcome)
-        if isinstance(answer, Admit) and isinstance(outcome, Claims):
-            return self._decide(outcome, request)
+            answer = refusal(self._policy, outcome)  # decide()'s, without an Admit record
+            if answer is None and isinstance(outcome, Claims):
+                return self._decide(outcome, request)
         status = answer.status if isinstance(answer, Rejection) else 401
         if status >= 500 and isinstance(outcome, JwtError):
             # Our outage (no keys, revocation unknown) or our bug (a verifier that can't serve
@@ -777,16 +863,13 @@ class LambdaAuthorizer:
             return self._answer(request, allow=False, principal_id="anonymous")
         raise Unauthorized
 
-    def _decide(
-        self, claims: Claims, request: AuthorizerRequest | _TokenRequest
-    ) -> PolicyResponse | SimpleResponse:
+    def _decide(self, claims: Claims, request: _Event) -> PolicyResponse | SimpleResponse:
         principal = claims._data.get(self.principal_claim)  # noqa: SLF001 - a dict reads faster
         principal_id = str(principal) if principal is not None else "unknown"
         decision: Decision | None = None
         allow = True  # groups= and scopes= were checked by the web decision
         if self.authorize is not None:
-            full = request.full() if isinstance(request, _TokenRequest) else request
-            result = self.authorize(claims, full)
+            result = self.authorize(claims, request.full())
             if isinstance(result, Decision):
                 decision, allow = result, result.allow
                 principal_id = result.principal_id or principal_id
@@ -806,7 +889,7 @@ class LambdaAuthorizer:
         self,
         rules: Mapping[str, _Rule],
         claims: Claims,
-        request: AuthorizerRequest | _TokenRequest,
+        request: _Event,
         principal_id: str,
         decision: Decision | None,
         context: dict[str, ContextValue],
@@ -864,7 +947,7 @@ class LambdaAuthorizer:
 
     def _answer(
         self,
-        request: AuthorizerRequest | _TokenRequest,
+        request: _Event,
         *,
         allow: bool,
         principal_id: str,
@@ -876,7 +959,7 @@ class LambdaAuthorizer:
             if context and allow:
                 simple["context"] = context
             return simple
-        default = request.arn.stage_wildcard if self.resource == "stage" else str(request.arn)
+        default = request.stage_wildcard if self.resource == "stage" else str(request.arn)
         resources = [default]
         if allow and decision is not None and decision.resources is not None:
             resources = list(decision.resources)
