@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._audit import Audit, DecisionHook
 from ._discovery import cognito_jwks_uri
 from ._errors import (
     AudienceMismatchError,
@@ -37,6 +36,7 @@ from ._validate import check_any_group, check_any_scope, check_audience
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg
 
 if TYPE_CHECKING:
+    from ._audit import Audit, DecisionHook
     from ._verifier import Revocation
 
 __all__ = [

@@ -3,7 +3,10 @@
 A fresh interpreter builds a verifier with a file store, verifies a token (fetching the key set
 and writing the store: an empty cache), then a second interpreter does the same from the store
 it left (a warm cache, no network). Neither imports ``httpx`` (the sync face fetches with the
-standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged).
+standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged),
+``cachetools`` (no ``kid`` was missing, so the negative cache stayed unbuilt), the audit module
+(no ``on_decision=``) or ``cryptography``'s OpenSSL backend with its cipher modules (only
+``ec.ECDSA`` needs it, and an RS256 key set never builds one).
 """
 
 from __future__ import annotations
@@ -18,7 +21,18 @@ import pytest
 
 from cognito_jwt.testing import LocalIssuer
 
-NOT_NEEDED = ("httpx", "httpcore", "click", "tempfile", "logging", "asyncio")
+NOT_NEEDED = (
+    "httpx",
+    "httpcore",
+    "click",
+    "tempfile",
+    "logging",
+    "asyncio",
+    "cachetools",
+    "cognito_jwt._audit",
+    "cryptography.hazmat.backends.openssl",
+    "cryptography.hazmat.primitives.ciphers",
+)
 
 CHILD = """
 import json, sys
