@@ -6,7 +6,8 @@ it left (a warm cache, no network). Neither imports ``httpx`` (the sync face fet
 standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged),
 ``cachetools`` (no ``kid`` was missing, so the negative cache stayed unbuilt), the audit module
 (no ``on_decision=``) or ``cryptography``'s OpenSSL backend with its cipher modules (only
-``ec.ECDSA`` needs it, and an RS256 key set never builds one).
+``ec.ECDSA`` needs it, and an RS256 key set never builds one), or the ``idna`` codec (an ASCII
+host name reaches the resolver and ``ssl`` as bytes).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ NOT_NEEDED = (
     "cognito_jwt._audit",
     "cryptography.hazmat.backends.openssl",
     "cryptography.hazmat.primitives.ciphers",
+    "encodings.idna",
+    "stringprep",
 )
 
 CHILD = """
