@@ -43,7 +43,9 @@ from cognito_jwt import FileStore, JwtVerifier
 issuer, jwks_uri, store, token = sys.argv[1:]
 verifier = JwtVerifier(issuer=issuer, audience="api", jwks_uri=jwks_uri, store=FileStore(store))
 assert verifier.verify(token)["sub"] == "u"
-print(json.dumps({"fetches": verifier.stats.fetches, "modules": sorted(sys.modules)}))
+from cognito_jwt import _validate
+print(json.dumps({"fetches": verifier.stats.fetches, "modules": sorted(sys.modules),
+                  "scope_compiled": _validate._SCOPE is not None}))
 """
 
 
@@ -53,7 +55,7 @@ def issuer() -> Iterator[LocalIssuer]:
         yield running
 
 
-def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[str]]:
+def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[str], bool]:
     import json
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -67,7 +69,7 @@ def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[s
     )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
-    return report["fetches"], set(report["modules"])
+    return report["fetches"], set(report["modules"]), report["scope_compiled"]
 
 
 def test_empty_then_warm_cache_import_only_what_they_need(
@@ -75,8 +77,9 @@ def test_empty_then_warm_cache_import_only_what_they_need(
 ) -> None:
     token = issuer.mint({"sub": "u", "aud": "api"})
     for expected_fetches in (1, 0):  # empty store: fetch and save; then warm: read only
-        fetches, modules = cold_start(issuer, tmp_path, token)
+        fetches, modules, scope_compiled = cold_start(issuer, tmp_path, token)
         assert fetches == expected_fetches
+        assert not scope_compiled  # no scope was read: its pattern was never compiled
         assert not modules & set(NOT_NEEDED), sorted(modules & set(NOT_NEEDED))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
 
