@@ -6,8 +6,9 @@ it left (a warm cache, no network). Neither imports ``httpx`` (the sync face fet
 standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged),
 ``cachetools`` (no ``kid`` was missing, so the negative cache stayed unbuilt), the audit module
 (no ``on_decision=``) or ``cryptography``'s OpenSSL backend with its cipher modules (only
-``ec.ECDSA`` needs it, and an RS256 key set never builds one), or the ``idna`` codec (an ASCII
-host name reaches the resolver and ``ssl`` as bytes).
+``ec.ECDSA`` needs it, and an RS256 key set never builds one), the ``idna`` codec (an ASCII
+host name reaches the resolver and ``ssl`` as bytes), or ``hashlib`` (the store's file names
+are SHA-256 digests from ``cryptography``, which the keys load anyway).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ NOT_NEEDED = (
     "cryptography.hazmat.primitives.ciphers",
     "encodings.idna",
     "stringprep",
+    "hashlib",
 )
 
 CHILD = """
