@@ -187,6 +187,7 @@ def test_import_is_light(statement: str) -> None:
         "hashlib",
         "tempfile",
         "datetime",
+        "cognito_jwt._audit",  # only a verifier given on_decision= needs it
     ):
         assert heavy not in modules, f"{statement} pulled in {heavy}"
 
@@ -204,5 +205,14 @@ def test_first_key_set_brings_cryptography_and_construction_stays_offline() -> N
         "    verifier = issuer.verifier(audience='api', store=None)\n"
         "    assert verifier.verify(token).sub == 'a'\n"
         "assert 'cryptography' in sys.modules and 'httpx' not in sys.modules\n"
+        # an RS256 key set never builds ec.ECDSA, whose constructor loads cryptography's
+        # OpenSSL backend and its cipher modules; the first EC key does, and verifies
+        "backend = 'cryptography.hazmat.backends.openssl'\n"
+        "assert backend not in sys.modules, 'an RSA key set loaded the OpenSSL backend'\n"
+        "with LocalIssuer(algorithm='ES256') as issuer:\n"
+        "    token = issuer.mint({'sub': 'e', 'aud': 'api'})\n"
+        "    verifier = issuer.verifier(audience='api', store=None)\n"
+        "    assert verifier.verify(token).sub == 'e'\n"
+        "assert backend in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

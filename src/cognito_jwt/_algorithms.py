@@ -160,13 +160,21 @@ def _ecdsa(
     crv: str, hash_alg: hashes.HashAlgorithm
 ) -> tuple[Callable[[PublicKey], Check | None], Callable[[PrivateKey, bytes], bytes]]:
     curve, size, order = _CURVES[crv]
-    ecdsa = ec.ECDSA(hash_alg)
     full = 2 * size
+    # ec.ECDSA is built with the first EC key: its constructor imports cryptography's OpenSSL
+    # backend (and with it the cipher modules), which a cold start verifying RS256 never needs.
+    ecdsa: list[ec.ECDSA] = []
+
+    def signature_algorithm() -> ec.ECDSA:
+        if not ecdsa:
+            ecdsa.append(ec.ECDSA(hash_alg))
+        return ecdsa[0]
 
     def prepare(key: PublicKey) -> Check | None:
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve.name:
             return None  # fail closed on a key of the wrong type or curve
         verify = key.verify
+        algorithm = signature_algorithm()
 
         def check(signature: bytes, data: bytes) -> bool:
             # RFC 7518 §3.4: exactly R || S, each the full coordinate size; DER is refused.
@@ -179,7 +187,7 @@ def _ecdsa(
             if not (0 < r < order and 0 < s < order):
                 return False
             try:
-                verify(encode_dss_signature(r, s), data, ecdsa)
+                verify(encode_dss_signature(r, s), data, algorithm)
             except (InvalidSignature, ValueError):
                 return False
             return True
@@ -189,7 +197,7 @@ def _ecdsa(
     def sign(key: PrivateKey, data: bytes) -> bytes:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != curve.name:
             raise ConfigurationError(f"ES* with {crv} needs an EC private key on {crv}")
-        r, s = decode_dss_signature(key.sign(data, ecdsa))
+        r, s = decode_dss_signature(key.sign(data, signature_algorithm()))
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
     return prepare, sign

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._options import RefreshPolicy
@@ -101,6 +101,50 @@ def lookup_step(
     return "expired" if gate.may_fetch(now) else "fallback"
 
 
+class _NegativeCache(MutableMapping[str, bool]):
+    """A ``cachetools.TTLCache`` (size-bounded, aging on *timer*), built on the first write.
+
+    Only a ``kid`` a fetch answered without is ever written: a cold start whose key set holds
+    the token's ``kid`` never imports ``cachetools`` (nor ``random`` and ``heapq`` with it).
+    """
+
+    __slots__ = ("_cache", "_maxsize", "_timer", "_ttl")
+
+    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:
+        self._cache: MutableMapping[str, bool] | None = None
+        self._maxsize = maxsize
+        self._ttl = ttl
+        self._timer = timer
+
+    def __contains__(self, kid: object) -> bool:
+        cache = self._cache
+        return cache is not None and kid in cache
+
+    def __getitem__(self, kid: str) -> bool:
+        if self._cache is None:
+            raise KeyError(kid)
+        return self._cache[kid]
+
+    def __setitem__(self, kid: str, value: bool) -> None:
+        cache = self._cache
+        if cache is None:
+            from cachetools import TTLCache
+
+            cache = self._cache = TTLCache(maxsize=self._maxsize, ttl=self._ttl, timer=self._timer)
+        cache[kid] = value
+
+    def __delitem__(self, kid: str) -> None:
+        if self._cache is None:
+            raise KeyError(kid)
+        del self._cache[kid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(()) if self._cache is None else iter(self._cache)
+
+    def __len__(self) -> int:
+        return 0 if self._cache is None else len(self._cache)
+
+
 @dataclass(slots=True)
 class FetchGate:
     """The one gate of a key source: backoff after failed fetches, and the penalty box.
@@ -125,12 +169,7 @@ class FetchGate:
     @classmethod
     def for_policy(cls, policy: RefreshPolicy, clock: Callable[[], float]) -> FetchGate:
         """A gate whose negative cache is bounded by *policy* and ages on *clock*."""
-        from cachetools import TTLCache  # only a source that fetches pays for the import
-
-        negative: TTLCache[str, bool] = TTLCache(
-            maxsize=policy.negative_kid_max, ttl=policy.negative_kid_ttl, timer=clock
-        )
-        return cls(unknown=negative)
+        return cls(unknown=_NegativeCache(policy.negative_kid_max, policy.negative_kid_ttl, clock))
 
     def may_fetch(self, now: float) -> bool:
         """Whether backoff allows a fetch now."""

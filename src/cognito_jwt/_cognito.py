@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._audit import Audit, DecisionHook
 from ._discovery import cognito_jwks_uri
 from ._errors import (
     AudienceMismatchError,
@@ -37,6 +36,7 @@ from ._validate import check_any_group, check_any_scope, check_audience
 from ._verifier import BaseVerifier, Clock, CustomCheck, KeyConfig, StoreArg
 
 if TYPE_CHECKING:
+    from ._audit import Audit, DecisionHook
     from ._verifier import Revocation
 
 __all__ = [
@@ -49,7 +49,9 @@ __all__ = [
 
 TokenUse = Literal["id", "access"]
 
-_POOL_ID = re.compile(r"(?P<region>[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2})_[0-9A-Za-z]{1,32}")
+# Patterns compiled on first use (re's own cache), not at import: only a CognitoVerifier (or
+# cognito_issuer) reads them, at construction, and a cold start of a JwtVerifier never does.
+_POOL_ID = r"(?P<region>[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2})_[0-9A-Za-z]{1,32}"
 
 # AWS partitions by region prefix → DNS suffix (from the partitions' published metadata).
 # Checked in order: the more specific prefixes first.
@@ -70,7 +72,7 @@ def parse_user_pool_id(user_pool_id: str) -> str:
     Raises:
         ConfigurationError: The id does not have the ``{region}_{id}`` form.
     """
-    match = _POOL_ID.fullmatch(user_pool_id) if isinstance(user_pool_id, str) else None
+    match = re.fullmatch(_POOL_ID, user_pool_id) if isinstance(user_pool_id, str) else None
     if match is None:
         raise ConfigurationError(
             f"user_pool_id {user_pool_id!r} is not of the form '<region>_<id>' "
@@ -81,7 +83,7 @@ def parse_user_pool_id(user_pool_id: str) -> str:
 
 IssuerFormat = Literal["original", "updated"]
 
-_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
+_REGION = r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}"
 
 
 def _partition_suffix(region: str) -> str:
@@ -140,7 +142,7 @@ def _bad_format(issuer_format: object) -> ConfigurationError:
 
 def _check_region(region: object, home: str) -> str:
     """*region* if it is a Region name in the same partition as the pool's Region *home*."""
-    if not isinstance(region, str) or _REGION.fullmatch(region) is None:
+    if not isinstance(region, str) or re.fullmatch(_REGION, region) is None:
         raise ConfigurationError(
             f"a replica Region must be a Region name such as 'eu-central-1', got "
             f"{bounded_repr(region)}"

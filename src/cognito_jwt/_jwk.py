@@ -22,7 +22,6 @@ Key rules:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -385,6 +384,8 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     except KeyError as exc:
         raise ValueError(f"JWK lacks required member {bounded_repr(exc.args[0])}") from None
     text = json.dumps(canonical, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    import hashlib  # only for thumbprints (not on the way to a verified token)
+
     return b64url_encode(hashlib.sha256(text.encode("utf-8")).digest())
 
 

@@ -155,7 +155,7 @@ def scopes_of(payload: Mapping[str, Any]) -> frozenset[str] | None:
         The set of scope tokens, or ``None`` when ``scope`` is absent or not such a string.
     """
     scope = payload.get("scope")
-    if not isinstance(scope, str) or _SCOPE.fullmatch(scope) is None:
+    if not isinstance(scope, str) or (_SCOPE or _scope_pattern()).fullmatch(scope) is None:
         return None
     return frozenset(scope.split(" "))
 
@@ -180,7 +180,15 @@ def groups_of(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 
 # RFC 6749 §3.3: scope = scope-token *( SP scope-token ); scope-token = 1*NQCHAR.
-_SCOPE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*")
+# Compiled by the first token whose scope is read, not at import (a cold start without a scope
+# check never compiles it).
+_SCOPE: re.Pattern[str] | None = None
+
+
+def _scope_pattern() -> re.Pattern[str]:
+    global _SCOPE  # noqa: PLW0603 - compiled once, on first use
+    _SCOPE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*")
+    return _SCOPE
 
 
 def check_issuer(payload: dict[str, Any], issuers: frozenset[str]) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, S
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from ._alg_names import ALGORITHM_NAMES, DEFAULT_ALGORITHMS, check_allowlist, is_forbidden
-from ._audit import Audit, DecisionHook, as_audit, audit_scope, current_scope, run, run_async
 from ._claims import Claims
 from ._errors import (
     AlgorithmNotAllowedError,
@@ -59,6 +58,7 @@ from .stores._base import KeyStore
 if TYPE_CHECKING:
     from dataclasses import dataclass
 
+    from ._audit import Audit, DecisionHook, Scope
     from ._jwk import KeySet, PreparedKey
     from ._revocation import RevocationCheck
 
@@ -336,6 +336,22 @@ def _check_leeway(leeway: object) -> float:
 _MAX_LEEWAY = 86_400
 
 
+# The audit module is imported by the first verifier given ``on_decision=`` (or by a scope
+# lookup, which only a tracked verifier makes): a cold start without a hook never loads it.
+def _as_audit(on_decision: DecisionHook | Audit | None) -> Audit | None:
+    if on_decision is None:
+        return None
+    from ._audit import as_audit
+
+    return as_audit(on_decision)
+
+
+def _audit_scope() -> Scope | None:
+    from ._audit import audit_scope
+
+    return audit_scope.get()
+
+
 class BaseVerifier:
     """The shared pipeline. Use :class:`JwtVerifier` or :class:`CognitoVerifier`."""
 
@@ -375,7 +391,7 @@ class BaseVerifier:
         revocation: Revocation = None,
         on_decision: DecisionHook | Audit | None = None,
     ) -> None:
-        self._audit = as_audit(on_decision)
+        self._audit = _as_audit(on_decision)
         # Whether an audit (its own, or a router's) may want to hear of a cache hit.
         self._tracked = self._audit is not None
         self._issuers = issuers
@@ -446,6 +462,8 @@ class BaseVerifier:
         """
         if self._audit is None:
             return self._verify_routed(token, None)
+        from ._audit import run
+
         return run(
             self._audit,
             self._verify_routed,
@@ -465,6 +483,8 @@ class BaseVerifier:
         """
         if self._audit is None:
             return await self._verify_routed_async(token, None)
+        from ._audit import run_async
+
         return await run_async(
             self._audit,
             self._verify_routed_async,
@@ -601,7 +621,7 @@ class BaseVerifier:
                 return None  # pragma: no cover - see TokenCache.claims_of
             payload = decoded
         cache.hits += 1
-        if self._tracked and (scope := audit_scope.get()) is not None:
+        if self._tracked and (scope := _audit_scope()) is not None:
             scope.cache_hit = True  # an audited verification records that the cache answered
         return Claims._adopt(payload, entry.header)  # noqa: SLF001 - same package
 
@@ -982,7 +1002,7 @@ class MultiIssuerVerifier:
         limits: TokenLimits | None = None,
         on_decision: DecisionHook | Audit | None = None,
     ):
-        self._audit = as_audit(on_decision)
+        self._audit = _as_audit(on_decision)
         self._verifiers = tuple(verifiers)
         if not self._verifiers:
             raise ConfigurationError("MultiIssuerVerifier needs at least one verifier")
@@ -1031,9 +1051,13 @@ class MultiIssuerVerifier:
             JwtError: A subclass naming what was wrong.
         """
         if self._audit is not None:
+            from ._audit import run
+
             return run(self._audit, self._verify_audited, token, None, None)
         verifier, routed = self._route(token)
         if verifier._audit is not None:  # noqa: SLF001
+            from ._audit import run
+
             return run(verifier._audit, verifier._verify_routed, token, routed, verifier.issuers)  # noqa: SLF001
         return verifier._verify_routed(token, routed)  # noqa: SLF001 - the routed entry
 
@@ -1044,9 +1068,13 @@ class MultiIssuerVerifier:
             JwtError: A subclass naming what was wrong.
         """
         if self._audit is not None:
+            from ._audit import run_async
+
             return await run_async(self._audit, self._verify_audited_async, token, None, None)
         verifier, routed = self._route(token)
         if verifier._audit is not None:  # noqa: SLF001
+            from ._audit import run_async
+
             return await run_async(
                 verifier._audit,  # noqa: SLF001
                 verifier._verify_routed_async,  # noqa: SLF001
@@ -1069,6 +1097,8 @@ class MultiIssuerVerifier:
     def _route_audited(self, token: object) -> tuple[BaseVerifier, Routed]:
         """Route *token* and tell the router's audit (if it watches) which verifier took it."""
         verifier, routed = self._route(token)
+        from ._audit import current_scope
+
         scope = current_scope()
         if scope is not None:
             scope.routed(verifier.issuers, verifier._audit)  # noqa: SLF001

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -194,3 +197,34 @@ def test_window_many_records_in_one_bucket_stay_one_bucket() -> None:
     assert fw._past == []  # all in the current bucket
     assert fw.exceeded(T0 + 1, 0.0, 1000)
     assert not fw.exceeded(T0 + 1, 0.0, 1001)
+
+
+def test_negative_cache_is_bounded_and_built_on_the_first_miss() -> None:
+    # cachetools (and random, heapq ...) is imported by the first kid forgotten, not by every
+    # key source at construction: a cold start whose keys hold the token's kid never loads it.
+    code = (
+        "import sys\n"
+        "from cognito_jwt._cache import FetchGate, Admission\n"
+        "from cognito_jwt._options import RefreshPolicy\n"
+        "clock = [0.0]\n"
+        "gate = FetchGate.for_policy(RefreshPolicy(negative_kid_max=2, negative_kid_ttl=60),"
+        " lambda: clock[0])\n"
+        "assert 'x' not in gate.unknown and len(gate.unknown) == 0 and list(gate.unknown) == []\n"
+        "assert 'cachetools' not in sys.modules\n"
+        "for kid in ('a', 'b', 'c'):\n"
+        "    gate.forget_kid(kid)\n"
+        "assert 'cachetools' in sys.modules\n"
+        "assert len(gate.unknown) == 2 and 'c' in gate.unknown  # bounded: the oldest went\n"
+        "assert gate.admit('c', 0.0, cooldown=0) is Admission.UNKNOWN\n"
+        "clock[0] = 61.0\n"
+        "assert 'c' not in gate.unknown  # aged out on the given clock\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

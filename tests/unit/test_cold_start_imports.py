@@ -3,7 +3,12 @@
 A fresh interpreter builds a verifier with a file store, verifies a token (fetching the key set
 and writing the store: an empty cache), then a second interpreter does the same from the store
 it left (a warm cache, no network). Neither imports ``httpx`` (the sync face fetches with the
-standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged).
+standard library), ``tempfile`` or ``logging`` (nothing went wrong, so nothing was logged),
+``cachetools`` (no ``kid`` was missing, so the negative cache stayed unbuilt), the audit module
+(no ``on_decision=``) or ``cryptography``'s OpenSSL backend with its cipher modules (only
+``ec.ECDSA`` needs it, and an RS256 key set never builds one), the ``idna`` codec (an ASCII
+host name reaches the resolver and ``ssl`` as bytes), or ``hashlib`` (the store's file names
+are SHA-256 digests from ``cryptography``, which the keys load anyway).
 """
 
 from __future__ import annotations
@@ -18,7 +23,21 @@ import pytest
 
 from cognito_jwt.testing import LocalIssuer
 
-NOT_NEEDED = ("httpx", "httpcore", "click", "tempfile", "logging", "asyncio")
+NOT_NEEDED = (
+    "httpx",
+    "httpcore",
+    "click",
+    "tempfile",
+    "logging",
+    "asyncio",
+    "cachetools",
+    "cognito_jwt._audit",
+    "cryptography.hazmat.backends.openssl",
+    "cryptography.hazmat.primitives.ciphers",
+    "encodings.idna",
+    "stringprep",
+    "hashlib",
+)
 
 CHILD = """
 import json, sys
@@ -26,7 +45,9 @@ from cognito_jwt import FileStore, JwtVerifier
 issuer, jwks_uri, store, token = sys.argv[1:]
 verifier = JwtVerifier(issuer=issuer, audience="api", jwks_uri=jwks_uri, store=FileStore(store))
 assert verifier.verify(token)["sub"] == "u"
-print(json.dumps({"fetches": verifier.stats.fetches, "modules": sorted(sys.modules)}))
+from cognito_jwt import _validate
+print(json.dumps({"fetches": verifier.stats.fetches, "modules": sorted(sys.modules),
+                  "scope_compiled": _validate._SCOPE is not None}))
 """
 
 
@@ -36,7 +57,7 @@ def issuer() -> Iterator[LocalIssuer]:
         yield running
 
 
-def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[str]]:
+def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[str], bool]:
     import json
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -50,7 +71,7 @@ def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[s
     )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
-    return report["fetches"], set(report["modules"])
+    return report["fetches"], set(report["modules"]), report["scope_compiled"]
 
 
 def test_empty_then_warm_cache_import_only_what_they_need(
@@ -58,8 +79,9 @@ def test_empty_then_warm_cache_import_only_what_they_need(
 ) -> None:
     token = issuer.mint({"sub": "u", "aud": "api"})
     for expected_fetches in (1, 0):  # empty store: fetch and save; then warm: read only
-        fetches, modules = cold_start(issuer, tmp_path, token)
+        fetches, modules, scope_compiled = cold_start(issuer, tmp_path, token)
         assert fetches == expected_fetches
+        assert not scope_compiled  # no scope was read: its pattern was never compiled
         assert not modules & set(NOT_NEEDED), sorted(modules & set(NOT_NEEDED))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
 

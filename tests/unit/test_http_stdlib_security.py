@@ -15,9 +15,12 @@ import datetime
 import http.client
 import ipaddress
 import logging
+import os
 import re
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -272,6 +275,63 @@ def test_the_same_server_with_a_certificate_for_its_name_is_accepted(
     """The control of the test above: only the certificate differs."""
     server = raw(answer(ok()), tls=tls_for(test_ca, "127.0.0.1"))
     assert own_fetcher().get(server.url("/jwks")).body == BODY
+
+
+@pytest.mark.parametrize(("certified", "accepted"), [("localhost", True), ("example.com", False)])
+def test_a_host_name_is_checked_against_the_certificate(
+    test_ca: trustme.CA, raw: Callable[..., RawServer], certified: str, accepted: bool
+) -> None:
+    """A name (not an IP literal): the one the URL gives is the one the certificate must prove.
+
+    The carrier hands ``ssl`` and the resolver an ASCII name as bytes (no ``idna`` codec): the
+    same name reaches the check.
+    """
+    served: list[bytes] = []
+
+    def talk(conn: socket.socket) -> None:
+        served.append(read_request(conn))
+        conn.sendall(ok())
+
+    server = raw(talk, tls=tls_for(test_ca, certified))
+    url = f"https://localhost:{server.port}/jwks"
+    if accepted:
+        assert own_fetcher().get(url).body == BODY
+        assert b"\r\nHost: localhost:%d\r\n" % server.port in served[0]
+    else:
+        assert "connection failed" in str(typed_get(own_fetcher(), url))
+        assert served == []
+
+
+def test_ascii_names_skip_the_idna_codec_and_others_keep_it() -> None:
+    assert http_module._ascii_host("login.Example.com") == b"login.Example.com"
+    assert http_module._ascii_host("::1") == b"::1"
+    assert http_module._ascii_host("bücher.example") == "bücher.example"  # idna gives xn--
+
+
+def test_an_https_fetch_loads_no_idna_codec(test_ca: trustme.CA, tmp_path: Path) -> None:
+    """``encodings.idna`` (with ``stringprep`` and ``unicodedata``) is no cold-start import."""
+    server = RawServer(answer(ok()), tls=tls_for(test_ca, "localhost"))
+    code = (
+        "import sys\n"
+        "from cognito_jwt._http import HttpFetcher\n"
+        "from cognito_jwt import FetchOptions\n"
+        f"assert HttpFetcher(FetchOptions()).get('https://localhost:{server.port}/jwks').body\n"
+        "loaded = {'encodings.idna', 'stringprep', 'unicodedata'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_tls_context_verifies_and_cannot_be_weakened_by_the_environment(
@@ -536,8 +596,8 @@ def test_a_name_with_many_unreachable_addresses_cannot_stretch_the_deadline(
     given: list[float] = []
     never = threading.Event()
 
-    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        if host != "multi.test":
+    def getaddrinfo(host: str | bytes, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host not in {"multi.test", b"multi.test"}:  # an ASCII name arrives as bytes
             return real_getaddrinfo(host, port, *args, **kwargs)
         return [
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))

@@ -574,3 +574,12 @@ def test_default_cache_dir_empty_variables_are_ignored(
     clean_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "")
     clean_env.setenv("XDG_CACHE_HOME", "")
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "cognito-jwt"
+
+
+def test_key_digest_is_the_sha256_of_the_key_so_stored_names_never_change() -> None:
+    import hashlib
+
+    from cognito_jwt.stores._document import key_digest
+
+    for key in ("https://issuer.example/.well-known/jwks.json", "é", ""):
+        assert key_digest(key) == hashlib.sha256(key.encode()).hexdigest()[:40]

@@ -13,7 +13,6 @@ the key source exactly like a fetched JWKS.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Any
@@ -37,8 +36,17 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
 
 def key_digest(key: str) -> str:
-    """A short, stable name for *key* (a URI) that is safe in file names and Redis keys."""
-    return hashlib.sha256(key.encode()).hexdigest()[:40]
+    """A short, stable name for *key* (a URI) that is safe in file names and Redis keys.
+
+    The hex SHA-256 of *key*, cut to 40 characters. Computed with ``cryptography``, which the
+    keys this name stores need anyway, rather than :mod:`hashlib` (about 1.3 ms more of a cold
+    start: ``_hashlib`` and ``_blake2``, and a constructor per guaranteed algorithm).
+    """
+    from cryptography.hazmat.primitives.hashes import SHA256, Hash
+
+    digest = Hash(SHA256())
+    digest.update(key.encode())
+    return digest.finalize().hex()[:40]
 
 
 def parse_document(raw: bytes, key: str) -> dict[str, Any]:
