@@ -239,9 +239,9 @@ class DynamoDBStore(SharedStore):
     fetch time and a short history) and the optional refresh coordination: when several
     processes need the same refresh, one takes a lease with a conditional write (an item
     written only if no live lease exists: ``lease_until`` in the past; deleted when its fetch
-    ends) and fetches, the others wait for its result in the table. The holder renews its lease while it
-    fetches, so a slow fetch keeps it; a holder that dies loses it within one fetch timeout
-    (see :meth:`coordinate`). Lease times are epoch times of the writers' clocks: the
+    ends) and fetches, the others wait for its result in the table. The holder renews its
+    lease while it fetches, so a slow fetch keeps it; a holder that dies loses it within one
+    fetch timeout (see :meth:`coordinate`). Lease times are epoch times of the writers' clocks: the
     processes of a fleet must agree on the time to well under a fetch timeout (Lambda and EC2
     clocks are synchronised to the millisecond).
 

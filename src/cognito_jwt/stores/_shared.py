@@ -18,10 +18,11 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from .._errors import ConfigurationError
 from .._http import drop_pool_on_restore
+from .._plan import run_plan, run_plan_async
 from .._record import dataclass, field
 from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
 from ._document import build_document, current_of, history_of
@@ -31,10 +32,8 @@ __all__ = [
     "Plan",
     "SharedStore",
     "_Call",
-    "_Done",
     "_Health",
     "_Lease",
-    "_advance",
     "_milliseconds",
     "_positive",
     "drive_plan",
@@ -59,40 +58,25 @@ class _Call:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class _Done(Generic[T]):
-    value: T
-
-
 Plan = Generator[_Call, Any, T]
 """A generator that yields the calls it needs, is sent their replies, and returns a result."""
-
-
-def _advance(plan: Plan[T], reply: object) -> _Call | _Done[T]:
-    """Send *reply* into *plan*: its next call, or its result."""
-    try:
-        return plan.send(reply)
-    except StopIteration as stop:
-        return _Done(stop.value)
 
 
 def drive_plan(
     plan: Plan[T], call: Callable[[_Call], Any], sleep: Callable[[float], object] = time.sleep
 ) -> T:
-    """Run *plan*, each of its calls with *call*; failures propagate (the plan is closed)."""
-    try:
-        step = _advance(plan, None)
-        while isinstance(step, _Call):
-            if step.command == "sleep":
-                sleep(step.args[0])
-                reply = None
-            else:
-                reply = call(step)
-            step = _advance(plan, reply)
-    except BaseException:
-        plan.close()
-        raise
-    return step.value
+    """Run *plan* (:func:`~cognito_jwt._plan.run_plan`), each call with *call*.
+
+    A failure is thrown into the plan, which lets it propagate (and is done).
+    """
+
+    def do(step: _Call) -> Any:
+        if step.command == "sleep":
+            sleep(step.args[0])
+            return None
+        return call(step)
+
+    return run_plan(plan, do)
 
 
 async def drive_plan_async(
@@ -101,19 +85,14 @@ async def drive_plan_async(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> T:
     """Like :func:`drive_plan`, awaiting each call and each sleep."""
-    try:
-        step = _advance(plan, None)
-        while isinstance(step, _Call):
-            if step.command == "sleep":
-                await sleep(step.args[0])
-                reply = None
-            else:
-                reply = await call(step)
-            step = _advance(plan, reply)
-    except BaseException:
-        plan.close()
-        raise
-    return step.value
+
+    async def do(step: _Call) -> Any:
+        if step.command == "sleep":
+            await sleep(step.args[0])
+            return None
+        return await call(step)
+
+    return await run_plan_async(plan, do)
 
 
 class _Health:
