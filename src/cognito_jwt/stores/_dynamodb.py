@@ -26,12 +26,20 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .._errors import ConfigurationError
 from ._base import KeyStore, StoredKeySet
 from ._document import build_document, key_digest, parse_document
-from ._shared import Plan, SharedStore, _Call, _positive, drive_plan, drive_plan_async
+from ._shared import (
+    Plan,
+    SharedStore,
+    SharedStoreOptions,
+    _Call,
+    _positive,
+    drive_plan,
+    drive_plan_async,
+)
 
 try:
     import boto3
@@ -79,15 +87,8 @@ DYNAMODB_ERRORS: tuple[type[BaseException], ...] = (
 T = TypeVar("T")
 
 
-class DynamoDBStoreOptions(TypedDict, total=False):
+class DynamoDBStoreOptions(SharedStoreOptions, total=False):
     """The options of :class:`DynamoDBStore` besides the table and the client (see the class)."""
-
-    namespace: str
-    ttl: float
-    history: int
-    fallback: KeyStore | Literal["default"] | None
-    retry_interval: float
-    poll_interval: float
 
 
 def dynamodb_client(

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
@@ -28,6 +28,7 @@ from ._document import key_digest, parse_document
 from ._shared import (
     Plan,
     SharedStore,
+    SharedStoreOptions,
     _Call,
     _milliseconds,
     _positive,
@@ -83,15 +84,8 @@ return 0
 T = TypeVar("T")
 
 
-class RedisStoreOptions(TypedDict, total=False):
+class RedisStoreOptions(SharedStoreOptions, total=False):
     """The options of :class:`RedisStore` besides its clients (see the class)."""
-
-    namespace: str
-    ttl: float
-    history: int
-    fallback: KeyStore | Literal["default"] | None
-    retry_interval: float
-    poll_interval: float
 
 
 def drive(client: redis.Redis, plan: Plan[T], sleep: Callable[[float], object] = time.sleep) -> T:

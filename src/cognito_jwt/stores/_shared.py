@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar
 
 from .._errors import ConfigurationError
 from .._http import drop_pool_on_restore
@@ -31,6 +31,7 @@ __all__ = [
     "RENEWALS_PER_LEASE",
     "Plan",
     "SharedStore",
+    "SharedStoreOptions",
     "_Call",
     "_Health",
     "_Lease",
@@ -214,6 +215,17 @@ class _Lease:
     def join(self) -> None:
         """Wait for the thread to end."""
         self._thread.join()
+
+
+class SharedStoreOptions(TypedDict, total=False):
+    """The options every shared key store has (see :class:`SharedStore`'s subclasses)."""
+
+    namespace: str
+    ttl: float
+    history: int
+    fallback: KeyStore | Literal["default"] | None
+    retry_interval: float
+    poll_interval: float
 
 
 class SharedStore:
