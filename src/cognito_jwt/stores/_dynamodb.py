@@ -21,20 +21,25 @@ of the key-set URI)::
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import math
-import secrets
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, Literal, TypedDict, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, TypeVar
 
 from .._errors import ConfigurationError
-from .._http import drop_pool_on_restore
-from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
-from ._document import build_document, current_of, history_of, key_digest, parse_document
-from ._shared import RENEWALS_PER_LEASE, Plan, _advance, _Call, _Health, _Lease, _positive
+from ._base import KeyStore, StoredKeySet
+from ._document import build_document, key_digest, parse_document
+from ._shared import (
+    Plan,
+    SharedStore,
+    SharedStoreOptions,
+    _Call,
+    _positive,
+    drive_plan,
+    drive_plan_async,
+)
 
 try:
     import boto3
@@ -82,15 +87,8 @@ DYNAMODB_ERRORS: tuple[type[BaseException], ...] = (
 T = TypeVar("T")
 
 
-class DynamoDBStoreOptions(TypedDict, total=False):
+class DynamoDBStoreOptions(SharedStoreOptions, total=False):
     """The options of :class:`DynamoDBStore` besides the table and the client (see the class)."""
-
-    namespace: str
-    ttl: float
-    history: int
-    fallback: KeyStore | Literal["default"] | None
-    retry_interval: float
-    poll_interval: float
 
 
 def dynamodb_client(
@@ -169,38 +167,18 @@ def call(client: Any, step: _Call) -> Any:
 
 def drive(client: Any, plan: Plan[T], sleep: Callable[[float], object] = time.sleep) -> T:
     """Run *plan* with *client*; DynamoDB failures propagate (the plan is closed)."""
-    try:
-        step = _advance(plan, None)
-        while isinstance(step, _Call):
-            if step.command == "sleep":
-                sleep(step.args[0])
-                reply = None
-            else:
-                reply = call(client, step)
-            step = _advance(plan, reply)
-    except BaseException:
-        plan.close()
-        raise
-    return step.value
+    return drive_plan(plan, functools.partial(call, client), sleep)
 
 
 async def drive_async(
     client: Any, plan: Plan[T], sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 ) -> T:
     """Like :func:`drive`, each request in a worker thread: the event loop never blocks."""
-    try:
-        step = _advance(plan, None)
-        while isinstance(step, _Call):
-            if step.command == "sleep":
-                await sleep(step.args[0])
-                reply = None
-            else:
-                reply = await asyncio.to_thread(call, client, step)
-            step = _advance(plan, reply)
-    except BaseException:
-        plan.close()
-        raise
-    return step.value
+
+    async def call_in_thread(step: _Call) -> Any:
+        return await asyncio.to_thread(call, client, step)
+
+    return await drive_plan_async(plan, call_in_thread, sleep)
 
 
 def client_of(
@@ -255,15 +233,16 @@ def check_table_and_client(table_name: object, client: object, what: str) -> str
     return table_name
 
 
-class DynamoDBStore:
+class DynamoDBStore(SharedStore):
     """Key sets in a DynamoDB table, shared by every process of a fleet, one refresh for all.
 
     Implements the :class:`KeyStore` protocol (the last good key set of each key-set URI, its
     fetch time and a short history) and the optional refresh coordination: when several
-    processes need the same refresh, one takes a lease with a conditional write and fetches,
-    the others wait for its result in the table. The holder renews its lease while it
-    fetches, so a slow fetch keeps it; a holder that dies loses it within one fetch timeout
-    (see :meth:`coordinate`). Lease times are epoch times of the writers' clocks: the
+    processes need the same refresh, one takes a lease with a conditional write (an item
+    written only if no live lease exists: ``lease_until`` in the past; deleted when its fetch
+    ends) and fetches, the others wait for its result in the table. The holder renews its
+    lease while it fetches, so a slow fetch keeps it; a holder that dies loses it within one
+    fetch timeout (see :meth:`coordinate`). Lease times are epoch times of the writers' clocks: the
     processes of a fleet must agree on the time to well under a fetch timeout (Lambda and EC2
     clocks are synchronised to the millisecond).
 
@@ -307,6 +286,11 @@ class DynamoDBStore:
         ConfigurationError: A bad table name or client, or an option out of range.
     """
 
+    _what = "DynamoDBStore"
+    _service = "DynamoDB"
+    _entry_name = "DynamoDB item"
+    _errors = DYNAMODB_ERRORS
+
     def __init__(
         self,
         table_name: str,
@@ -330,34 +314,21 @@ class DynamoDBStore:
             what="DynamoDBStore",
         )
         self.table_name = check_table_and_client(table_name, client, "DynamoDBStore")
-        if not isinstance(namespace, str) or not namespace:
-            raise ConfigurationError("DynamoDBStore namespace must be a non-empty string")
-        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
-            raise ConfigurationError("DynamoDBStore history must be a non-negative int")
-        self.client = client
-        drop_pool_on_restore(client, _close_client)
-        self.namespace = namespace
-        self.ttl = _positive("ttl", ttl, "DynamoDBStore")
-        self.history_size = history
-        self.retry_interval = _positive("retry_interval", retry_interval, "DynamoDBStore")
-        self.poll_interval = _positive("poll_interval", poll_interval, "DynamoDBStore")
-        self.fallback = self._fallback_of(fallback)
-        self._name = describe(client, table_name)
-        local = repr(self.fallback) if self.fallback is not None else "no local store"
-        self._health = _Health(
-            self._name,
-            self.retry_interval,
-            f"using {local} and direct fetches",
-            service="DynamoDB",
+        super().__init__(
+            client,
+            describe(client, table_name),
+            disconnect=_close_client,
+            namespace=namespace,
+            ttl=ttl,
+            history=history,
+            fallback=fallback,
+            retry_interval=retry_interval,
+            poll_interval=poll_interval,
         )
-        # Time, replaced by tests: epoch time (item lifetimes, leases), the wait for
-        # another's refresh and the lease renewals.
+        # Epoch time (item lifetimes, leases), replaced by tests.
         self._clock: Callable[[], float] = time.time
-        self._monotonic: Callable[[], float] = time.monotonic
-        self._sleep: Callable[[float], object] = time.sleep
-        self._sleep_async: Callable[[float], Awaitable[object]] = asyncio.sleep
-        self._lease_wait: Callable[[threading.Event, float], bool] = threading.Event.wait
 
+    @classmethod
     @classmethod
     def create_table(
         cls,
@@ -381,26 +352,6 @@ class DynamoDBStore:
         )
         create_table(client, table_name)
 
-    @staticmethod
-    def _fallback_of(fallback: KeyStore | Literal["default"] | None) -> KeyStore | None:
-        if fallback is None:
-            return None
-        if fallback == "default":
-            from ._file import FileStore
-
-            return FileStore()
-        if not isinstance(fallback, KeyStore):
-            raise ConfigurationError("DynamoDBStore fallback must be a KeyStore, 'default' or None")
-        return fallback
-
-    def __repr__(self) -> str:
-        return f"DynamoDBStore({self._name!r}, namespace={self.namespace!r})"
-
-    @property
-    def available(self) -> bool:
-        """``False`` from a failed DynamoDB request until one succeeds again."""
-        return self._health.down_since is None
-
     def data_key(self, key: str) -> str:
         """The partition key of the item that holds the key set *key*."""
         return f"{self.namespace}:jwks:{key_digest(key)}"
@@ -410,7 +361,7 @@ class DynamoDBStore:
         return f"{self.namespace}:refresh-lock:{key_digest(key)}"
 
     # Plans ---------------------------------------------------------------------------------------
-    def _get(self, name: str) -> _Call:
+    def _read(self, name: str) -> _Call:
         return _Call(
             "get_item",
             kwargs={
@@ -446,20 +397,6 @@ class DynamoDBStore:
                 )
             return None
 
-    def _load_plan(self, key: str) -> Plan[StoredKeySet | None]:
-        document = self._document(key, (yield self._get(self.data_key(key))), quiet=False)
-        record = current_of(document)
-        if document is not None and record is None:
-            logger.warning(
-                "key store: DynamoDB item %s has no valid current entry; ignoring it",
-                self.data_key(key),
-            )
-        return record
-
-    def _history_plan(self, key: str) -> Plan[list[StoredKeySet]]:
-        reply = yield self._get(self.data_key(key))
-        return history_of(self._document(key, reply, quiet=True))
-
     def _payload(self, key: str, record: StoredKeySet, previous: dict[str, Any] | None) -> bytes:
         """The document to write; without history if it is too large for an item.
 
@@ -473,24 +410,15 @@ class DynamoDBStore:
             raise ValueError(f"the key set is larger than {MAX_ITEM_BYTES} bytes")
         return payload
 
-    def _save_plan(self, key: str, record: StoredKeySet) -> Plan[None]:
-        # Read, merge the history, write: no transaction (as in RedisStore). Saves follow a
-        # coordinated fetch, so two at once are rare; then the last writer's document stands.
-        name = self.data_key(key)
-        previous = self._document(key, (yield self._get(name)), quiet=True)
-        try:
-            payload = self._payload(key, record, previous)
-        except (TypeError, ValueError) as exc:
-            logger.warning("key store: cannot write DynamoDB item %s (%s)", name, exc)
-            return
+    def _write(self, name: str, payload: bytes) -> _Call:
         item = {
             PARTITION_KEY: {"S": name},
             "document": {"B": payload},
             TTL_ATTRIBUTE: {"N": str(math.ceil(self._clock() + self.ttl))},
         }
-        yield _Call("put_item", kwargs={"TableName": self.table_name, "Item": item})
+        return _Call("put_item", kwargs={"TableName": self.table_name, "Item": item})
 
-    def _take_lease(self, key: str, token: str, timeout: float) -> _Call:
+    def _lock_plan(self, key: str, token: str, timeout: float) -> Plan[bool]:
         """Write the lease item if there is none or its lease has run out (``False`` if not)."""
         now_ms = round(self._clock() * 1000)
         until_ms = now_ms + max(1, round(timeout * 1000))
@@ -500,7 +428,7 @@ class DynamoDBStore:
             "lease_until": {"N": str(until_ms)},
             TTL_ATTRIBUTE: {"N": str(until_ms // 1000 + _LOCK_LINGER)},
         }
-        return _Call(
+        reply = yield _Call(
             "put_item",
             kwargs={
                 "TableName": self.table_name,
@@ -512,39 +440,7 @@ class DynamoDBStore:
                 "ExpressionAttributeValues": {":now": {"N": str(now_ms)}},
             },
         )
-
-    def _coordinate_plan(
-        self, key: str, token: str, newer_than: float | None, timeout: float
-    ) -> Plan[tuple[bool, StoredKeySet | None]]:
-        """Lead the refresh of *key* (``(True, None)``), or wait for another's result.
-
-        As :meth:`RedisStore._coordinate_plan`: each round tries to take the lease (a
-        conditional write), then reads the key set; the lease is taken before reading, so a
-        holder that saved and released between the two is never missed. A live holder's
-        renewals keep it; when its lease has run out the next round takes it over. After
-        :data:`MAX_WAIT_TIMEOUTS` x *timeout* it gives up (``(False, None)``).
-        """
-        name = self.data_key(key)
-        wait = MAX_WAIT_TIMEOUTS * timeout
-        deadline = self._monotonic() + wait
-        while True:
-            led = (yield self._take_lease(key, token, timeout)) is not False
-            shared = current_of(self._document(key, (yield self._get(name)), quiet=True))
-            if shared is not None and (newer_than is None or shared.fetched_at > newer_than):
-                if led:
-                    yield from self._release_plan(key, token)
-                return False, shared
-            if led:
-                return True, None
-            if self._monotonic() >= deadline:
-                logger.warning(
-                    "key store: waited %g s for another process's refresh of %s, which "
-                    "still holds it; fetching here too",
-                    wait,
-                    name,
-                )
-                return False, None
-            yield _Call("sleep", (self.poll_interval,))
+        return reply is not False
 
     def _renew_plan(self, key: str, token: str, timeout: float) -> Plan[bool]:
         """Extend this process's lease on the refresh of *key*: ``False`` if it lost it."""
@@ -579,131 +475,12 @@ class DynamoDBStore:
         )
 
     # Drivers: the only code that talks to DynamoDB -----------------------------------------------
-    def _run(self, plan: Plan[T], default: T) -> T:
-        """Run *plan* with the client; *default* if DynamoDB is unavailable or fails."""
-        if not self._health.usable():
-            plan.close()
-            return default
-        try:
-            value = drive(self.client, plan, self._sleep)
-        except DYNAMODB_ERRORS as exc:
-            return self._failed(plan, exc, default)
-        self._health.succeeded()
-        return value
+    def _drive(self, plan: Plan[T]) -> T:
+        return drive(self.client, plan, self._sleep)
 
-    async def _run_async(self, plan: Plan[T], default: T) -> T:
-        """Like :meth:`_run`, each request in a worker thread."""
-        if not self._health.usable():
-            plan.close()
-            return default
-        try:
-            value = await drive_async(self.client, plan, self._sleep_async)
-        except DYNAMODB_ERRORS as exc:
-            return self._failed(plan, exc, default)
-        self._health.succeeded()
-        return value
-
-    def _failed(self, plan: Plan[T], exc: BaseException, default: T) -> T:
-        plan.close()
-        self._health.failed(exc)
-        return default
-
-    # KeyStore ------------------------------------------------------------------------------------
-    def load(self, key: str) -> StoredKeySet | None:
-        """The key set *key* from the table (one ``GetItem``); else the fallback's."""
-        record = self._run(self._load_plan(key), None)
-        if record is None and self.fallback is not None:
-            return self.fallback.load(key)
-        return record
-
-    def save(self, key: str, record: StoredKeySet) -> None:
-        """Write *record* to the table (its previous version joins the history) and fallback.
-
-        Best effort: failures are logged, never raised.
-        """
-        if self.fallback is not None:
-            self.fallback.save(key, record)
-        self._run(self._save_plan(key, record), None)
-
-    async def load_async(self, key: str) -> StoredKeySet | None:
-        """Like :meth:`load`, without blocking the event loop."""
-        record = await self._run_async(self._load_plan(key), None)
-        if record is None and self.fallback is not None:
-            return await self.fallback.load_async(key)
-        return record
-
-    async def save_async(self, key: str, record: StoredKeySet) -> None:
-        """Like :meth:`save`, without blocking the event loop."""
-        if self.fallback is not None:
-            await self.fallback.save_async(key, record)
-        await self._run_async(self._save_plan(key, record), None)
-
-    def history(self, key: str) -> list[StoredKeySet]:
-        """Earlier versions of the key set *key* in the table, newest first."""
-        return self._run(self._history_plan(key), [])
-
-    def _lease(self, key: str, token: str, timeout: float) -> _Lease:
-        """Start renewing this process's lease on the refresh of *key* (every third of it)."""
-
-        def renew() -> bool:
-            return self._run(self._renew_plan(key, token, timeout), default=True)
-
-        every = timeout / RENEWALS_PER_LEASE
-        return _Lease(renew, every, self._lease_wait, self.lock_key(key))
-
-    # RefreshCoordinator --------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def coordinate(
-        self, key: str, *, newer_than: float | None, timeout: float
-    ) -> Iterator[StoredKeySet | None]:
-        """Take the refresh of *key* for this process, or wait for another process's result.
-
-        Yields ``None`` when this process should fetch: it holds the refresh lease until the
-        block is left (or the table is unavailable, or the wait ran out). The lease is an
-        item written only if no live lease exists (``lease_until`` in the past), renewed by
-        a thread every third of *timeout* while the block runs (only while it still holds
-        this process's token), and deleted when the block is left. Yields a key set another
-        process stored, fetched after *newer_than*, when one arrives while waiting; a waiter
-        waits as long as the holder renews, at most :data:`MAX_WAIT_TIMEOUTS` x *timeout*,
-        and takes the lease over when it runs out (the holder died). See
-        :class:`RefreshCoordinator`.
-        """
-        token = secrets.token_hex(16)
-        plan = self._coordinate_plan(key, token, newer_than, timeout)
-        led, shared = self._run(plan, (False, None))
-        if not led:
-            yield shared
-            return
-        lease = self._lease(key, token, timeout)
-        try:
-            yield None
-        finally:
-            lease.stop()
-            lease.join()
-            self._run(self._release_plan(key, token), None)
-
-    @contextlib.asynccontextmanager
-    async def coordinate_async(
-        self, key: str, *, newer_than: float | None, timeout: float
-    ) -> AsyncIterator[StoredKeySet | None]:
-        """Like :meth:`coordinate`, without blocking the event loop.
-
-        The lease is renewed by a thread here too: renewals must go on while the event loop
-        is busy.
-        """
-        token = secrets.token_hex(16)
-        plan = self._coordinate_plan(key, token, newer_than, timeout)
-        led, shared = await self._run_async(plan, (False, None))
-        if not led:
-            yield shared
-            return
-        lease = self._lease(key, token, timeout)
-        try:
-            yield None
-        finally:
-            lease.stop()
-            await asyncio.to_thread(lease.join)
-            await self._run_async(self._release_plan(key, token), None)
+    async def _drive_async(self, plan: Plan[T]) -> T:
+        """Each request in a worker thread."""
+        return await drive_async(self.client, plan, self._sleep_async)
 
 
 def _number(attribute: object) -> float | None:

@@ -12,9 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
-from .._http import drop_pool_on_restore
 from .._revocation import DEFAULT_LIFETIME
-from ._document import key_digest
 from ._dynamodb import (
     DYNAMODB_ERRORS,
     PARTITION_KEY,
@@ -121,7 +119,9 @@ class DynamoDBDenyList(SharedDenyList):
         )
         self.table_name = check_table_and_client(table_name, client, "DynamoDBDenyList")
         super().__init__(
+            client,
             describe(client, table_name),
+            disconnect=_close_client,
             namespace=namespace,
             default_lifetime=default_lifetime,
             local_ttl=local_ttl,
@@ -129,15 +129,6 @@ class DynamoDBDenyList(SharedDenyList):
             retry_interval=retry_interval,
             clock=clock,
         )
-        self.client = client
-        drop_pool_on_restore(client, _close_client)
-
-    def __repr__(self) -> str:
-        return f"DynamoDBDenyList({self._name!r}, namespace={self.namespace!r})"
-
-    def entry_key(self, kind: Literal["jti", "origin", "sub"], value: str) -> str:
-        """The partition key of the entry for *value* (``kind``: ``jti``, ``origin``, ``sub``)."""
-        return f"{self.namespace}:deny:{kind}:{key_digest(value)}"
 
     # Plans ---------------------------------------------------------------------------------------
     @staticmethod

@@ -4,10 +4,10 @@ Install the extra: ``pip install "cognito-jwt[redis]"``. This module is imported
 ``cognito_jwt.stores.RedisStore`` is first used, so ``import cognito_jwt`` never imports
 ``redis``.
 
-Every operation is written once, as a *plan*: a generator that yields the Redis commands it
+Every operation is written once, as a *plan* (:mod:`._shared`, whose :class:`SharedStore`
+holds what RedisStore and DynamoDBStore share): a generator that yields the Redis commands it
 needs and receives their replies, free of I/O. Two small drivers run plans, one with the
-blocking client and one with the asyncio client, and are the only places that talk to Redis,
-handle its failures and fall back to the local store.
+blocking client and one with the asyncio client, and are the only places that talk to Redis.
 """
 
 from __future__ import annotations
@@ -15,28 +15,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, Literal, TypedDict, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
 from .._errors import ConfigurationError
-from .._http import drop_pool_on_restore
-from ._base import MAX_WAIT_TIMEOUTS, KeyStore, StoredKeySet
-from ._document import build_document, current_of, history_of, key_digest, parse_document
+from ._base import KeyStore
+from ._document import key_digest, parse_document
 from ._shared import (
-    RENEWALS_PER_LEASE,
     Plan,
-    _advance,
+    SharedStore,
+    SharedStoreOptions,
     _Call,
-    _Health,
-    _Lease,
     _milliseconds,
     _positive,
+    drive_plan,
+    drive_plan_async,
 )
 
 try:
@@ -87,32 +84,17 @@ return 0
 T = TypeVar("T")
 
 
-class RedisStoreOptions(TypedDict, total=False):
+class RedisStoreOptions(SharedStoreOptions, total=False):
     """The options of :class:`RedisStore` besides its clients (see the class)."""
-
-    namespace: str
-    ttl: float
-    history: int
-    fallback: KeyStore | Literal["default"] | None
-    retry_interval: float
-    poll_interval: float
 
 
 def drive(client: redis.Redis, plan: Plan[T], sleep: Callable[[float], object] = time.sleep) -> T:
     """Run *plan* with the blocking *client*; Redis failures propagate (the plan is closed)."""
-    try:
-        step = _advance(plan, None)
-        while isinstance(step, _Call):
-            if step.command == "sleep":
-                sleep(step.args[0])
-                reply = None
-            else:
-                reply = getattr(client, step.command)(*step.args, **step.kwargs)
-            step = _advance(plan, reply)
-    except BaseException:
-        plan.close()
-        raise
-    return step.value
+
+    def call(step: _Call) -> Any:
+        return getattr(client, step.command)(*step.args, **step.kwargs)
+
+    return drive_plan(plan, call, sleep)
 
 
 async def drive_async(
@@ -121,19 +103,11 @@ async def drive_async(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> T:
     """Run *plan* with the asyncio *client*; Redis failures propagate (the plan is closed)."""
-    try:
-        step = _advance(plan, None)
-        while isinstance(step, _Call):
-            if step.command == "sleep":
-                await sleep(step.args[0])
-                reply = None
-            else:
-                reply = await getattr(client, step.command)(*step.args, **step.kwargs)
-            step = _advance(plan, reply)
-    except BaseException:
-        plan.close()
-        raise
-    return step.value
+
+    async def call(step: _Call) -> Any:
+        return await getattr(client, step.command)(*step.args, **step.kwargs)
+
+    return await drive_plan_async(plan, call, sleep)
 
 
 def clients_from_url(
@@ -222,7 +196,7 @@ def _check_clients(client: object, async_client: object) -> None:
         )
 
 
-class RedisStore:
+class RedisStore(SharedStore):
     """Key sets in Redis, shared by every process of a fleet, with one refresh for all.
 
     Implements the :class:`KeyStore` protocol (the last good key set of each key-set URI, its
@@ -267,6 +241,12 @@ class RedisStore:
             blocking one goes ...) or an option out of range.
     """
 
+    _what = "RedisStore"
+    _service = "Redis"
+    _entry_name = "Redis entry"
+    _errors = _REDIS_ERRORS
+    client: redis.Redis
+
     def __init__(
         self,
         client: redis.Redis,
@@ -280,27 +260,18 @@ class RedisStore:
         poll_interval: float = 0.05,
     ) -> None:
         _check_clients(client, async_client)
-        if not isinstance(namespace, str) or not namespace:
-            raise ConfigurationError("RedisStore namespace must be a non-empty string")
-        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
-            raise ConfigurationError("RedisStore history must be a non-negative int")
-        self.client = client
-        drop_pool_on_restore(client, _disconnect)
+        super().__init__(
+            client,
+            _describe(client),
+            disconnect=_disconnect,
+            namespace=namespace,
+            ttl=ttl,
+            history=history,
+            fallback=fallback,
+            retry_interval=retry_interval,
+            poll_interval=poll_interval,
+        )
         self.async_client = async_client
-        self.namespace = namespace
-        self.ttl = _positive("ttl", ttl, "RedisStore")
-        self.history_size = history
-        self.retry_interval = _positive("retry_interval", retry_interval, "RedisStore")
-        self.poll_interval = _positive("poll_interval", poll_interval, "RedisStore")
-        self.fallback = self._fallback_of(fallback)
-        self._name = _describe(client)
-        local = repr(self.fallback) if self.fallback is not None else "no local store"
-        self._health = _Health(self._name, self.retry_interval, f"using {local} and direct fetches")
-        # Time, replaced by tests: the wait for another's refresh and the lease renewals.
-        self._monotonic: Callable[[], float] = time.monotonic
-        self._sleep: Callable[[float], object] = time.sleep
-        self._sleep_async: Callable[[float], Awaitable[object]] = asyncio.sleep
-        self._lease_wait: Callable[[threading.Event, float], bool] = threading.Event.wait
 
     @classmethod
     def from_url(
@@ -334,26 +305,6 @@ class RedisStore:
             client_options=client_options,
         )
         return cls(client, async_client=async_client, **options)
-
-    @staticmethod
-    def _fallback_of(fallback: KeyStore | Literal["default"] | None) -> KeyStore | None:
-        if fallback is None:
-            return None
-        if fallback == "default":
-            from ._file import FileStore
-
-            return FileStore()
-        if not isinstance(fallback, KeyStore):
-            raise ConfigurationError("RedisStore fallback must be a KeyStore, 'default' or None")
-        return fallback
-
-    def __repr__(self) -> str:
-        return f"RedisStore({self._name!r}, namespace={self.namespace!r})"
-
-    @property
-    def available(self) -> bool:
-        """``False`` from a failed Redis operation until one succeeds again."""
-        return self._health.down_since is None
 
     def data_key(self, key: str) -> str:
         """The Redis key that holds the key set *key*."""
@@ -396,70 +347,20 @@ class RedisStore:
                 logger.warning("key store: Redis entry %s %s; ignoring it", self.data_key(key), exc)
             return None
 
-    def _load_plan(self, key: str) -> Plan[StoredKeySet | None]:
-        document = self._document(key, (yield _Call("get", (self.data_key(key),))), quiet=False)
-        record = current_of(document)
-        if document is not None and record is None:
-            logger.warning(
-                "key store: Redis entry %s has no valid current entry; ignoring it",
-                self.data_key(key),
-            )
-        return record
+    def _read(self, name: str) -> _Call:
+        return _Call("get", (name,))
 
-    def _history_plan(self, key: str) -> Plan[list[StoredKeySet]]:
-        raw = yield _Call("get", (self.data_key(key),))
-        return history_of(self._document(key, raw, quiet=True))
+    def _write(self, name: str, payload: bytes) -> _Call:
+        return _Call("set", (name, payload), {"px": _milliseconds(self.ttl)})
 
-    def _save_plan(self, key: str, record: StoredKeySet) -> Plan[None]:
-        # Read, merge the history, write: no transaction. Saves follow a coordinated fetch, so
-        # two at once are rare; then the last writer's document stands (a history entry may
-        # be lost, never the current key set).
-        name = self.data_key(key)
-        previous = self._document(key, (yield _Call("get", (name,))), quiet=True)
-        try:
-            payload = build_document(key, record, previous, self.history_size)
-        except (TypeError, ValueError) as exc:
-            logger.warning("key store: cannot write Redis entry %s (%s)", name, exc)
-            return
-        yield _Call("set", (name, payload), {"px": _milliseconds(self.ttl)})
+    def _lock_plan(self, key: str, token: str, timeout: float) -> Plan[bool]:
+        lock_ms = _milliseconds(timeout)
+        taken = yield _Call("set", (self.lock_key(key), token), {"nx": True, "px": lock_ms})
+        return bool(taken)
 
-    def _coordinate_plan(
-        self, key: str, token: str, newer_than: float | None, timeout: float
-    ) -> Plan[tuple[bool, StoredKeySet | None]]:
-        """Lead the refresh of *key* (``(True, None)``), or wait for another's result.
-
-        Each round tries to take the lock (a lease of *timeout*), then looks for a key set
-        fetched after *newer_than*; the lock is taken before looking, so a holder that saved
-        and released between the two looks is never missed. While a live holder renews its
-        lease, this waits; when the lease runs out (the holder died) the next round takes it
-        over. After :data:`MAX_WAIT_TIMEOUTS` x *timeout* of waiting it gives up
-        (``(False, None)``: fetch on your own).
-        """
-        lock, name = self.lock_key(key), self.data_key(key)
-        lease_ms = _milliseconds(timeout)
-        wait = MAX_WAIT_TIMEOUTS * timeout
-        deadline = self._monotonic() + wait
-        while True:
-            led = bool((yield _Call("set", (lock, token), {"nx": True, "px": lease_ms})))
-            shared = current_of(self._document(key, (yield _Call("get", (name,))), quiet=True))
-            if shared is not None and (newer_than is None or shared.fetched_at > newer_than):
-                if led:
-                    yield from self._release_plan(key, token)
-                return False, shared
-            if led:
-                return True, None
-            if self._monotonic() >= deadline:
-                logger.warning(
-                    "key store: waited %g s for another process's refresh of %s, which "
-                    "still holds it; fetching here too",
-                    wait,
-                    self.data_key(key),
-                )
-                return False, None
-            yield _Call("sleep", (self.poll_interval,))
-
-    def _renew_plan(self, key: str, token: str, lease_ms: int) -> Plan[bool]:
+    def _renew_plan(self, key: str, token: str, timeout: float) -> Plan[bool]:
         """Extend this process's lease on the refresh of *key*: ``False`` if it lost it."""
+        lease_ms = _milliseconds(timeout)
         held = yield _Call("eval", (_RENEW, 1, self.lock_key(key), token, lease_ms))
         return bool(held)
 
@@ -467,131 +368,12 @@ class RedisStore:
         yield _Call("eval", (_RELEASE, 1, self.lock_key(key), token))
 
     # Drivers: the only code that talks to Redis --------------------------------------------------
-    def _run(self, plan: Plan[T], default: T) -> T:
-        """Run *plan* with the sync client; *default* if Redis is unavailable or fails."""
-        if not self._health.usable():
-            plan.close()
-            return default
-        try:
-            value = drive(self.client, plan, self._sleep)
-        except _REDIS_ERRORS as exc:
-            return self._failed(plan, exc, default)
-        self._health.succeeded()
-        return value
+    def _drive(self, plan: Plan[T]) -> T:
+        return drive(self.client, plan, self._sleep)
 
-    async def _run_async(self, plan: Plan[T], default: T) -> T:
-        """Like :meth:`_run`, with the asyncio client (or the sync one in a worker thread)."""
-        if self.async_client is None or not self._health.usable():
-            # No async client, or Redis is being left alone: the sync driver does it (or
-            # returns *default* at once) in a worker thread.
-            return await asyncio.to_thread(self._run, plan, default)
-        try:
-            async with self._async_client(self.async_client) as client:
-                value = await drive_async(client, plan, self._sleep_async)
-        except _REDIS_ERRORS as exc:
-            return self._failed(plan, exc, default)
-        self._health.succeeded()
-        return value
-
-    def _failed(self, plan: Plan[T], exc: BaseException, default: T) -> T:
-        plan.close()
-        self._health.failed(exc)
-        return default
-
-    # KeyStore ------------------------------------------------------------------------------------
-    def load(self, key: str) -> StoredKeySet | None:
-        """The key set *key* from Redis; else (absent, unusable, Redis down) the fallback's."""
-        record = self._run(self._load_plan(key), None)
-        if record is None and self.fallback is not None:
-            return self.fallback.load(key)
-        return record
-
-    def save(self, key: str, record: StoredKeySet) -> None:
-        """Write *record* to Redis (its previous version joins the history) and the fallback.
-
-        Best effort: failures are logged, never raised.
-        """
-        if self.fallback is not None:
-            self.fallback.save(key, record)
-        self._run(self._save_plan(key, record), None)
-
-    async def load_async(self, key: str) -> StoredKeySet | None:
-        """Like :meth:`load`, without blocking the event loop."""
-        record = await self._run_async(self._load_plan(key), None)
-        if record is None and self.fallback is not None:
-            return await self.fallback.load_async(key)
-        return record
-
-    async def save_async(self, key: str, record: StoredKeySet) -> None:
-        """Like :meth:`save`, without blocking the event loop."""
-        if self.fallback is not None:
-            await self.fallback.save_async(key, record)
-        await self._run_async(self._save_plan(key, record), None)
-
-    def history(self, key: str) -> list[StoredKeySet]:
-        """Earlier versions of the key set *key* in Redis, newest first."""
-        return self._run(self._history_plan(key), [])
-
-    def _lease(self, key: str, token: str, timeout: float) -> _Lease:
-        """Start renewing this process's lease on the refresh of *key* (every third of it)."""
-        lease_ms = _milliseconds(timeout)
-
-        def renew() -> bool:
-            return self._run(self._renew_plan(key, token, lease_ms), default=True)
-
-        every = timeout / RENEWALS_PER_LEASE
-        return _Lease(renew, every, self._lease_wait, self.lock_key(key))
-
-    # RefreshCoordinator --------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def coordinate(
-        self, key: str, *, newer_than: float | None, timeout: float
-    ) -> Iterator[StoredKeySet | None]:
-        """Take the refresh of *key* for this process, or wait for another process's result.
-
-        Yields ``None`` when this process should fetch: it holds the refresh lock until the
-        block is left (or Redis is unavailable, or the wait ran out). The lock is a lease of
-        *timeout* seconds (the fetch timeout) that a thread renews every third of it while
-        the block runs, only while it still holds this process's token; it is released when
-        the block is left. Yields a key set another process stored, fetched after
-        *newer_than*, when one arrives while waiting: a waiter waits as long as the holder
-        keeps renewing its lease, at most :data:`MAX_WAIT_TIMEOUTS` x *timeout*, and takes
-        the lock over when the lease runs out (the holder died). See
-        :class:`RefreshCoordinator`.
-        """
-        token = secrets.token_hex(16)
-        plan = self._coordinate_plan(key, token, newer_than, timeout)
-        led, shared = self._run(plan, (False, None))
-        if not led:
-            yield shared
-            return
-        lease = self._lease(key, token, timeout)
-        try:
-            yield None
-        finally:
-            lease.stop()
-            lease.join()
-            self._run(self._release_plan(key, token), None)
-
-    @contextlib.asynccontextmanager
-    async def coordinate_async(
-        self, key: str, *, newer_than: float | None, timeout: float
-    ) -> AsyncIterator[StoredKeySet | None]:
-        """Like :meth:`coordinate`, without blocking the event loop.
-
-        The lease is renewed by a thread here too: renewals must go on while the event loop
-        is busy (a fetch that parses keys, a saturated loop).
-        """
-        token = secrets.token_hex(16)
-        plan = self._coordinate_plan(key, token, newer_than, timeout)
-        led, shared = await self._run_async(plan, (False, None))
-        if not led:
-            yield shared
-            return
-        lease = self._lease(key, token, timeout)
-        try:
-            yield None
-        finally:
-            lease.stop()
-            await asyncio.to_thread(lease.join)
-            await self._run_async(self._release_plan(key, token), None)
+    async def _drive_async(self, plan: Plan[T]) -> T:
+        """With the asyncio client, or without one the sync client in a worker thread."""
+        if self.async_client is None:
+            return await asyncio.to_thread(self._drive, plan)
+        async with self._async_client(self.async_client) as client:
+            return await drive_async(client, plan, self._sleep_async)

@@ -15,9 +15,7 @@ from typing import Any, ClassVar, Literal, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
-from .._http import drop_pool_on_restore
 from .._revocation import DEFAULT_LIFETIME
-from ._document import key_digest
 from ._redis import _REDIS_ERRORS, _describe, _disconnect, clients_from_url, drive, drive_async
 from ._shared import Plan, _Call
 from ._shared_denylist import KINDS, Query, SharedDenyList
@@ -104,6 +102,7 @@ class RedisDenyList(SharedDenyList):
 
     _service: ClassVar[str] = "Redis"
     _errors: ClassVar[tuple[type[BaseException], ...]] = _REDIS_ERRORS
+    client: redis.Redis
 
     def __init__(
         self,
@@ -118,7 +117,9 @@ class RedisDenyList(SharedDenyList):
         clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(
+            client,
             _describe(client),
+            disconnect=_disconnect,
             namespace=namespace,
             default_lifetime=default_lifetime,
             local_ttl=local_ttl,
@@ -126,8 +127,6 @@ class RedisDenyList(SharedDenyList):
             retry_interval=retry_interval,
             clock=clock,
         )
-        self.client = client
-        drop_pool_on_restore(client, _disconnect)
         self.async_client = async_client
         self._loop_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
@@ -156,13 +155,6 @@ class RedisDenyList(SharedDenyList):
             what="RedisDenyList",
         )
         return cls(client, async_client=make_async, **options)
-
-    def __repr__(self) -> str:
-        return f"RedisDenyList({self._name!r}, namespace={self.namespace!r})"
-
-    def entry_key(self, kind: Literal["jti", "origin", "sub"], value: str) -> str:
-        """The Redis key of the entry for *value* (``kind``: ``jti``, ``origin`` or ``sub``)."""
-        return f"{self.namespace}:deny:{kind}:{key_digest(value)}"
 
     def close(self) -> None:
         """Close the sync client's connections."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from .._errors import ConfigurationError, RevocationUnavailableError, bounded_repr
+from .._http import drop_pool_on_restore
 from .._revocation import (
     check_lifetime,
     check_time,
@@ -22,6 +23,7 @@ from .._revocation import (
     entry_expiry,
     subject_cutoff_covers,
 )
+from ._document import key_digest
 from ._shared import Plan, _Health, _positive
 
 if TYPE_CHECKING:
@@ -63,10 +65,10 @@ def _query(claims: Mapping[str, Any]) -> Query:
 class SharedDenyList:
     """The part of a fleet-wide deny-list that does not depend on the service that holds it.
 
-    Subclasses set :attr:`_service` and :attr:`_errors` and implement :meth:`entry_key`,
-    :meth:`_lookup_plan` (its result: one reply per kind of :data:`KINDS`, ``None`` for no
-    live entry, else the stored value: anything for ``jti``/``origin``, the cut-off for
-    ``sub``), :meth:`_write_plan`, :meth:`_drive` and :meth:`_drive_async`.
+    Subclasses set :attr:`_service` and :attr:`_errors` and implement :meth:`_lookup_plan`
+    (its result: one reply per kind of :data:`KINDS`, ``None`` for no live entry, else the
+    stored value: anything for ``jti``/``origin``, the cut-off for ``sub``),
+    :meth:`_write_plan`, :meth:`_drive` and :meth:`_drive_async`.
     """
 
     _service: ClassVar[str]
@@ -74,8 +76,10 @@ class SharedDenyList:
 
     def __init__(
         self,
+        client: Any,
         name: str,
         *,
+        disconnect: Callable[[Any], None],
         namespace: str,
         default_lifetime: float,
         local_ttl: float,
@@ -116,16 +120,25 @@ class SharedDenyList:
             clock=self._clock,
         )
         self._local: dict[Query, tuple[float, list[Any]]] = {}
+        self.client = client
+        drop_pool_on_restore(client, disconnect)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r}, namespace={self.namespace!r})"
 
     @property
     def available(self) -> bool:
         """``False`` from a failed operation on the service until one succeeds again."""
         return self._health.down_since is None
 
-    # What a subclass provides --------------------------------------------------------------------
     def entry_key(self, kind: Literal["jti", "origin", "sub"], value: str) -> str:
-        """The service's key of the entry for *value* (``kind``: ``jti``, ``origin``, ``sub``)."""
-        raise NotImplementedError
+        """The Redis key (DynamoDB: partition key) of the entry for *value*.
+
+        *kind* is ``jti``, ``origin`` or ``sub``; the value is hashed.
+        """
+        return f"{self.namespace}:deny:{kind}:{key_digest(value)}"
+
+    # What a subclass provides --------------------------------------------------------------------
 
     def _lookup_plan(self, query: Query) -> Plan[list[Any]]:
         raise NotImplementedError
