@@ -159,7 +159,7 @@ class Drivers(KeySourceCore):
 
         started = self._flights.in_background(refresh, allowed=lambda: self._gate.may_fetch(now))
         if not started and done is not None:
-            done.set()
+            self._not_started(done)
 
     def _refresh_in_background_async(
         self, now: float, reason: str, done: threading.Event | None = None
@@ -177,7 +177,17 @@ class Drivers(KeySourceCore):
             refresh, allowed=lambda: self._gate.may_fetch(now)
         )
         if not started and done is not None:
-            done.set()
+            self._not_started(done)
+
+    def _not_started(self, done: threading.Event) -> None:
+        """A refresh charged to the cooldown won't start: give the charge back, wake its waiters.
+
+        It won't start when a fetch already runs on this face; nothing was fetched for the
+        charge, so its waiters (on the other face) may then fetch (a follow-up).
+        """
+        with self._lock:
+            self._gate.release()
+        done.set()
 
     def _next_seq(self) -> int:
         """Number a fetch about to start (called under the lock)."""

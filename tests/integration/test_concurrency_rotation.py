@@ -571,3 +571,29 @@ def test_a_wait_for_a_refresh_that_times_out_is_reported(face: str) -> None:
     assert len(timeouts) == 1, events
     assert token not in repr(timeouts)
     assert timeouts[0]["waited"] == 0.0
+
+
+def test_a_failure_rate_refresh_that_does_not_start_gives_the_cooldown_back() -> None:
+    """The failure-rate trigger charges the cooldown, but its background refresh does not start
+    when a fetch already runs on that face (here a manual refresh, blocked). Nothing was fetched
+    for that charge: it is given back and its pending event set, so a task with a kid the issuer
+    just published fetches it, rather than waiting for nothing or being refused."""
+    fake, clock, verifier = _rotated()
+    source = verifier._keys
+    assert isinstance(source, RemoteKeySource)
+    fake.block()
+    manual = threading.Thread(target=verifier._keys.refresh, daemon=True)
+    manual.start()
+    assert fake.entered.wait(WAIT)  # a thread's fetch is in flight
+    _failure_burst(verifier)  # its background refresh can't start
+    assert source.stats.refreshes.get("failure_rate") is None
+    assert source._kid_pending is not None
+    assert source._kid_pending.is_set()
+    assert source._gate.may_trigger(clock(), source.policy.cooldown)
+    token = oidc_token(_key("rsa-b", 1), clock())
+    outcome = asyncio.run(verifier.verify_async(token))  # the async face is not blocked
+    fake.release()
+    manual.join(WAIT)
+    assert not manual.is_alive()
+    assert not isinstance(outcome, Exception)
+    assert fake.count() == 3  # the cold start, the manual refresh, the task's refresh
