@@ -465,14 +465,13 @@ def test_thread_arriving_during_a_tasks_failure_rate_refresh_waits_for_it() -> N
     runner.start()
     assert in_flight.wait(WAIT)
     release = threading.Event()
-    waiter = threading.Thread(
-        target=lambda: (
-            release.wait(WAIT)
-            and loop.call_soon_threadsafe(lambda: fake.async_gate and fake.async_gate.set())
-        ),
-        daemon=True,
-    )
-    waiter.start()
+
+    def open_async_gate() -> None:  # _second_caller opens a threading event: relay it
+        assert release.wait(WAIT)
+        assert fake.async_gate is not None
+        loop.call_soon_threadsafe(fake.async_gate.set)
+
+    threading.Thread(target=open_async_gate, daemon=True).start()
     outcome = _second_caller(lambda: verifier.verify(token), release)
     runner.join(WAIT)
     loop.close()
