@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import JwtError
@@ -143,17 +144,50 @@ class Drivers(KeySourceCore):
             self._next_seq, lambda seq: self._run_async(self._fetch_plan(seq, reason))
         )
 
-    def _refresh_in_background(self, now: float, reason: str) -> None:
+    def _refresh_in_background(
+        self, now: float, reason: str, done: threading.Event | None = None
+    ) -> None:
+        """Refresh on a daemon thread; set *done* (a pending event) when over or not started."""
+
         def refresh() -> None:
-            with contextlib.suppress(JwtError):  # logged by _failed; the current keys serve
-                self._refresh(reason)
+            try:
+                with contextlib.suppress(JwtError):  # logged by _failed; the current keys serve
+                    self._refresh(reason)
+            finally:
+                if done is not None:
+                    done.set()
 
-        self._flights.in_background(refresh, allowed=lambda: self._gate.may_fetch(now))
+        started = self._flights.in_background(refresh, allowed=lambda: self._gate.may_fetch(now))
+        if not started and done is not None:
+            self._not_started(done)
 
-    def _refresh_in_background_async(self, now: float, reason: str) -> None:
-        self._flights.in_background_async(
-            lambda: self._refresh_async(reason), allowed=lambda: self._gate.may_fetch(now)
+    def _refresh_in_background_async(
+        self, now: float, reason: str, done: threading.Event | None = None
+    ) -> None:
+        """Refresh as a task of the running loop; set *done* when over or not started."""
+
+        async def refresh() -> Snapshot:
+            try:
+                return await self._refresh_async(reason)
+            finally:
+                if done is not None:
+                    done.set()
+
+        started = self._flights.in_background_async(
+            refresh, allowed=lambda: self._gate.may_fetch(now)
         )
+        if not started and done is not None:
+            self._not_started(done)
+
+    def _not_started(self, done: threading.Event) -> None:
+        """A refresh charged to the cooldown won't start: give the charge back, wake its waiters.
+
+        It won't start when a fetch already runs on this face; nothing was fetched for the
+        charge, so its waiters (on the other face) may then fetch (a follow-up).
+        """
+        with self._lock:
+            self._gate.release()
+        done.set()
 
     def _next_seq(self) -> int:
         """Number a fetch about to start (called under the lock)."""

@@ -121,18 +121,22 @@ class Flights(Generic[T]):
                 flight = None  # stuck: never wait on it
         return None if flight is None else flight.wait(self.wait_limit)
 
-    def in_background(self, run: Callable[[], None], *, allowed: Callable[[], bool]) -> None:
-        """Start *run* on a daemon thread unless a fetch runs or ``allowed()`` says no."""
+    def in_background(self, run: Callable[[], None], *, allowed: Callable[[], bool]) -> bool:
+        """Start *run* on a daemon thread unless a fetch runs or ``allowed()`` says no.
+
+        Returns whether it started.
+        """
         with self._lock:
             if (
                 self.flight is not None
                 or (self.background is not None and self.background.is_alive())
                 or not allowed()
             ):
-                return
+                return False
             thread = threading.Thread(target=run, name="cognito-jwt-refresh", daemon=True)
             self.background = thread
         thread.start()
+        return True
 
     def join_background(self, timeout: float | None = None) -> None:
         """Wait for the background thread, if one runs."""
@@ -194,29 +198,38 @@ class Flights(Generic[T]):
 
     def in_background_async(
         self, run: Callable[[], Coroutine[Any, Any, Any]], *, allowed: Callable[[], bool]
-    ) -> None:
-        """Start *run* as a task of the running loop unless a fetch runs there or not allowed."""
+    ) -> bool:
+        """Start *run* as a task of the running loop unless a fetch runs there or not allowed.
+
+        Returns whether it started.
+        """
         import asyncio
 
         loop = asyncio.get_running_loop()
         with self._lock:
             running = self.by_loop.get(loop)
             if (running is not None and not running.done()) or not allowed():
-                return
+                return False
         task = loop.create_task(run())
         task.add_done_callback(_retrieve)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return True
 
 
-async def wait_event(event: threading.Event, timeout: float) -> None:
-    """Wait for a threading *event* without blocking the event loop (short polls)."""
+async def wait_event(event: threading.Event, timeout: float) -> bool:
+    """Wait for a threading *event* without blocking the event loop (short polls).
+
+    Returns whether it was set (``False``: *timeout* passed first), like
+    :meth:`threading.Event.wait`.
+    """
     import asyncio
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not event.is_set() and loop.time() < deadline:
         await asyncio.sleep(0.005)
+    return event.is_set()
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -542,9 +542,8 @@ class RemoteKeySource(Installs, UnknownKids, Drivers):
             ):
                 return
             window.reset()
-        with self._lock:
-            allowed = self._gate.trigger(now, self.policy.cooldown)
-        if not allowed:
+        done = self._charge(now)  # publishes the refresh's pending event (see _charged)
+        if done is None:
             return
         self._emit("failure_rate")
         try:
@@ -552,6 +551,6 @@ class RemoteKeySource(Installs, UnknownKids, Drivers):
 
             asyncio.get_running_loop()
         except RuntimeError:
-            self._refresh_in_background(now, "failure_rate")
+            self._refresh_in_background(now, "failure_rate", done)
         else:
-            self._refresh_in_background_async(now, "failure_rate")
+            self._refresh_in_background_async(now, "failure_rate", done)

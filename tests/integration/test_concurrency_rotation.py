@@ -22,6 +22,7 @@ one per event loop); the penalty box and the follow-up allowance are shared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from cognito_jwt import JwtError, JwtVerifier, KeyNotFoundError
+from cognito_jwt import JwtError, JwtVerifier, KeyNotFoundError, _flight
 from cognito_jwt._keysource import RemoteKeySource
 from cognito_jwt.testing import LocalIssuer
 from tests.fake_issuer import FakeClock, FakeIssuer, oidc_token
@@ -412,3 +413,186 @@ def test_joiners_whose_fetch_ended_start_no_fetch_of_their_own(
     assert isinstance(outcomes["late-1"], KeyNotFoundError)
     assert isinstance(outcomes["late-2"], KeyNotFoundError)
     assert fake.count() == 3  # the cold start, the refresh, the one follow-up
+
+
+def _failure_burst(verifier: JwtVerifier) -> None:
+    """Enough failed signature checks with known keys for the failure-rate trigger."""
+    source = verifier._keys
+    assert isinstance(source, RemoteKeySource)
+    for _ in range(source.policy.failure_min_samples):
+        source.record_signature(False)
+
+
+def test_task_arriving_during_a_threads_failure_rate_refresh_waits_for_it() -> None:
+    """A refresh charged to the cooldown by the failure rate (not by an unknown kid) is one an
+    unknown kid on the other face must wait for: the issuer has just published key B, a
+    background thread's failure-rate refresh is fetching it, and a task with a B token arrives.
+    It was refused (cooldown charged, no refresh pending); it must verify once the fetch lands,
+    without a fetch of its own."""
+    fake, clock, verifier = _rotated()
+    token = oidc_token(_key("rsa-b", 1), clock())
+    fake.block()
+    _failure_burst(verifier)  # no running loop: the refresh runs on a background thread
+    assert fake.entered.wait(WAIT)  # the failure-rate fetch is in flight, holding the cooldown
+    outcome = _second_caller(lambda: asyncio.run(verifier.verify_async(token)), fake.gate)
+    source = verifier._keys
+    assert isinstance(source, RemoteKeySource)
+    source.join_background(WAIT)
+    assert not isinstance(outcome, Exception), f"refused: {outcome!r}"
+    assert fake.count() == 2  # the cold start and the failure-rate refresh
+    assert source.stats.refreshes == {"initial": 1, "failure_rate": 1}
+
+
+def test_thread_arriving_during_a_tasks_failure_rate_refresh_waits_for_it() -> None:
+    """The same, faces swapped: the failure-rate refresh is a task, the unknown kid a thread."""
+    fake, clock, verifier = _rotated()
+    token = oidc_token(_key("rsa-b", 1), clock())
+    in_flight, landed = threading.Event(), threading.Event()
+    loop = asyncio.new_event_loop()
+
+    async def burst() -> None:
+        fake.block_async()
+        _failure_burst(verifier)  # inside the loop: the refresh is a task of this loop
+        assert fake.async_entered is not None
+        await asyncio.wait_for(fake.async_entered.wait(), WAIT)
+        in_flight.set()
+        source = verifier._keys
+        assert isinstance(source, RemoteKeySource)
+        await asyncio.wait_for(asyncio.gather(*source._flights.tasks), WAIT)
+        landed.set()
+
+    runner = threading.Thread(target=loop.run_until_complete, args=(burst(),), daemon=True)
+    runner.start()
+    assert in_flight.wait(WAIT)
+    release = threading.Event()
+
+    def open_async_gate() -> None:  # _second_caller opens a threading event: relay it
+        assert release.wait(WAIT)
+        assert fake.async_gate is not None
+        loop.call_soon_threadsafe(fake.async_gate.set)
+
+    threading.Thread(target=open_async_gate, daemon=True).start()
+    outcome = _second_caller(lambda: verifier.verify(token), release)
+    runner.join(WAIT)
+    loop.close()
+    assert landed.is_set()
+    assert not isinstance(outcome, Exception), f"refused: {outcome!r}"
+    assert fake.count() == 2  # the cold start and the failure-rate refresh
+
+
+def test_task_arriving_during_a_threads_follow_up_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A follow-up fetch (a kid that only saw an older fetch) is one an unknown kid on the
+    other face must wait for too. A thread leads a refresh for a never-published kid X,
+    another thread with kid Y joins it (a fetch that started before Y was seen: Y gets the
+    follow-up). The issuer publishes key B; while the follow-up fetches, a task with a B token
+    arrives: it must take B from the follow-up, not be refused or fetch itself."""
+    old, new = _key("rsa-a", 0), _key("rsa-b", 1)
+    fake, clock = FakeIssuer(OIDC_ISSUER, keys=(old,)), FakeClock()
+    verifier = JwtVerifier(
+        issuer=OIDC_ISSUER,
+        audience=HELPER_AUDIENCE,
+        jwks_uri=fake.jwks_uri,
+        clock=clock,
+        store=None,
+        fetch=fake.fetch_options(),
+    )
+    verifier.verify(oidc_token(old, clock()))
+    clock.advance(31)
+    joined, proceed = threading.Event(), threading.Event()
+    original = _flight.Flight.wait
+
+    def wait(self: _flight.Flight[Any], timeout: float) -> Any:
+        value = original(self, timeout)
+        if threading.current_thread().name == "joiner":
+            joined.set()  # joined the fetch (now over), not yet settled
+            assert proceed.wait(WAIT)
+        return value
+
+    monkeypatch.setattr(_flight.Flight, "wait", wait)
+    outcomes: dict[str, object] = {}
+
+    def call(name: str, token: str) -> threading.Thread:
+        def run() -> None:
+            try:
+                outcomes[name] = verifier.verify(token)
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                outcomes[name] = exc
+
+        thread = threading.Thread(target=run, daemon=True, name=name)
+        thread.start()
+        return thread
+
+    fake.block()
+    lead = call("lead", oidc_token(_key("rsa-x", 2), clock()))
+    assert fake.entered.wait(WAIT)
+    joiner = call("joiner", oidc_token(_key("rsa-y", 3), clock()))
+    fake.release()
+    assert joined.wait(WAIT)
+    lead.join(WAIT)
+    fake.rotate(old, new)  # the issuer publishes B
+    fake.block()
+    proceed.set()
+    assert fake.entered.wait(WAIT)  # the joiner's follow-up is in flight, with B
+    token = oidc_token(new, clock())
+    outcome = _second_caller(lambda: asyncio.run(verifier.verify_async(token)), fake.gate)
+    joiner.join(WAIT)
+    assert not any(t.is_alive() for t in (lead, joiner))
+    assert isinstance(outcomes["lead"], KeyNotFoundError)
+    assert isinstance(outcomes["joiner"], KeyNotFoundError)
+    assert not isinstance(outcome, Exception), f"refused: {outcome!r}"
+    assert fake.count() == 3  # the cold start, the refresh, the one follow-up
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_a_wait_for_a_refresh_that_times_out_is_reported(face: str) -> None:
+    """A caller that waited for the other face's refresh past the wait limit says so (an
+    event without the token), then settles against the keys it has."""
+    _, clock, verifier = _rotated()
+    events: list[tuple[str, dict[str, Any]]] = []
+    source = verifier._keys
+    assert isinstance(source, RemoteKeySource)
+    source._on_event = lambda name, details: events.append((name, dict(details)))
+    with source._lock:  # a refresh charged to the cooldown that never ends
+        assert source._gate.trigger(clock(), source.policy.cooldown)
+        source._kid_pending = threading.Event()
+    source._flights.wait_limit = 0.0  # the wait times out at once (no time passes)
+    token = oidc_token(_key("rsa-b", 1), clock())
+    # Then it settles against the keys in memory (B is not there) and may have its follow-up,
+    # which a zero wait limit may cut short: either outcome is a typed error or the key.
+    with contextlib.suppress(JwtError):
+        if face == "sync":
+            verifier.verify(token)
+        else:
+            asyncio.run(verifier.verify_async(token))
+    timeouts = [details for name, details in events if name == "refresh_wait_timeout"]
+    assert len(timeouts) == 1, events
+    assert token not in repr(timeouts)
+    assert timeouts[0]["waited"] == 0.0
+
+
+def test_a_failure_rate_refresh_that_does_not_start_gives_the_cooldown_back() -> None:
+    """The failure-rate trigger charges the cooldown, but its background refresh does not start
+    when a fetch already runs on that face (here a manual refresh, blocked). Nothing was fetched
+    for that charge: it is given back and its pending event set, so a task with a kid the issuer
+    just published fetches it, rather than waiting for nothing or being refused."""
+    fake, clock, verifier = _rotated()
+    source = verifier._keys
+    assert isinstance(source, RemoteKeySource)
+    fake.block()
+    manual = threading.Thread(target=verifier._keys.refresh, daemon=True)
+    manual.start()
+    assert fake.entered.wait(WAIT)  # a thread's fetch is in flight
+    _failure_burst(verifier)  # its background refresh can't start
+    assert source.stats.refreshes.get("failure_rate") is None
+    assert source._kid_pending is not None
+    assert source._kid_pending.is_set()
+    assert source._gate.may_trigger(clock(), source.policy.cooldown)
+    token = oidc_token(_key("rsa-b", 1), clock())
+    outcome = asyncio.run(verifier.verify_async(token))  # the async face is not blocked
+    fake.release()
+    manual.join(WAIT)
+    assert not manual.is_alive()
+    assert not isinstance(outcome, Exception)
+    assert fake.count() == 3  # the cold start, the manual refresh, the task's refresh
