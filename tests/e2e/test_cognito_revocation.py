@@ -16,10 +16,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import boto3
-import botocore.session
 import pytest
-from botocore.config import Config
 
 from cognito_jwt import (
     Claims,
@@ -29,7 +26,8 @@ from cognito_jwt import (
     TokenRevokedError,
 )
 from tests.e2e import aws
-from tests.servers.ministack import _ISOLATED_SESSION_VARS, MiniStack
+from tests.servers.aws_client import isolated_client
+from tests.servers.ministack import MiniStack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,16 +52,12 @@ class AuthMiniStack(MiniStack):
 
     def client(self, service: str) -> Any:
         """A boto3 client with MiniStack's root credentials (AUTH=true checks signatures)."""
-        session = boto3.session.Session(
-            botocore_session=botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
-        )
-        return session.client(
+        return isolated_client(
             service,
-            region_name=self.region,
+            region=self.region,
             endpoint_url=self.endpoint_url,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(proxies={}, retries={"total_max_attempts": 1}),
+            access_key="test",
+            session_token=None,
         )
 
 

@@ -87,11 +87,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import boto3
-import botocore.session
 import httpx
-from botocore.config import Config
 from typing_extensions import Self
+
+from tests.servers.aws_client import isolated_client
 
 __all__ = ["MINISTACK_VERSION", "MiniStack", "MiniStackError"]
 
@@ -102,14 +101,6 @@ _STOP_TIMEOUT = 10.0
 # The execute-api host suffix: requests carry Host: {api}.execute-api.localhost.
 _VIRTUAL_HOST = "localhost"
 
-# Session variables whose environment lookups are switched off (as in moto_cognito.py).
-_ISOLATED_SESSION_VARS: dict[str, tuple[Any, Any, Any, Any]] = {
-    "profile": (None, None, None, None),
-    "config_file": (None, None, os.devnull, None),
-    "credentials_file": (None, None, os.devnull, None),
-    "ca_bundle": (None, None, None, None),
-    "data_path": (None, None, None, None),
-}
 
 # The only variables of the test process the emulator (and the functions it runs) may see.
 _PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "SYSTEMROOT")
@@ -377,22 +368,8 @@ class MiniStack:
         Dummy credentials, the local endpoint, no proxies, no profile or config file of the
         developer's or CI's.
         """
-        core = botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
-        session = boto3.session.Session(botocore_session=core)
-        return session.client(
-            service,
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            config=Config(
-                proxies={},
-                ignore_configured_endpoint_urls=True,
-                connect_timeout=5,
-                read_timeout=60,
-                retries={"total_max_attempts": 1},
-            ),
+        return isolated_client(
+            service, region=self.region, endpoint_url=self.endpoint_url, read_timeout=60
         )
 
     def http(self) -> httpx.Client:

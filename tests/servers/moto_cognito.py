@@ -39,11 +39,10 @@ import time
 from types import TracebackType
 from typing import IO, Any, Literal, Protocol
 
-import boto3
-import botocore.session
-from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from typing_extensions import Self
+
+from tests.servers.aws_client import isolated_client
 
 __all__ = ["MotoCognito"]
 
@@ -62,15 +61,9 @@ _DISTURBING_ENV = (
     "AWS_DATA_PATH",
 )
 
-# Session variables whose environment lookups are switched off, so that neither a developer's
-# AWS configuration nor CI's can change where (or as whom) the client talks.
-_ISOLATED_SESSION_VARS: dict[str, tuple[Any, Any, Any, Any]] = {
-    "profile": (None, None, None, None),
-    "config_file": (None, None, os.devnull, None),
-    "credentials_file": (None, None, os.devnull, None),
-    "ca_bundle": (None, None, None, None),
-    "data_path": (None, None, None, None),
-}
+# The boto3 clients switch off botocore's environment lookups (tests/servers/aws_client.py),
+# so that neither a developer's AWS configuration nor CI's can change where (or as whom) the
+# client talks.
 
 
 class _Server(Protocol):
@@ -291,22 +284,8 @@ class MotoCognito:
 
         Isolated like the pool's own client: dummy credentials, the local endpoint, no proxies.
         """
-        core = botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
-        session = boto3.session.Session(botocore_session=core)
-        return session.client(
-            service,
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            config=Config(
-                proxies={},
-                ignore_configured_endpoint_urls=True,
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"total_max_attempts": 1},
-            ),
+        return isolated_client(
+            service, region=self.region, endpoint_url=self.endpoint_url, read_timeout=30
         )
 
     def _provision(self) -> None:
