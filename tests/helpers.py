@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -207,3 +210,21 @@ def key_state(verifier: Any) -> KeySetState:
     assert states, "the verifier reports no key set"
     assert all(state == states[0] for state in states)
     return states[0]
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run *code* in a fresh interpreter that imports what this one does; fail on its failure.
+
+    For the import-time and cold-start facts a test process (which has imported everything)
+    cannot show. Returns the finished process (its ``stdout`` and ``stderr`` as text).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done

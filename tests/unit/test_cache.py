@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 
 from cognito_jwt import RefreshPolicy
 from cognito_jwt._cache import Admission, FailureWindow, FetchGate, Freshness, Snapshot, freshness
 from cognito_jwt._jwk import parse_jwks
-from tests.helpers import all_keys, jwks_of
+from tests.helpers import all_keys, jwks_of, run_python
 
 T0 = 1_800_000_000.0
 POLICY = RefreshPolicy()  # max_age 3600, max_stale 12 h, stale_if_error 24 h
@@ -219,12 +216,4 @@ def test_negative_cache_is_bounded_and_built_on_the_first_miss() -> None:
         "clock[0] = 61.0\n"
         "assert 'c' not in gate.unknown  # aged out on the given clock\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_python(code)

@@ -13,15 +13,13 @@ are SHA-256 digests from ``cryptography``, which the keys load anyway).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cognito_jwt.testing import LocalIssuer
+from tests.helpers import run_python
 
 NOT_NEEDED = (
     "httpx",
@@ -60,16 +58,7 @@ def issuer() -> Iterator[LocalIssuer]:
 def cold_start(issuer: LocalIssuer, store: Path, token: str) -> tuple[int, set[str], bool]:
     import json
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, issuer.issuer, issuer.jwks_uri, str(store), token],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_python(CHILD, issuer.issuer, issuer.jwks_uri, str(store), token)
     report = json.loads(done.stdout)
     return report["fetches"], set(report["modules"]), report["scope_compiled"]
 
@@ -96,16 +85,7 @@ def test_a_warning_imports_logging_and_is_seen_an_unconfigurable_info_is_not() -
         "logger.warning('fetch failed %s', 2)\n"
         "assert 'logging' in sys.modules\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_python(code)
     # logging's last-resort handler prints WARNING and up; the info and debug lines were dropped
     assert done.stderr.splitlines()[-1:] == ["fetch failed 2"]
     assert "kids added" not in done.stderr

@@ -10,8 +10,6 @@ import gzip
 import json
 import os
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +29,7 @@ from cognito_jwt import (
 from cognito_jwt import _http as http_module
 from cognito_jwt._http import HttpFetcher, tls_context
 from cognito_jwt.testing import LocalIssuer
+from tests.helpers import run_python
 
 WAIT = 10.0  # bounds a wait for the server's thread; never a measured time
 
@@ -163,16 +162,7 @@ def test_a_sync_fetch_imports_no_httpx_and_loads_no_tls_roots(issuer: LocalIssue
         "assert 'httpx' not in sys.modules, 'httpx imported'\n"
         "assert _http._TLS_CONTEXT is None, 'TLS context built for http'\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_python(code)
 
 
 def test_no_watchdog_thread_for_own_connections(

@@ -15,12 +15,9 @@ import datetime
 import http.client
 import ipaddress
 import logging
-import os
 import re
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +38,7 @@ from cognito_jwt import (
 )
 from cognito_jwt import _http as http_module
 from cognito_jwt._http import HttpFetcher
+from tests.helpers import run_python
 
 from . import test_http_own_connections as own_connections
 from .test_http_own_connections import CountingServer, Route, json_route, own_fetcher, server_tls
@@ -319,19 +317,10 @@ def test_an_https_fetch_loads_no_idna_codec(test_ca: trustme.CA, tmp_path: Path)
         "loaded = {'encodings.idna', 'stringprep', 'unicodedata'} & set(sys.modules)\n"
         "assert not loaded, loaded\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        run_python(code)
     finally:
         server.close()
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_tls_context_verifies_and_cannot_be_weakened_by_the_environment(
