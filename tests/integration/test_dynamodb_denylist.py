@@ -21,26 +21,16 @@ from cognito_jwt import (
     TokenRevokedError,
 )
 from cognito_jwt.stores import DynamoDBDenyList
+from tests.fake_issuer import FakeClock
 from tests.helpers import FIXED_NOW, SigningKey, access_claims
+from tests.integration.shared_denylist import JTI, ORIGIN, SUB
 from tests.servers.dynamodb_requests import THROTTLED, Requests
 from tests.servers.ministack import MiniStack
 
-JTI = "f00dfeed-0000-4000-8000-000000000002"
-ORIGIN = "0c5c6f0e-aaaa-4bbb-8ccc-dddd0000eeee"
-SUB = "8d2f5f0e-1111-4222-8333-444455556666"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(FIXED_NOW)
-
-    def __call__(self) -> float:
-        return self.now
-
 
 @pytest.fixture
-def clock() -> Clock:  # type: ignore[override]
-    return Clock()
+def clock() -> FakeClock:  # type: ignore[override]
+    return FakeClock()
 
 
 @pytest.fixture
@@ -50,7 +40,7 @@ def token(keys: dict[str, SigningKey]) -> str:
 
 @pytest.fixture
 def make(
-    dynamodb_server: MiniStack, dynamodb_table: str, clock: Clock
+    dynamodb_server: MiniStack, dynamodb_table: str, clock: FakeClock
 ) -> Callable[..., DynamoDBDenyList]:
     def build(**options: Any) -> DynamoDBDenyList:
         options.setdefault("client", dynamodb_server.client("dynamodb"))
@@ -116,7 +106,7 @@ def test_a_revocation_in_one_process_is_seen_by_every_verifier(
 
 
 def test_a_check_is_one_consistent_batch_get(
-    make: Callable[..., DynamoDBDenyList], clock: Clock
+    make: Callable[..., DynamoDBDenyList], clock: FakeClock
 ) -> None:
     deny = make()
     requests = Requests(deny.client)
@@ -140,7 +130,7 @@ def test_entries_live_as_long_as_the_tokens_they_cover(
     dynamodb_server: MiniStack,
     dynamodb_table: str,
     make: Callable[..., DynamoDBDenyList],
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     deny = make(default_lifetime=3600)
     deny.revoke(JTI, expires_at=FIXED_NOW + 600)
@@ -179,7 +169,7 @@ def test_an_entry_past_its_expiry_is_ignored_and_replaced(
     dynamodb_server: MiniStack,
     dynamodb_table: str,
     make: Callable[..., DynamoDBDenyList],
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     deny = make()
     deny.revoke_subject(SUB, before=FIXED_NOW, expires_at=FIXED_NOW + 100)
@@ -198,7 +188,7 @@ def test_an_entry_past_its_expiry_is_ignored_and_replaced(
 
 def test_the_local_cache_is_stale_for_at_most_local_ttl(
     make: Callable[..., DynamoDBDenyList],
-    clock: Clock,
+    clock: FakeClock,
     make_cognito: Callable[..., CognitoVerifier],
     token: str,
 ) -> None:
@@ -254,7 +244,7 @@ def test_a_jti_entry_written_by_another_party_still_revokes(
 
 def test_a_throttled_table_fails_closed_by_default_then_recovers(
     make: Callable[..., DynamoDBDenyList],
-    clock: Clock,
+    clock: FakeClock,
     make_cognito: Callable[..., CognitoVerifier],
     token: str,
     caplog: pytest.LogCaptureFixture,

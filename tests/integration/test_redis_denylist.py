@@ -20,25 +20,15 @@ from cognito_jwt import (
     TokenRevokedError,
 )
 from cognito_jwt.stores import RedisDenyList
+from tests.fake_issuer import FakeClock
 from tests.helpers import FIXED_NOW, SigningKey, access_claims
+from tests.integration.shared_denylist import JTI, ORIGIN, SUB
 from tests.servers.redis_server import RedisServer
-
-JTI = "f00dfeed-0000-4000-8000-000000000002"
-ORIGIN = "0c5c6f0e-aaaa-4bbb-8ccc-dddd0000eeee"
-SUB = "8d2f5f0e-1111-4222-8333-444455556666"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(FIXED_NOW)
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
-def clock() -> Clock:  # type: ignore[override]
-    return Clock()
+def clock() -> FakeClock:  # type: ignore[override]
+    return FakeClock()
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def token(keys: dict[str, SigningKey]) -> str:
     return keys["RS256"].sign(access_claims())
 
 
-def deny_list(url: str, namespace: str, clock: Clock, **options: Any) -> RedisDenyList:
+def deny_list(url: str, namespace: str, clock: FakeClock, **options: Any) -> RedisDenyList:
     return RedisDenyList.from_url(url, namespace=namespace, clock=clock, **options)
 
 
@@ -61,7 +51,7 @@ def messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
 def test_a_revocation_in_one_process_is_seen_by_every_verifier(
     redis_server: RedisServer,
     redis_namespace: str,
-    clock: Clock,
+    clock: FakeClock,
     make_cognito: Callable[..., CognitoVerifier],
     token: str,
 ) -> None:
@@ -99,7 +89,7 @@ async def _verify_async(verifier: CognitoVerifier, deny: RedisDenyList, token: s
 
 
 def test_entries_live_as_long_as_the_tokens_they_cover(
-    redis_server: RedisServer, redis_namespace: str, clock: Clock
+    redis_server: RedisServer, redis_namespace: str, clock: FakeClock
 ) -> None:
     deny = deny_list(redis_server.url, redis_namespace, clock, default_lifetime=3600)
     deny.revoke(JTI, expires_at=FIXED_NOW + 600)
@@ -128,7 +118,7 @@ def test_entries_live_as_long_as_the_tokens_they_cover(
 def test_the_local_cache_is_stale_for_at_most_local_ttl(
     redis_server: RedisServer,
     redis_namespace: str,
-    clock: Clock,
+    clock: FakeClock,
     make_cognito: Callable[..., CognitoVerifier],
     token: str,
 ) -> None:
@@ -153,7 +143,7 @@ def test_the_local_cache_is_stale_for_at_most_local_ttl(
 def test_redis_down_fails_closed_by_default_then_recovers(
     redis_server_factory: Callable[[], RedisServer],
     redis_namespace: str,
-    clock: Clock,
+    clock: FakeClock,
     make_cognito: Callable[..., CognitoVerifier],
     token: str,
     caplog: pytest.LogCaptureFixture,
@@ -192,7 +182,7 @@ def test_redis_down_fails_closed_by_default_then_recovers(
 def test_redis_down_with_on_error_open_accepts_and_warns_once(
     redis_server_factory: Callable[[], RedisServer],
     redis_namespace: str,
-    clock: Clock,
+    clock: FakeClock,
     make_cognito: Callable[..., CognitoVerifier],
     token: str,
     caplog: pytest.LogCaptureFixture,
@@ -214,7 +204,7 @@ def test_redis_down_with_on_error_open_accepts_and_warns_once(
 
 
 def test_the_async_face_uses_one_client_per_event_loop(
-    redis_server: RedisServer, redis_namespace: str, clock: Clock
+    redis_server: RedisServer, redis_namespace: str, clock: FakeClock
 ) -> None:
     deny = deny_list(redis_server.url, redis_namespace, clock)
     claims = Claims(access_claims())
@@ -233,7 +223,7 @@ def test_the_async_face_uses_one_client_per_event_loop(
 
 @pytest.mark.parametrize("planted", [b"nan", b"yesterday", b"inf"])
 def test_a_subject_entry_that_does_not_parse_covers_every_token(
-    redis_server: RedisServer, redis_namespace: str, clock: Clock, planted: bytes
+    redis_server: RedisServer, redis_namespace: str, clock: FakeClock, planted: bytes
 ) -> None:
     """Strict: an unreadable cut-off (NaN once compared as "not revoked") covers all."""
     deny = deny_list(redis_server.url, redis_namespace, clock)
