@@ -251,6 +251,24 @@ def _rotated() -> tuple[FakeIssuer, FakeClock, JwtVerifier]:
     return fake, clock, verifier
 
 
+def _caller(verifier: JwtVerifier, outcomes: dict[str, object]) -> Any:
+    """``call(name, token)``: verify *token* in a new thread named *name*; the result or the
+    exception lands in ``outcomes[name]``. Returns the started thread."""
+
+    def call(name: str, token: str) -> threading.Thread:
+        def run() -> None:
+            try:
+                outcomes[name] = verifier.verify(token)
+            except Exception as exc:  # noqa: BLE001 - asserted by the caller
+                outcomes[name] = exc
+
+        thread = threading.Thread(target=run, daemon=True, name=name)
+        thread.start()
+        return thread
+
+    return call
+
+
 def _second_caller(call: Any, release: threading.Event) -> object:
     """Run *call* in a thread. If it is still waiting after a moment (it joined the fetch, the
     right behaviour), open the fetch; return its outcome (the result or the exception)."""
@@ -380,17 +398,7 @@ def test_joiners_whose_fetch_ended_start_no_fetch_of_their_own(
 
     monkeypatch.setattr(RemoteKeySource, "_may_refresh_for_kid", pause_joiner)
     outcomes: dict[str, object] = {}
-
-    def call(name: str, token: str) -> threading.Thread:
-        def run() -> None:
-            try:
-                outcomes[name] = verifier.verify(token)
-            except Exception as exc:  # noqa: BLE001 - asserted below
-                outcomes[name] = exc
-
-        thread = threading.Thread(target=run, daemon=True, name=name)
-        thread.start()
-        return thread
+    call = _caller(verifier, outcomes)
 
     fake.block()
     lead = call("lead", oidc_token(_key("rsa-b", 1), clock()))  # the new key: the refresh
@@ -512,17 +520,7 @@ def test_task_arriving_during_a_threads_follow_up_waits_for_it(
 
     monkeypatch.setattr(_flight.Flight, "wait", wait)
     outcomes: dict[str, object] = {}
-
-    def call(name: str, token: str) -> threading.Thread:
-        def run() -> None:
-            try:
-                outcomes[name] = verifier.verify(token)
-            except Exception as exc:  # noqa: BLE001 - asserted below
-                outcomes[name] = exc
-
-        thread = threading.Thread(target=run, daemon=True, name=name)
-        thread.start()
-        return thread
+    call = _caller(verifier, outcomes)
 
     fake.block()
     lead = call("lead", oidc_token(_key("rsa-x", 2), clock()))
